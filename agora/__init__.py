@@ -1,0 +1,126 @@
+"""Agora: a global Internet agora for public participation in intergovernmental decision-making."""
+import logging
+
+from flask import Flask
+
+
+def create_app(config=None, instance_path: str | None = None) -> Flask:
+    """The factory: a table of contents of what the app is made of."""
+    import os
+
+    app = Flask(
+        __name__,
+        instance_path=instance_path or os.environ.get("AGORA_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    from agora.config import Config
+
+    app.config.from_object((config or Config)(app.instance_path))
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errors(app)
+    register_templates(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from agora import extensions
+    from agora.services import database
+
+    extensions.db.init_app(app)
+    database.configure(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.babel.init_app(app, locale_selector=_select_locale)
+    extensions.login_manager.init_app(app)
+    extensions.login_manager.login_view = "auth.login"
+    extensions.login_manager.session_protection = "strong"
+    extensions.socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["CORS_ORIGINS"] or [],
+        max_http_buffer_size=64 * 1024,
+        manage_session=False,
+    )
+
+    from agora.models import User
+
+    @extensions.login_manager.user_loader
+    def load_user(user_id):
+        user = extensions.db.session.get(User, int(user_id))
+        return user if user is not None and user.kind == "account" else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from agora.api.v1 import bp as api_v1
+    from agora.web.admin import bp as admin
+    from agora.web.auth import bp as auth
+    from agora.web.consultations import bp as consultations
+    from agora.web.main import bp as main
+
+    app.register_blueprint(main)
+    app.register_blueprint(auth)
+    app.register_blueprint(consultations)
+    app.register_blueprint(admin)
+    app.register_blueprint(api_v1)
+
+    from agora import live
+
+    live.register(app)
+
+
+def register_security(app: Flask) -> None:
+    from agora.web.security import apply_security_headers
+
+    app.after_request(apply_security_headers)
+
+
+def register_errors(app: Flask) -> None:
+    from agora.web.errors import register
+
+    register(app)
+
+
+def register_templates(app: Flask) -> None:
+    from agora.web.helpers import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from agora.cli import agora_cli
+
+    app.cli.add_command(agora_cli)
+
+
+def _select_locale():
+    from flask import request
+    from flask_login import current_user
+
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,45 @@
+"""JSON API v1 over the same services as the pages. Errors: {"error": {"code", "message"}}."""
+from flask import Blueprint, g, request
+from flask_login import current_user
+
+from agora.extensions import csrf
+from agora.services import accounts
+from agora.services.errors import AgoraError, Forbidden
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class Unauthorized(AgoraError):
+    status = 401
+    code = "unauthorized"
+
+
+@bp.before_request
+def authenticate():
+    """Bearer token first; else the browser session, which must then carry a CSRF token."""
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+        user = accounts.user_for_token(secret.strip())
+        if user is None:
+            raise Unauthorized("This API token is unknown or revoked.")
+        g.api_user = user
+    elif getattr(current_user, "is_authenticated", False):
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        g.api_user = current_user._get_current_object()
+
+
+def require_user():
+    if g.api_user is None:
+        raise Unauthorized("Sign in or send a personal API token to do this.")
+    return g.api_user
+
+
+from agora.api.v1 import routes  # noqa: E402,F401  (registers the routes)
+
+__all__ = ["Forbidden", "bp", "require_user"]

@@ -1,0 +1,78 @@
+"""Settings from the environment (``AGORA_*``); the defaults run embedded (SQLite, in-process)."""
+import os
+import secrets
+from pathlib import Path
+
+
+def _env(name, default=None):
+    return os.environ.get(f"AGORA_{name}", default)
+
+
+def _env_int(name, default):
+    value = _env(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name, default):
+    value = _env(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-leaning defaults; every value can be overridden by an AGORA_* variable."""
+
+    def __init__(self, instance_path: str):
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        self.SECRET_KEY = _env("SECRET_KEY") or self._instance_secret(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL") or (
+            "sqlite:///" + os.path.join(instance_path, "agora.sqlite3")
+        )
+        self.REDIS_URL = _env("REDIS_URL") or None
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: slow links, long forms
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
+        self.LANGUAGES = ["en", "fr", "es", "ar", "zh", "ru"]
+        self.SUBMISSION_MAX_CHARS = _env_int("SUBMISSION_MAX_CHARS", 5000)
+        self.PAGE_SIZE = _env_int("PAGE_SIZE", 20)
+        self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None
+        self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
+        self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
+        self.TESTING = False
+
+    @staticmethod
+    def _instance_secret(instance_path: str) -> str:
+        """A random key kept in the instance folder, so sessions survive a restart without setup."""
+        path = Path(instance_path) / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @staticmethod
+    def _engine_options(url: str) -> dict:
+        if url.startswith("sqlite"):
+            # Short busy timeout: sqlite3 blocks gevent's loop while it waits for the lock.
+            return {"connect_args": {"timeout": 2, "check_same_thread": False}}
+        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+class TestConfig(Config):
+    """Tests: a database per run, rate limits on (tests exercise them), CSRF on."""
+
+    def __init__(self, instance_path: str):
+        super().__init__(instance_path)
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret-key"

@@ -1,0 +1,1 @@
+"""Background work: jobs take ids, open their own session and call services."""

@@ -1,0 +1,46 @@
+"""Consultations: an issue on an intergovernmental agenda, open for views."""
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agora.extensions import db
+from agora.models._base import utcnow
+
+STAGES = {
+    "round_table": "Round table on an emerging issue",
+    "conference": "Global conference",
+    "partnership": "Partnership",
+    "hearing": "Hearing / review",
+}
+STATUSES = ("draft", "open", "closed", "reported")
+
+
+class Consultation(db.Model):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    # Sanitised HTML (see services.sanitize.clean_html); never raw input.
+    briefing_html: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(16), default="round_table")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    forum: Mapped[str] = mapped_column(String(200), default="")
+    languages: Mapped[str] = mapped_column(String(80), default="en")
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    # Per-consultation moderation thresholds; NULL means the library's defaults.
+    hold_threshold: Mapped[float | None]
+    reject_threshold: Mapped[float | None]
+    attribution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def __repr__(self) -> str:
+        return f"<Consultation {self.slug}>"

@@ -1,0 +1,83 @@
+"""Submissions (views and hearing messages), votes on them, and API idempotency records."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agora.extensions import db
+from agora.models._base import utcnow
+
+CHANNELS = ("web", "api", "socket", "import", "sms")
+STATES = ("pending", "published", "held", "hidden", "rejected")
+VOTE_VALUES = {"agree": 1, "disagree": -1, "pass": 0}
+
+
+class Submission(db.Model):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_listing", "consultation_id", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    # Snapshot of the author's self-declared profile at submission time.
+    constituency: Mapped[str | None] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(32))
+    global_south: Mapped[bool | None]
+    gender: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    abuse_score: Mapped[float | None]
+    spam_score: Mapped[float | None]
+    reasons: Mapped[str] = mapped_column(String(200), default="")
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    theme_id: Mapped[int | None]
+    agree_count: Mapped[int] = mapped_column(default=0)
+    disagree_count: Mapped[int] = mapped_column(default=0)
+    pass_count: Mapped[int] = mapped_column(default=0)
+    external_ref: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    consultation = relationship("Consultation")
+    author = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Submission {self.id} {self.state}>"
+
+
+class Vote(db.Model):
+    """One participant's vote on one submission; voting again changes it."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("submission_id", "user_id", name="uq_vote_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    value: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to an API post with an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

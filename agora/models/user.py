@@ -1,0 +1,92 @@
+"""Accounts, roles and personal API tokens."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agora.extensions import db
+from agora.models._base import utcnow
+
+CONSTITUENCIES = {
+    "ngo": "NGO / civil society",
+    "private_sector": "Private sector",
+    "parliamentarian": "Parliamentarian",
+    "local_authority": "Local authority",
+    "indigenous_peoples": "Indigenous peoples",
+    "academia": "Academia and research",
+    "trade_union": "Trade union",
+    "youth": "Youth",
+    "womens_organisation": "Women's organisation",
+    "individual": "Individual",
+}
+GENDERS = {
+    "woman": "Woman",
+    "man": "Man",
+    "another": "Another gender",
+    "undisclosed": "Prefer not to say",
+}
+ROLES = ("admin", "moderator", "chair", "facilitator")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    # Imported participants (e.g. a Pol.is conversation) have no login.
+    kind: Mapped[str] = mapped_column(String(16), default="account")
+    external_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    constituency: Mapped[str | None] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(2))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    languages: Mapped[str | None] = mapped_column(String(120))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        foreign_keys="RoleAssignment.user_id",
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.display_name!r}>"
+
+
+class RoleAssignment(db.Model):
+    """A role, global (consultation_id NULL) or scoped to one consultation."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role", "consultation_id", name="uq_role_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE")
+    )
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,1 @@
+"""The domain: plain arguments in, models or dataclasses out; services own the transaction."""

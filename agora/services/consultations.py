@@ -1,0 +1,166 @@
+"""Consultations: creation and editing by the secretariat, listing for the public."""
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from agora.extensions import db
+from agora.models import Consultation, Submission, Vote
+from agora.models.consultation import STAGES, STATUSES
+from agora.services.errors import Conflict, Invalid, NotFound
+from agora.services.sanitize import clean_html, clean_line, clean_text
+
+
+@dataclass(frozen=True)
+class ConsultationInput:
+    title: str
+    summary: str = ""
+    briefing_html: str = ""
+    stage: str = "round_table"
+    status: str = "draft"
+    forum: str = ""
+    languages: str = "en"
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    slug: str | None = None
+    attribution: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsultationCounts:
+    submissions: int
+    participants: int
+    votes: int
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80]
+    return slug or "consultation"
+
+
+def _validated(data: ConsultationInput) -> dict:
+    if data.stage not in STAGES:
+        raise Invalid(f"Unknown stage; choose one of {', '.join(STAGES)}.", field="stage")
+    if data.status not in STATUSES:
+        raise Invalid(f"Unknown status; choose one of {', '.join(STATUSES)}.", field="status")
+    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+        raise Invalid("The closing date must be after the opening date.", field="closes_at")
+    return {
+        "title": clean_line(data.title, max_chars=200, field="title"),
+        "summary": clean_line(data.summary, max_chars=500, field="summary") if data.summary else "",
+        "briefing_html": clean_html(data.briefing_html or ""),
+        "stage": data.stage,
+        "status": data.status,
+        "forum": clean_line(data.forum, max_chars=200, field="forum") if data.forum else "",
+        "languages": (data.languages or "en").strip()[:80],
+        "opens_at": data.opens_at,
+        "closes_at": data.closes_at,
+        "attribution": clean_text(data.attribution, max_chars=2000, field="attribution")
+        if data.attribution
+        else None,
+    }
+
+
+def create(data: ConsultationInput) -> Consultation:
+    values = _validated(data)
+    slug = slugify(data.slug or values["title"])
+    base, n = slug, 2
+    while db.session.scalar(select(Consultation.id).where(Consultation.slug == slug)):
+        slug, n = f"{base}-{n}", n + 1
+    consultation = Consultation(slug=slug, **values)
+    db.session.add(consultation)
+    db.session.commit()
+    return consultation
+
+
+def update(consultation: Consultation, data: ConsultationInput) -> Consultation:
+    values = _validated(data)
+    for key, value in values.items():
+        setattr(consultation, key, value)
+    db.session.commit()
+    return consultation
+
+
+def set_status(consultation: Consultation, status: str) -> Consultation:
+    if status not in STATUSES:
+        raise Invalid(f"Unknown status; choose one of {', '.join(STATUSES)}.", field="status")
+    if consultation.status == "reported" and status != "reported":
+        raise Conflict("A reported consultation cannot be reopened; create a new one.")
+    consultation.status = status
+    db.session.commit()
+    return consultation
+
+
+def get(consultation_id: int) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise NotFound("There is no consultation with this number.")
+    return consultation
+
+
+def get_by_slug(slug: str) -> Consultation:
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    if consultation is None:
+        raise NotFound("There is no consultation at this address.")
+    return consultation
+
+
+def public_list(status: str | None = None, stage: str | None = None) -> list[Consultation]:
+    """Everything but drafts, open ones first, then by closing date."""
+    query = select(Consultation).where(Consultation.status != "draft")
+    if status:
+        if status not in STATUSES or status == "draft":
+            raise Invalid("Unknown status filter.", field="status")
+        query = query.where(Consultation.status == status)
+    if stage:
+        if stage not in STAGES:
+            raise Invalid("Unknown stage filter.", field="stage")
+        query = query.where(Consultation.stage == stage)
+    order = {"open": 0, "closed": 1, "reported": 2}
+    found = list(db.session.scalars(query))
+    return sorted(found, key=lambda c: (order.get(c.status, 3), -(c.created_at.timestamp())))
+
+
+def all_for_admin() -> list[Consultation]:
+    return list(db.session.scalars(select(Consultation).order_by(Consultation.created_at.desc())))
+
+
+def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
+    """Published submissions, distinct participants (authors or voters) and votes, in three queries."""
+    if not consultation_ids:
+        return {}
+    published = Submission.state == "published"
+    subs = dict(
+        db.session.execute(
+            select(Submission.consultation_id, func.count(Submission.id))
+            .where(Submission.consultation_id.in_(consultation_ids), published)
+            .group_by(Submission.consultation_id)
+        ).all()
+    )
+    votes = dict(
+        db.session.execute(
+            select(Submission.consultation_id, func.count(Vote.id))
+            .join(Vote, Vote.submission_id == Submission.id)
+            .where(Submission.consultation_id.in_(consultation_ids))
+            .group_by(Submission.consultation_id)
+        ).all()
+    )
+    authors = select(Submission.consultation_id.label("cid"), Submission.author_id.label("uid")).where(
+        Submission.consultation_id.in_(consultation_ids), Submission.author_id.is_not(None)
+    )
+    voters = (
+        select(Submission.consultation_id.label("cid"), Vote.user_id.label("uid"))
+        .join(Vote, Vote.submission_id == Submission.id)
+        .where(Submission.consultation_id.in_(consultation_ids))
+    )
+    people = authors.union(voters).subquery()
+    participants = dict(
+        db.session.execute(select(people.c.cid, func.count()).group_by(people.c.cid)).all()
+    )
+    return {
+        cid: ConsultationCounts(subs.get(cid, 0), participants.get(cid, 0), votes.get(cid, 0))
+        for cid in consultation_ids
+    }

@@ -1,0 +1,24 @@
+"""publish(room, event, payload): the only caller of socketio.emit.
+
+In the web process it emits directly; with AGORA_REDIS_URL set, Flask-SocketIO routes the
+emit through the Redis message queue, so workers and other processes reach the same rooms.
+"""
+import logging
+
+from agora.extensions import socketio
+
+log = logging.getLogger(__name__)
+
+
+def publish(room: str, event: str, payload: dict, *, namespace: str = "/") -> None:
+    try:
+        socketio.emit(event, payload, to=room, namespace=namespace)
+    except Exception:  # delivery is best effort: the data is already committed
+        log.exception("could not publish %s to %s", event, room)
+
+
+def consultation_room(consultation_id: int) -> str:
+    return f"consultation:{consultation_id}"
+
+
+MODERATORS_ROOM = "moderators"

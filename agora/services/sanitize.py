@@ -1,0 +1,81 @@
+"""The one place that cleans text and HTML.
+
+User text is stored as text and shown escaped; bleach only linkifies the escaped text.
+The little HTML we accept (a briefing's formatting) goes through nh3 (Ammonia), a maintained
+sanitiser, with SVG and MathML never allowed: bleach is archived and gets no security fixes.
+"""
+import re
+import unicodedata
+
+import bleach
+import nh3
+from markupsafe import Markup, escape
+
+from agora.services.errors import Invalid, TooLarge
+
+# C0/C1 control characters except tab, newline and carriage return; plus bidi overrides
+# that can make text display differently from what is stored (Trojan-source style).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+BRIEFING_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "a", "h2", "h3", "h4",
+    "blockquote", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "abbr", "hr",
+}
+BRIEFING_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}}
+
+
+def clean_text(raw, *, max_chars: int, field: str = "text") -> str:
+    """Normalise user text (NFC, no control characters, trimmed) or raise Invalid/TooLarge."""
+    if raw is None:
+        raise Invalid("Please write something before sending.", field=field, code="empty")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("The text is not valid UTF-8.", field=field, code="encoding") from None
+    if not isinstance(raw, str):
+        raise Invalid("The text must be a string.", field=field, code="type")
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text)
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    if not text:
+        raise Invalid("Please write something before sending.", field=field, code="empty")
+    if len(text) > max_chars:
+        raise TooLarge(
+            f"The text is {len(text):,} characters long; the limit is {max_chars:,}.",
+            field=field,
+        )
+    return text
+
+
+def clean_line(raw, *, max_chars: int, field: str) -> str:
+    """A single-line field (names, titles): clean_text without newlines."""
+    return " ".join(clean_text(raw, max_chars=max_chars, field=field).split())
+
+
+def render_text(text: str) -> Markup:
+    """Escaped text with links made clickable (rel=nofollow ugc) and line breaks kept."""
+    linked = bleach.linkify(
+        str(escape(text)),
+        callbacks=[bleach.callbacks.nofollow, _ugc_target],
+        parse_email=False,
+    )
+    return Markup(linked.replace("\n", "<br>\n"))
+
+
+def _ugc_target(attrs, new=False):
+    attrs[(None, "rel")] = "nofollow ugc noopener"
+    return attrs
+
+
+def clean_html(html: str) -> str:
+    """Sanitise formatted HTML (briefings). SVG, MathML, scripts, styles and events are dropped."""
+    return nh3.clean(
+        html or "",
+        tags=BRIEFING_TAGS,
+        attributes=BRIEFING_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,276 @@
+"""Submitting views, listing them and voting on them."""
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from agora.extensions import db
+from agora.models import Consultation, IdempotencyRecord, ModerationDecision, Submission, User, Vote
+from agora.models.submission import CHANNELS, VOTE_VALUES
+from agora.services import geography, realtime, screening
+from agora.services.errors import Closed, Conflict, Invalid, NotFound
+from agora.services.sanitize import clean_text
+
+MAX_CHARS_DEFAULT = 5000
+SORTS = ("newest", "agreed")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _open_consultation(consultation_id: int) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or consultation.status == "draft":
+        raise NotFound("There is no consultation with this number.")
+    if not consultation.is_open:
+        raise Closed("This consultation is closed: it no longer accepts views or votes.")
+    return consultation
+
+
+def request_fingerprint(*parts) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def submit(
+    consultation_id: int,
+    author: User | None,
+    text,
+    *,
+    channel: str = "web",
+    max_chars: int = MAX_CHARS_DEFAULT,
+    idempotency_key: str | None = None,
+) -> tuple[Submission, bool]:
+    """Validate, screen and store a view. Returns (submission, created).
+
+    With an idempotency key, a retry of the same request returns the first submission
+    (created=False) instead of storing it twice; the same key with another text is a conflict.
+    """
+    if channel not in CHANNELS:
+        raise Invalid("Unknown channel.", field="channel")
+    consultation = _open_consultation(consultation_id)
+    clean = clean_text(text, max_chars=max_chars)
+    fingerprint = None
+    if idempotency_key is not None:
+        if author is None:
+            raise Invalid("Idempotency keys need a signed-in user.")
+        if not 1 <= len(idempotency_key) <= 200:
+            raise Invalid("The Idempotency-Key header must be 1 to 200 characters.", field="Idempotency-Key")
+        fingerprint = request_fingerprint(consultation_id, clean)
+        earlier = _replay(author.id, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
+
+    verdict = screening.screen(clean, consultation.hold_threshold, consultation.reject_threshold)
+    country = geography.country(author.country) if author else None
+    submission = Submission(
+        consultation_id=consultation.id,
+        author_id=author.id if author else None,
+        text=clean,
+        language=verdict.language,
+        channel=channel,
+        constituency=author.constituency if author else None,
+        country=country.code if country else None,
+        region=country.region if country else None,
+        global_south=country.global_south if country else None,
+        gender=author.gender if author else None,
+        state=verdict.state,
+        abuse_score=verdict.abuse,
+        spam_score=verdict.spam,
+        reasons=",".join(verdict.reasons),
+        model_version=verdict.model_version,
+    )
+    db.session.add(submission)
+    db.session.flush()
+    if verdict.state != "pending":
+        db.session.add(
+            ModerationDecision(
+                submission_id=submission.id,
+                automatic=True,
+                action="publish" if verdict.state == "published" else "hold",
+                from_state=None,
+                to_state=verdict.state,
+                reason=("likely_violation," if verdict.likely_violation else "") + ",".join(verdict.reasons),
+                model_version=verdict.model_version,
+                abuse_score=verdict.abuse,
+                spam_score=verdict.spam,
+            )
+        )
+    if fingerprint is not None:
+        db.session.add(
+            IdempotencyRecord(
+                user_id=author.id, key=idempotency_key, request_hash=fingerprint, submission_id=submission.id
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer with its submission.
+        db.session.rollback()
+        earlier = _replay(author.id, idempotency_key, fingerprint) if fingerprint else None
+        if earlier is None:
+            raise
+        return earlier, False
+    _announce(submission)
+    return submission, True
+
+
+def _replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request.", code="idempotency_conflict"
+        )
+    return db.session.get(Submission, record.submission_id)
+
+
+def _announce(submission: Submission) -> None:
+    """Tell the consultation's room about a published view, and moderators about a held one."""
+    if submission.state == "published":
+        realtime.publish(
+            realtime.consultation_room(submission.consultation_id),
+            "submission_published",
+            {"id": submission.id, "consultation_id": submission.consultation_id},
+        )
+    elif submission.state in ("held", "pending"):
+        realtime.publish(
+            realtime.MODERATORS_ROOM,
+            "queue_changed",
+            {"consultation_id": submission.consultation_id, "submission_id": submission.id},
+        )
+
+
+def get_published(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.state != "published":
+        raise NotFound("There is no published view with this number.")
+    return submission
+
+
+def get_visible(submission_id: int, viewer: User | None) -> Submission:
+    """A published view, or the viewer's own view in any state."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or (
+        submission.state != "published" and (viewer is None or submission.author_id != viewer.id)
+    ):
+        raise NotFound("There is no published view with this number.")
+    return submission
+
+
+def list_published(
+    consultation_id: int,
+    *,
+    sort: str = "newest",
+    page: int = 1,
+    per_page: int = 20,
+    language: str | None = None,
+    constituency: str | None = None,
+) -> Page:
+    if sort not in SORTS:
+        raise Invalid(f"Unknown sort; choose one of {', '.join(SORTS)}.", field="sort")
+    if page < 1 or not 1 <= per_page <= 100:
+        raise Invalid("page must be ≥ 1 and per_page between 1 and 100.", field="page")
+    conditions = [Submission.consultation_id == consultation_id, Submission.state == "published"]
+    if language:
+        conditions.append(Submission.language == language)
+    if constituency:
+        conditions.append(Submission.constituency == constituency)
+    total = db.session.scalar(select(func.count(Submission.id)).where(*conditions))
+    order = (
+        (Submission.created_at.desc(), Submission.id.desc())
+        if sort == "newest"
+        else (
+            (Submission.agree_count - Submission.disagree_count).desc(),
+            Submission.agree_count.desc(),
+            Submission.id.desc(),
+        )
+    )
+    items = list(
+        db.session.scalars(
+            select(Submission).where(*conditions).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+        )
+    )
+    return Page(items=items, page=page, per_page=per_page, total=total or 0)
+
+
+def votes_of(user: User | None, submission_ids: list[int]) -> dict[int, int]:
+    if user is None or not getattr(user, "is_authenticated", False) or not submission_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Vote.submission_id, Vote.value).where(
+                Vote.user_id == user.id, Vote.submission_id.in_(submission_ids)
+            )
+        ).all()
+    )
+
+
+def vote(submission_id: int, user: User, choice, *, consultation_id: int | None = None) -> Submission:
+    """Record or change the user's vote; one vote per person per view."""
+    if choice not in VOTE_VALUES:
+        raise Invalid("A vote is agree, disagree or pass.", field="vote")
+    value = VOTE_VALUES[choice]
+    submission = get_published(submission_id)
+    if consultation_id is not None and submission.consultation_id != consultation_id:
+        raise NotFound("There is no published view with this number in this consultation.")
+    _open_consultation(submission.consultation_id)
+    for attempt in range(2):
+        existing = db.session.scalar(
+            select(Vote).where(Vote.submission_id == submission.id, Vote.user_id == user.id)
+        )
+        if existing is None:
+            db.session.add(Vote(submission_id=submission.id, user_id=user.id, value=value))
+        else:
+            existing.value = value
+        try:
+            db.session.flush()
+            break
+        except IntegrityError:  # the same user voted concurrently; update instead
+            db.session.rollback()
+            if attempt:
+                raise
+    _recount(submission)
+    db.session.commit()
+    realtime.publish(
+        realtime.consultation_room(submission.consultation_id),
+        "votes_changed",
+        {
+            "id": submission.id,
+            "agree": submission.agree_count,
+            "disagree": submission.disagree_count,
+            "pass": submission.pass_count,
+        },
+    )
+    return submission
+
+
+def _recount(submission: Submission) -> None:
+    tallies = dict(
+        db.session.execute(
+            select(Vote.value, func.count()).where(Vote.submission_id == submission.id).group_by(Vote.value)
+        ).all()
+    )
+    submission.agree_count = tallies.get(1, 0)
+    submission.disagree_count = tallies.get(-1, 0)
+    submission.pass_count = tallies.get(0, 0)

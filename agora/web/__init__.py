@@ -1,0 +1,1 @@
+"""Page blueprints, one per domain; templates live in templates/<blueprint>/."""

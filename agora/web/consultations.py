@@ -1,0 +1,113 @@
+"""Public consultation pages: the list, a briefing with its views, submitting and voting."""
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from agora.extensions import limiter
+from agora.services import consultations, submissions
+from agora.services.errors import AgoraError
+from agora.web.forms import SubmissionForm, VoteForm
+from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
+
+bp = Blueprint("consultations", __name__, url_prefix="/consultations")
+
+
+@bp.get("/")
+def index():
+    status = request.args.get("status") or None
+    stage = request.args.get("stage") or None
+    found = consultations.public_list(status=status, stage=stage)
+    return render_template(
+        "consultations/index.html",
+        consultations=found,
+        counts=consultations.counts([c.id for c in found]),
+        status=status,
+        stage=stage,
+    )
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _render_detail(consultation, form, status=200):
+    sort = request.args.get("sort", "newest")
+    if sort not in submissions.SORTS:
+        sort = "newest"
+    page = submissions.list_published(
+        consultation.id, sort=sort, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"]
+    )
+    my_votes = submissions.votes_of(current_user, [s.id for s in page.items])
+    return render_template(
+        "consultations/detail.html",
+        consultation=consultation,
+        counts=consultations.counts([consultation.id])[consultation.id],
+        page=page,
+        sort=sort,
+        form=form,
+        vote_form=VoteForm(),
+        my_votes=my_votes,
+    ), status
+
+
+@bp.get("/<slug>")
+def detail(slug):
+    consultation = consultations.get_by_slug(slug)
+    if consultation.status == "draft":
+        abort(404)
+    return _render_detail(consultation, SubmissionForm())
+
+
+@bp.post("/<slug>/submissions")
+@login_required
+@limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
+def submit(slug):
+    consultation = consultations.get_by_slug(slug)
+    form = SubmissionForm()
+    if not form.validate_on_submit():
+        return _render_detail(consultation, form, 422)
+    try:
+        submission, _created = submissions.submit(
+            consultation.id,
+            current_user,
+            form.text.data,
+            channel="web",
+            max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
+        )
+    except AgoraError as error:
+        form.text.errors.append(error.message)
+        return _render_detail(consultation, form, error.status)
+    if submission.state == "published":
+        flash(_("Thank you: your view is published."), "success")
+    else:
+        flash(
+            _("Thank you: your view is saved and will be published once a moderator has reviewed it."),
+            "info",
+        )
+    return redirect(url_for("consultations.detail", slug=slug, _anchor=f"s{submission.id}"))
+
+
+@bp.post("/<slug>/submissions/<int:submission_id>/vote")
+@login_required
+@limiter.limit(VOTE_LIMIT, key_func=user_or_ip)
+def vote(slug, submission_id):
+    consultation = consultations.get_by_slug(slug)
+    VoteForm().validate_on_submit()  # the CSRF check runs globally before this view
+    choice = request.form.get("vote")
+    submission = submissions.vote(submission_id, current_user, choice, consultation_id=consultation.id)
+    if request.accept_mimetypes.best == "application/json":
+        return {
+            "id": submission.id,
+            "vote": choice,
+            "agree": submission.agree_count,
+            "disagree": submission.disagree_count,
+            "pass": submission.pass_count,
+        }
+    flash(_("Your vote is recorded."), "success")
+    back = request.form.get("next") or url_for("consultations.detail", slug=slug)
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("consultations.detail", slug=slug)
+    return redirect(f"{back}#s{submission.id}")

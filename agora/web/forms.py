@@ -1,0 +1,90 @@
+"""Forms (Flask-WTF: CSRF on every one). Services do the real validation; forms parse."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from agora.models.consultation import STAGES, STATUSES
+from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
+from agora.services import geography
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField(_l("Name shown with your views"), validators=[DataRequired(), Length(max=80)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
+    submit = SubmitField(_l("Create my account"))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+def _blank(label):
+    return [("", label)]
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Name shown with your views"), validators=[DataRequired(), Length(max=80)])
+    constituency = SelectField(_l("Constituency"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    gender = SelectField(_l("Gender"), validators=[Optional()])
+    languages = StringField(_l("Languages you read (codes, e.g. en, fr, sw)"), validators=[Optional(), Length(max=80)])
+    locale = SelectField(_l("Interface language"), validators=[Optional()])
+    submit = SubmitField(_l("Save my profile"))
+
+    def __init__(self, *args, languages=(), language_names=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.constituency.choices = _blank(_l("Not stated")) + [(k, v) for k, v in CONSTITUENCIES.items()]
+        self.country.choices = _blank(_l("Not stated")) + geography.choices()
+        self.gender.choices = _blank(_l("Not stated")) + [(k, v) for k, v in GENDERS.items()]
+        self.locale.choices = _blank(_l("From my browser")) + [(code, (language_names or {}).get(code, code)) for code in languages]
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])
+    submit = SubmitField(_l("Create token"))
+
+
+class SubmissionForm(FlaskForm):
+    text = TextAreaField(_l("Your view"), validators=[DataRequired(message=_l("Please write something before sending."))])
+    submit = SubmitField(_l("Submit my view"))
+
+
+class VoteForm(FlaskForm):
+    """Only the CSRF token; the vote value is the button pressed."""
+
+
+class ConsultationForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=500)])
+    briefing_html = TextAreaField(_l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()])
+    stage = SelectField(_l("Life-cycle stage"), choices=list(STAGES.items()))
+    status = SelectField(_l("Status"), choices=[(s, s) for s in STATUSES])
+    forum = StringField(_l("Intergovernmental forum it reports to"), validators=[Optional(), Length(max=200)])
+    languages = StringField(_l("Languages (codes)"), validators=[Optional(), Length(max=80)], default="en")
+    opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    submit = SubmitField(_l("Save consultation"))
+
+
+class RoleForm(FlaskForm):
+    email = EmailField(_l("Email of the user"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    consultation_id = SelectField(_l("Scope"), validators=[Optional()])
+    submit = SubmitField(_l("Assign role"))
