@@ -3,6 +3,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,10 +22,11 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def _normalise_email(email) -> str:
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254 or " " in email or email.startswith("@"):
-        raise Invalid("Please enter a valid email address.", field="email")
-    return email
+    try:
+        checked = validate_email(str(email or "").strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid("Please enter a valid email address.", field="email") from None
+    return checked.normalized.lower()
 
 
 def check_password_strength(password: str) -> None:
