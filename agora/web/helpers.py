@@ -1,6 +1,6 @@
 """Template filters and globals."""
 from flask import current_app, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
@@ -12,6 +12,7 @@ RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 def register_template_helpers(app) -> None:
     app.jinja_env.filters["render_text"] = render_text
     app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value or 0)
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
 
     @app.context_processor
