@@ -2,15 +2,23 @@
 from agora.models.user import ApiToken, RoleAssignment, User
 from agora.models.consultation import Consultation
 from agora.models.submission import IdempotencyRecord, Submission, Vote
-from agora.models.moderation import ModerationDecision
+from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecision
+from agora.models.hearing import Hearing, SpeakerRequest
+from agora.models.themes import ThemeSnapshot
 
 __all__ = [
     "ApiToken",
+    "Appeal",
     "Consultation",
+    "Flag",
+    "Hearing",
     "IdempotencyRecord",
+    "ModelVersion",
     "ModerationDecision",
     "RoleAssignment",
+    "SpeakerRequest",
     "Submission",
+    "ThemeSnapshot",
     "User",
     "Vote",
 ]

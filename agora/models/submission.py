@@ -22,6 +22,9 @@ class Submission(db.Model):
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
+    # Set for messages in a live hearing; views in the consultation itself have none.
+    hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="view")  # view | message | chair_summary
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -44,10 +47,15 @@ class Submission(db.Model):
     disagree_count: Mapped[int] = mapped_column(default=0)
     pass_count: Mapped[int] = mapped_column(default=0)
     external_ref: Mapped[str | None] = mapped_column(String(120))
+    # Near-duplicate campaign this submission belongs to (the id of its first member).
+    campaign_id: Mapped[int | None] = mapped_column(index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None]
+    flag_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consultation = relationship("Consultation")
-    author = relationship("User")
+    author = relationship("User", foreign_keys=[author_id])
 
     def __repr__(self) -> str:
         return f"<Submission {self.id} {self.state}>"

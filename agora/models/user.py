@@ -62,7 +62,9 @@ class RoleAssignment(db.Model):
     """A role, global (consultation_id NULL) or scoped to one consultation."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "role", "consultation_id", name="uq_role_scope"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "consultation_id", "hearing_id", name="uq_role_scope"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -70,6 +72,8 @@ class RoleAssignment(db.Model):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE")
     )
+    # A chair may be appointed for one hearing only.
+    hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
