@@ -24,7 +24,7 @@ class Hearing(db.Model):
     slow_mode_seconds: Mapped[int] = mapped_column(default=0)
     speaker_time_limit_seconds: Mapped[int] = mapped_column(default=180)
     rotation: Mapped[bool] = mapped_column(default=True)
-    pinned_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL", use_alter=True))
+    pinned_submission_id: Mapped[int | None]  # no foreign key: submissions already point at hearings
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consultation = relationship("Consultation")

@@ -42,7 +42,6 @@ def upgrade():
     sa.Column('pinned_submission_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_hearings_consultation_id_consultations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['pinned_submission_id'], ['submissions.id'], name=op.f('fk_hearings_pinned_submission_id_submissions'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hearings'))
     )
     with op.batch_alter_table('hearings', schema=None) as batch_op:

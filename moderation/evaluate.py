@@ -1,0 +1,137 @@
+"""Metrics of a moderation model on every labelled set we ship, printed as a table.
+
+``python -m moderation.evaluate [model_dir]``. Held-out sets only: Davidson's test split, the
+held-out half of accepted Pol.is statements (the other half is used in training and calibration),
+Pol.is rejected statements and US bill titles (never trained on).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from . import data
+from .classify import Moderator
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the evaluation table; ``met`` is None when the line has no goal."""
+
+    metric: str
+    dataset: str
+    value: float
+    goal: str = ""
+    met: bool | None = None
+
+
+def _texts(examples):
+    return [e.text for e in examples]
+
+
+def evaluate(moderator: Moderator) -> list[Row]:
+    """Compute every metric; decisions use the model's default thresholds."""
+    t = moderator.thresholds
+    dav = data.davidson()["test"]
+    pol = data.polis()
+    bills = data.bill_titles()
+
+    y = np.array([e.label for e in dav])
+    hate = np.array([e.group == "hate" for e in dav])
+    p = moderator.abuse_probabilities(_texts(dav))
+    dav_scores = moderator.score(_texts(dav))
+    held_e2e = np.array([s.decision != "publish" for s in dav_scores])
+
+    civic = pol["test"]
+    civic_scores = moderator.score(_texts(civic))
+    p_civic = np.array([s.abuse for s in civic_scores])
+    rejected_scores = moderator.score(_texts(pol["rejected"]))
+    bill_scores = moderator.score(_texts(bills))
+    p_bills = np.array([s.abuse for s in bill_scores])
+
+    def held(scores):
+        return float(np.mean([s.decision != "publish" for s in scores]))
+
+    def rejected(scores):
+        return float(np.mean([s.decision == "reject" for s in scores]))
+
+    recall = float(np.mean(p[y == 1] >= t.hold))
+    civic_fh = held(civic_scores)
+    n_civic = len(civic_scores)
+    dt = f"Davidson test (n={len(dav)})"
+    ct = f"Pol.is accepted, held-out (n={n_civic})"
+    rows = [
+        Row("recall hate+offensive, abuse ≥ hold", dt, recall, "≥ 0.90", recall >= 0.90),
+        Row("recall hate only, abuse ≥ hold", dt, float(np.mean(p[hate] >= t.hold))),
+        Row("held or rejected, hate+offensive (end to end)", dt, float(np.mean(held_e2e[y == 1]))),
+        Row("held or rejected, 'neither'", dt, float(np.mean(held_e2e[y == 0]))),
+        Row("false-hold rate", ct, civic_fh, "≤ 0.02", civic_fh <= 0.02),
+        Row("false-hold rate, 95 % upper bound (Wilson)", ct, _wilson_upper(round(civic_fh * n_civic), n_civic)),
+        Row("false-reject rate", ct, rejected(civic_scores), "0", rejected(civic_scores) == 0),
+        Row("held or rejected (curated out, not abusive)", f"Pol.is rejected (n={len(rejected_scores)})", held(rejected_scores)),
+        Row("false-hold rate (cross-domain)", f"US bill titles (n={len(bill_scores)})", held(bill_scores), "≤ 0.02", held(bill_scores) <= 0.02),
+        Row("ROC-AUC abusive vs neither", dt, float(roc_auc_score(y, p))),
+        Row("ROC-AUC hate vs neither", dt, float(roc_auc_score(y[hate | (y == 0)], p[hate | (y == 0)]))),
+        Row("ROC-AUC Davidson abusive vs civic", "Davidson test × Pol.is held-out",
+            _auc(p[y == 1], p_civic)),
+        Row("ROC-AUC Davidson abusive vs bill titles", "Davidson test × US bills", _auc(p[y == 1], p_bills)),
+        Row("Brier score (calibration)", dt, float(brier_score_loss(y, p))),
+        Row("expected calibration error", dt, _ece(y, p)),
+    ]
+    return rows
+
+
+def _wilson_upper(k: int, n: int, z: float = 1.96) -> float:
+    """Upper end of the Wilson score interval: 0 holds in a few hundred texts is not a 0 % rate."""
+    if n == 0:
+        return 1.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre + spread) / (1 + z * z / n))
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    return float(roc_auc_score(labels, np.r_[pos, neg]))
+
+
+def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Mean |accuracy − confidence| over equal-width probability bins, weighted by bin size."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            total += mask.mean() * abs(y[mask].mean() - p[mask].mean())
+    return float(total)
+
+
+def format_table(rows: list[Row], moderator: Moderator) -> str:
+    """A Markdown table, with the model version and thresholds above it."""
+    t = moderator.thresholds
+    lines = [
+        f"model {moderator.version}; thresholds hold={t.hold} reject={t.reject} "
+        f"spam_hold={t.spam_hold} spam_reject={t.spam_reject}",
+        "",
+        "| metric | data | value | goal | met |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "**NO**")
+        lines.append(f"| {r.metric} | {r.dataset} | {r.value:.4f} | {r.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    moderator = Moderator.load(argv[0] if argv else None)
+    print(format_table(evaluate(moderator), moderator))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
