@@ -21,4 +21,12 @@ def consultation_room(consultation_id: int) -> str:
     return f"consultation:{consultation_id}"
 
 
+def hearing_room(hearing_id: int) -> str:
+    return f"hearing:{hearing_id}"
+
+
+def chairs_room(hearing_id: int) -> str:
+    return f"hearing:{hearing_id}:chair"
+
+
 MODERATORS_ROOM = "moderators"

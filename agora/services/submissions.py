@@ -57,6 +57,8 @@ def submit(
     channel: str = "web",
     max_chars: int = MAX_CHARS_DEFAULT,
     idempotency_key: str | None = None,
+    hearing_id: int | None = None,
+    kind: str = "view",
 ) -> tuple[Submission, bool]:
     """Validate, screen and store a view. Returns (submission, created).
 
@@ -82,6 +84,8 @@ def submit(
     country = geography.country(author.country) if author else None
     submission = Submission(
         consultation_id=consultation.id,
+        hearing_id=hearing_id,
+        kind=kind,
         author_id=author.id if author else None,
         text=clean,
         language=verdict.language,
@@ -146,8 +150,11 @@ def _replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
 
 
 def _announce(submission: Submission) -> None:
-    """Tell the consultation's room about a published view, and moderators about a held one."""
-    if submission.state == "published":
+    """Tell the consultation's room about a published view, and moderators about a held one.
+
+    Hearing messages are announced by the hearings service, which owns their live payload.
+    """
+    if submission.state == "published" and submission.hearing_id is None:
         realtime.publish(
             realtime.consultation_room(submission.consultation_id),
             "submission_published",
@@ -191,7 +198,11 @@ def list_published(
         raise Invalid(f"Unknown sort; choose one of {', '.join(SORTS)}.", field="sort")
     if page < 1 or not 1 <= per_page <= 100:
         raise Invalid("page must be ≥ 1 and per_page between 1 and 100.", field="page")
-    conditions = [Submission.consultation_id == consultation_id, Submission.state == "published"]
+    conditions = [
+        Submission.consultation_id == consultation_id,
+        Submission.state == "published",
+        Submission.hearing_id.is_(None),
+    ]
     if language:
         conditions.append(Submission.language == language)
     if constituency:
