@@ -31,6 +31,7 @@ def create_app(config=None, instance_path: str | None = None) -> Flask:
 def register_logging(app: Flask) -> None:
     if not app.debug and not app.testing and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:
@@ -69,11 +70,13 @@ def register_blueprints(app: Flask) -> None:
     from agora.web.auth import bp as auth
     from agora.web.consultations import bp as consultations
     from agora.web.main import bp as main
+    from agora.web.moderation import bp as moderation
 
     app.register_blueprint(main)
     app.register_blueprint(auth)
     app.register_blueprint(consultations)
     app.register_blueprint(admin)
+    app.register_blueprint(moderation)
     app.register_blueprint(api_v1)
 
     from agora import live

@@ -47,3 +47,72 @@ def grant(email, role, consultation_slug):
         raise click.ClickException(error.message) from None
     where = f"consultation {consultation_slug}" if consultation_slug else "everywhere"
     click.echo(f"{email} is now {role} ({where}).")
+
+
+moderation_cli = AppGroup("moderation", help="Moderation model and audit log.")
+agora_cli.add_command(moderation_cli)
+
+
+@moderation_cli.command("retrain")
+def retrain_command():
+    """Retrain with moderators' decisions; promote the model only if it does not regress."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from agora.services import moderation
+
+    result = moderation.retrain(str(Path(current_app.instance_path) / "models"), progress=click.echo)
+    click.echo(f"before: {result.before}")
+    click.echo(f"after:  {result.after}")
+    click.echo(("PROMOTED " + result.version_after if result.promoted else "NOT promoted") + f" — {result.reason}")
+
+
+@moderation_cli.command("rescreen")
+def rescreen_command():
+    """Screen the submissions left pending while the model was unavailable."""
+    from agora.services import screening
+
+    total = 0
+    while True:
+        done = screening.rescreen_pending()
+        total += done
+        if not done:
+            break
+        click.echo(f"screened {total} pending submissions so far")
+    click.echo(f"{total} pending submissions screened.")
+
+
+@moderation_cli.command("verify-audit")
+def verify_audit_command():
+    """Walk the audit log's hash chain and say whether it is intact."""
+    from agora.services import audit
+
+    check = audit.verify()
+    if check.ok:
+        click.echo(f"Audit log intact: {check.entries} entries, chain verified.")
+    else:
+        raise click.ClickException(f"Audit log broken at entry #{check.first_bad_id}: {check.problem}")
+
+
+@moderation_cli.command("export-audit")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_audit_command(path):
+    """Write the whole audit log as CSV."""
+    from agora.services import moderation
+
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for chunk in moderation.audit_csv(_CliAdmin()):
+            handle.write(chunk)
+            count += 1
+    click.echo(f"Wrote {count - 1} audit entries to {path}.")
+
+
+class _CliAdmin:
+    """The command line acts with the secretariat's rights."""
+
+    is_authenticated = True
+    is_admin = True
+    roles = ()
+    id = None

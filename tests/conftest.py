@@ -57,6 +57,9 @@ def _clean_database(request):
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
         limiter.reset()
+    from agora.services import screening
+
+    screening.reset()
 
 
 @pytest.fixture
@@ -120,6 +123,17 @@ class Factory:
         with self.app.app_context():
             submission, _ = submissions.submit(consultation_id, _db.session.get(User, user_id), text)
             return submission.id
+
+
+def civic_statements(n: int) -> list[str]:
+    """Real civic statements (Pol.is, accepted by its moderators), distinct, for realistic fixtures."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "polis" / "comments.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = [r["comment-body"].strip() for r in csv.DictReader(handle) if r["moderated"] == "1"]
+    return sorted(set(rows), key=rows.index)[:n]
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 
 from agora.extensions import db
-from agora.models import Consultation, ModerationDecision, Submission, User, Vote
-from agora.services import screening
+from agora.models import Consultation, Submission, User, Vote
+from agora.services import audit, screening
 from agora.services.errors import Invalid
 
 REQUIRED_COMMENT_COLUMNS = {"comment-id", "author-id", "moderated", "comment-body", "timestamp"}
@@ -100,8 +100,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
             select(Submission.external_ref, Submission.id).where(Submission.consultation_id == consultation.id)
         ).all()
     )
-    db.session.execute(
-        insert(ModerationDecision),
+    audit.record_many(
         [
             {
                 "submission_id": submission_ids[row["external_ref"]],
@@ -114,7 +113,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
                 "spam_score": row["spam_score"],
             }
             for row in submission_rows
-        ],
+        ]
     )
     progress(f"Stored {len(submission_rows)} submissions with their moderation record.")
 

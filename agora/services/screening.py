@@ -2,16 +2,30 @@
 
 The ML never deletes: it publishes, or holds for a person to decide. If the model cannot be
 loaded or scoring fails, the submission stays "pending" and nothing unscreened is published.
+Near-duplicates (campaigns) are found per consultation in a MinHash index kept in memory and
+rebuilt from the database on first use; posting floods are tracked per author in memory.
 """
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from agora.extensions import db
+from agora.models import ModelVersion, Submission
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _moderator = None
-_load_failed = False
+_moderator_source: str | None = None
+_load_failed_at: float | None = None
+_checked_at = 0.0
+_indexes: dict[int, object] = {}
+_flood = None
+RELOAD_CHECK_SECONDS = 30
+RETRY_FAILED_LOAD_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -23,22 +37,41 @@ class Screening:
     reasons: tuple[str, ...]
     model_version: str | None
     likely_violation: bool
+    near_duplicate_of: tuple[int, ...] = field(default=())
+
+
+def _active_model_path() -> str | None:
+    try:
+        return db.session.scalar(select(ModelVersion.path).where(ModelVersion.active.is_(True)).limit(1))
+    except Exception:  # a database without the table (very old) or unavailable: use the shipped model
+        db.session.rollback()
+        return None
 
 
 def moderator():
-    """The loaded model, shared by the process; None when it cannot be loaded."""
-    global _moderator, _load_failed
-    if _moderator is None and not _load_failed:
-        with _lock:
-            if _moderator is None and not _load_failed:
-                try:
-                    from moderation import Moderator
+    """The active model (retrained and promoted, else the shipped one); None if it cannot load."""
+    global _moderator, _moderator_source, _load_failed_at, _checked_at
+    now = time.monotonic()
+    if _moderator is not None and now - _checked_at < RELOAD_CHECK_SECONDS:
+        return _moderator
+    if _moderator is None and _load_failed_at is not None and now - _load_failed_at < RETRY_FAILED_LOAD_SECONDS:
+        return None
+    with _lock:
+        _checked_at = now
+        source = _active_model_path()
+        if _moderator is not None and source == _moderator_source:
+            return _moderator
+        try:
+            from moderation import Moderator
 
-                    _moderator = Moderator.load()
-                except Exception:
-                    _load_failed = True
-                    log.exception("moderation model could not be loaded; submissions stay pending")
-    return _moderator
+            loaded = Moderator.load(source) if source else Moderator.load()
+        except Exception:
+            _load_failed_at = now
+            log.exception("moderation model %s could not be loaded", source or "(shipped)")
+            return _moderator  # keep the previous model if there was one
+        _moderator, _moderator_source, _load_failed_at = loaded, source, None
+        log.info("moderation model %s in use", loaded.version)
+        return _moderator
 
 
 def model_version() -> str | None:
@@ -46,35 +79,119 @@ def model_version() -> str | None:
     return getattr(model, "version", None) if model else None
 
 
-def screen(text: str, hold_threshold: float | None = None, reject_threshold: float | None = None) -> Screening:
+def reset() -> None:
+    """Forget cached models and indexes (after a retrain, or between tests)."""
+    global _moderator, _moderator_source, _load_failed_at, _checked_at, _flood
+    with _lock:
+        _moderator = _moderator_source = _load_failed_at = None
+        _checked_at = 0.0
+        _indexes.clear()
+        _flood = None
+
+
+def thresholds_for(model, consultation):
+    from moderation.classify import Thresholds
+
+    default = model.thresholds
+    if consultation is None or (consultation.hold_threshold is None and consultation.reject_threshold is None):
+        return default
+    return Thresholds(
+        hold=consultation.hold_threshold if consultation.hold_threshold is not None else default.hold,
+        reject=consultation.reject_threshold if consultation.reject_threshold is not None else default.reject,
+        spam_hold=default.spam_hold,
+        spam_reject=default.spam_reject,
+    )
+
+
+def _index_for(consultation_id: int):
+    """The consultation's near-duplicate index, built from its stored texts on first use."""
+    with _lock:
+        index = _indexes.get(consultation_id)
+        if index is None:
+            from moderation.neardup import NearDuplicateIndex
+
+            index = NearDuplicateIndex()
+            rows = db.session.execute(
+                select(Submission.id, Submission.text).where(Submission.consultation_id == consultation_id).order_by(Submission.id)
+            ).all()
+            for submission_id, text in rows:
+                index.add(submission_id, text)
+            _indexes[consultation_id] = index
+        return index
+
+
+def _flood_tracker():
+    global _flood
+    with _lock:
+        if _flood is None:
+            from moderation.rules import FloodTracker
+
+            _flood = FloodTracker()
+        return _flood
+
+
+def screen(text: str, consultation, author_key=None) -> Screening:
     model = moderator()
     if model is None:
         return Screening("pending", None, None, None, ("scoring_unavailable",), None, False)
     try:
-        thresholds = _thresholds(model, hold_threshold, reject_threshold)
-        score = model.score([text], thresholds=thresholds)[0] if thresholds else model.score([text])[0]
+        thresholds = thresholds_for(model, consultation)
+        score = model.score([text], thresholds=thresholds)[0]
+        near = tuple(sorted(_index_for(consultation.id).query(text))) if consultation is not None else ()
+        flood = author_key is not None and _flood_tracker().observe(author_key, time.time())
+        if near or flood:
+            score = model.assess(score, near_duplicate_of=near, flood=flood, thresholds=thresholds)
     except Exception:
         log.exception("scoring failed; submission kept pending")
         return Screening("pending", None, None, None, ("scoring_failed",), model_version(), False)
-    state = "published" if score.decision == "publish" else "held"
     return Screening(
-        state=state,
+        state="published" if score.decision == "publish" else "held",
         abuse=float(score.abuse),
         spam=float(score.spam),
         language=score.language,
         reasons=tuple(score.reasons),
-        model_version=getattr(model, "version", None),
+        model_version=model.version,
         likely_violation=score.decision == "reject",
+        near_duplicate_of=near,
     )
 
 
-def _thresholds(model, hold, reject):
-    if hold is None and reject is None:
-        return None
-    from moderation.classify import Thresholds
+def link_near_duplicates(submission: Submission, verdict: Screening) -> None:
+    """After the insert: index the text and join the campaign of its earliest near-duplicate."""
+    try:
+        _index_for(submission.consultation_id).add(submission.id, submission.text)
+    except Exception:
+        log.exception("near-duplicate index update failed for submission %s", submission.id)
+    if not verdict.near_duplicate_of:
+        return
+    first = db.session.get(Submission, verdict.near_duplicate_of[0])
+    if first is None:
+        return
+    if first.campaign_id is None:
+        first.campaign_id = first.id
+    submission.campaign_id = first.campaign_id
 
-    default = model.thresholds
-    return Thresholds(
-        hold=hold if hold is not None else default.hold,
-        reject=reject if reject is not None else default.reject,
-    )
+
+def rescreen_pending(limit: int = 1000) -> int:
+    """Screen submissions left pending while the model was unavailable; returns how many."""
+    from agora.services import audit
+
+    model = moderator()
+    if model is None:
+        return 0
+    pending = db.session.scalars(select(Submission).where(Submission.state == "pending").order_by(Submission.id).limit(limit)).all()
+    for submission in pending:
+        verdict = screen(submission.text, submission.consultation)
+        submission.state = verdict.state
+        submission.abuse_score, submission.spam_score = verdict.abuse, verdict.spam
+        submission.language = submission.language or verdict.language
+        submission.reasons = ",".join(verdict.reasons)
+        submission.model_version = verdict.model_version
+        audit.record(
+            submission_id=submission.id, automatic=True,
+            action="publish" if verdict.state == "published" else "hold",
+            from_state="pending", to_state=verdict.state, reason=",".join(verdict.reasons),
+            model_version=verdict.model_version, abuse_score=verdict.abuse, spam_score=verdict.spam,
+        )
+    db.session.commit()
+    return len(pending)

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from agora.extensions import db
-from agora.models import Consultation, IdempotencyRecord, ModerationDecision, Submission, User, Vote
+from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import geography, realtime, screening
+from agora.services import audit, geography, realtime, screening
 from agora.services.errors import Closed, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -80,7 +80,7 @@ def submit(
         if earlier is not None:
             return earlier, False
 
-    verdict = screening.screen(clean, consultation.hold_threshold, consultation.reject_threshold)
+    verdict = screening.screen(clean, consultation, author_key=author.id if author else None)
     country = geography.country(author.country) if author else None
     submission = Submission(
         consultation_id=consultation.id,
@@ -103,19 +103,18 @@ def submit(
     )
     db.session.add(submission)
     db.session.flush()
+    screening.link_near_duplicates(submission, verdict)
     if verdict.state != "pending":
-        db.session.add(
-            ModerationDecision(
-                submission_id=submission.id,
-                automatic=True,
-                action="publish" if verdict.state == "published" else "hold",
-                from_state=None,
-                to_state=verdict.state,
-                reason=("likely_violation," if verdict.likely_violation else "") + ",".join(verdict.reasons),
-                model_version=verdict.model_version,
-                abuse_score=verdict.abuse,
-                spam_score=verdict.spam,
-            )
+        audit.record(
+            submission_id=submission.id,
+            automatic=True,
+            action="publish" if verdict.state == "published" else "hold",
+            from_state=None,
+            to_state=verdict.state,
+            reason=",".join((("likely_violation",) if verdict.likely_violation else ()) + verdict.reasons),
+            model_version=verdict.model_version,
+            abuse_score=verdict.abuse,
+            spam_score=verdict.spam,
         )
     if fingerprint is not None:
         db.session.add(

@@ -2,6 +2,7 @@
 from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
+from agora import permissions
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services.sanitize import render_text
@@ -27,6 +28,7 @@ def register_template_helpers(app) -> None:
             "current_locale": locale,
             "text_direction": "rtl" if locale in RTL_LANGUAGES else "ltr",
             "url_with": url_with,
+            "can_moderate_anywhere": permissions.can_moderate_anywhere,
         }
 
 

@@ -1,0 +1,126 @@
+"""Measure themes and opinion groups against human labels: ``python -m moderation.evaluate_themes``.
+
+- Themes vs the 20 human topic codes of 4,449 US bill titles (NMI, ARI), k chosen automatically
+  and k=20 given; texts put at -1 (outliers) count as one extra cluster, which can only lower
+  the scores.
+- Opinion groups vs Pol.is's own groups on the Bowling Green conversation (ARI over the
+  participants both place). Statements moderated out (``moderated == -1``) are dropped, as Pol.is
+  drops them from its computation.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def load_uscongress() -> tuple[list[str], list[int]]:
+    """Bill titles and their major topic codes."""
+    with gzip.open(DATA / "uscongress_cap" / "USCongress.csv.gz", "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    return [r["text"] for r in rows], [int(r["major"]) for r in rows]
+
+
+def load_polis_comments() -> list[str]:
+    """Statements of the Pol.is conversation that were not moderated out."""
+    with open(DATA / "polis" / "comments.csv", encoding="utf-8") as f:
+        return [r["comment-body"] for r in csv.DictReader(f) if r["moderated"] != "-1"]
+
+
+def load_polis_votes():
+    """(votes, polis_groups): votes as (participant, comment, value) without moderated-out
+    comments, and Pol.is's own group per placed participant."""
+    with open(DATA / "polis" / "comments.csv", encoding="utf-8") as f:
+        modded_out = {r["comment-id"] for r in csv.DictReader(f) if r["moderated"] == "-1"}
+    votes = []
+    groups = {}
+    with open(DATA / "polis" / "participants-votes.csv", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        comment_cols = [(i, int(h)) for i, h in enumerate(header[6:], start=6) if h not in modded_out]
+        for row in reader:
+            pid = int(row[0])
+            if row[1] != "":
+                groups[pid] = int(float(row[1]))
+            for i, cid in comment_cols:
+                if row[i] != "":
+                    votes.append((pid, cid, int(float(row[i]))))
+    return votes, groups
+
+
+def _status(value: float, goal: float) -> str:
+    return "met" if value >= goal else "NOT met"
+
+
+def evaluate(backends=("tfidf",)) -> list[tuple]:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from moderation import opinions, themes
+
+    rows = []
+    texts, labels = load_uscongress()
+    for backend in backends:
+        goal = 0.26 if backend == "tfidf" else 0.31
+        for k in (None, 20):
+            start = time.perf_counter()
+            ts = themes.fit(texts, k=k, backend=backend)
+            seconds = time.perf_counter() - start
+            nmi = normalized_mutual_info_score(labels, ts.assignments)
+            ari = adjusted_rand_score(labels, ts.assignments)
+            outliers = sum(a == -1 for a in ts.assignments) / len(texts)
+            what = f"themes[{backend}] USCongress k={'auto' if k is None else k}"
+            detail = f"{len(ts.themes)} themes, {outliers:.1%} at -1, {seconds:.1f}s; {ts.k_chosen_by}"
+            rows.append((what, "NMI", nmi, goal if k is None else None, detail))
+            rows.append((what, "ARI", ari, None, ""))
+
+    votes, polis_groups = load_polis_votes()
+    start = time.perf_counter()
+    op = opinions.fit(votes)
+    seconds = time.perf_counter() - start
+    both = [p for p in op.groups if p in polis_groups]
+    ari = adjusted_rand_score([polis_groups[p] for p in both], [op.groups[p] for p in both])
+    detail = (
+        f"{len(set(op.groups.values()))} groups, {len(op.groups)} placed (Pol.is {len(polis_groups)}), "
+        f"{len(both)} in both, {seconds:.2f}s"
+    )
+    rows.append(("opinions vs Pol.is groups (Bowling Green)", "ARI", ari, 0.8, detail))
+    # The boundary between the two groups runs through a dense region, so k-means' random start
+    # moves it: report the spread over seeds too, not only the default seed.
+    spread = []
+    for seed in range(1, 6):
+        other = opinions.fit(votes, random_state=seed)
+        common = [p for p in other.groups if p in polis_groups]
+        spread.append(adjusted_rand_score([polis_groups[p] for p in common], [other.groups[p] for p in common]))
+    rows.append(("opinions vs Pol.is groups, seeds 1-5", "ARI", float(np.mean(spread)), None,
+                 f"mean; min {min(spread):.3f}, max {max(spread):.3f}"))
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embeddings", action="store_true",
+                        help="also evaluate the optional embedding and hybrid backends (needs torch)")
+    args = parser.parse_args(argv)
+    backends = ("tfidf", "embeddings", "hybrid") if args.embeddings else ("tfidf",)
+    rows = evaluate(backends)
+    print(f"{'evaluation':48} {'metric':6} {'value':>6}  {'goal':>6}  {'status':8} detail")
+    for what, metric, value, goal, detail in rows:
+        goal_s = f"{goal:.2f}" if goal is not None else "-"
+        status = _status(value, goal) if goal is not None else ""
+        print(f"{what:48} {metric:6} {value:6.3f}  {goal_s:>6}  {status:8} {detail}")
+    print(
+        "\nBaseline from the brief: TF-IDF+SVD+k-means with the true k=20 gives NMI 0.26.\n"
+        "Outliers (-1) count as one extra cluster in NMI/ARI. NMI tends to rise with the number of\n"
+        "clusters, so compare auto-k rows with the number of themes they chose in mind.\n"
+        "Embedding goal (NMI 0.31) is checked on the auto-k row; run with --embeddings."
+    )
+
+
+if __name__ == "__main__":
+    main()

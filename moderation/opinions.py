@@ -1,0 +1,426 @@
+"""Opinion groups from agree / disagree / pass votes: the Pol.is method, reimplemented.
+
+Following compdemocracy/polis ``math/``: participants with enough votes are projected by a PCA of
+the participant x statement matrix (missing votes are not passes: they are imputed with the
+statement's mean, and each projection is scaled up by sqrt(n_statements / n_votes) so sparse
+voters are not pulled to the centre); k-means over ~100 base clusters, then k in 2..5 groups chosen
+by silhouette; then group-aware consensus, representative statements (repness) and divisive ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["OpinionGroups", "fit"]
+
+MIN_VOTES = 7  # Pol.is: participants need this many votes (or all statements if fewer) to be placed
+Z_90 = 1.2816  # one-sided 90% z, Pol.is's significance threshold for repness
+
+
+@dataclass(frozen=True)
+class OpinionGroups:
+    """Opinion groups of participants and what agrees, splits and characterises them."""
+
+    groups: dict
+    consensus: list
+    divisive: list
+    representative: dict
+    coords: dict = field(default_factory=dict)
+    group_sizes: dict = field(default_factory=dict)
+    declared: bool = False
+    k_chosen_by: str = ""
+    statement_stats: dict = field(default_factory=dict, repr=False)
+    # per group: [{"statement", "direction" ("agree"/"disagree"), "ratio" (in-group share /
+    # out-group share), "share" (in-group smoothed share)}], same order as ``representative``
+    representative_detail: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data; ids kept as [key, value] pairs so int ids survive JSON."""
+        return {
+            "version": 1,
+            "groups": [[p, g] for p, g in self.groups.items()],
+            "consensus": list(self.consensus),
+            "divisive": list(self.divisive),
+            "representative": [[g, list(s)] for g, s in self.representative.items()],
+            "coords": [[p, [x, y]] for p, (x, y) in self.coords.items()],
+            "group_sizes": [[g, n] for g, n in self.group_sizes.items()],
+            "declared": self.declared,
+            "k_chosen_by": self.k_chosen_by,
+            "statement_stats": [[s, v] for s, v in self.statement_stats.items()],
+            "representative_detail": [[g, d] for g, d in self.representative_detail.items()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OpinionGroups":
+        """Rebuild an OpinionGroups stored with ``to_dict``."""
+        if data.get("version") != 1:
+            raise ValueError(f"unknown OpinionGroups version {data.get('version')!r}")
+        return cls(
+            groups={_key(p): _key(g) for p, g in data["groups"]},
+            consensus=[_key(s) for s in data["consensus"]],
+            divisive=[_key(s) for s in data["divisive"]],
+            representative={_key(g): [_key(s) for s in ss] for g, ss in data["representative"]},
+            coords={_key(p): (float(x), float(y)) for p, (x, y) in data["coords"]},
+            group_sizes={_key(g): int(n) for g, n in data["group_sizes"]},
+            declared=bool(data["declared"]),
+            k_chosen_by=data["k_chosen_by"],
+            statement_stats={_key(s): v for s, v in data["statement_stats"]},
+            representative_detail={
+                _key(g): [{**item, "statement": _key(item["statement"])} for item in d]
+                for g, d in data.get("representative_detail", [])
+            },
+        )
+
+
+def _key(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _python(value):
+    """numpy scalars back to plain Python, so results serialise as JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _read_votes(votes):
+    """Arrays (participant index, statement index, value) with the last vote of a pair winning."""
+    if isinstance(votes, np.ndarray) and votes.ndim == 2 and votes.shape[1] == 3:
+        pids, sids, values = votes[:, 0], votes[:, 1], votes[:, 2]
+    else:
+        votes = votes if isinstance(votes, list) else list(votes)
+        fast = None
+        if votes and isinstance(votes[0], tuple) and all(isinstance(x, (int, np.integer)) for x in votes[0]):
+            try:  # all-integer ids and values: one C-level conversion instead of a Python loop
+                fast = np.asarray(votes)
+            except (ValueError, TypeError):
+                fast = None
+            if fast is not None and not (fast.ndim == 2 and fast.shape[1] == 3 and fast.dtype.kind in "iu"):
+                fast = None
+        if fast is not None:
+            pids, sids, values = fast[:, 0], fast[:, 1], fast[:, 2]
+        elif not votes:
+            pids = sids = values = np.array([])
+        else:
+            try:
+                pids, sids, values = (np.asarray(col) for col in zip(*votes))
+            except ValueError as exc:
+                raise ValueError("each vote must be (participant_id, statement_id, value)") from exc
+            if len(pids) != len(votes):
+                raise ValueError("each vote must be (participant_id, statement_id, value)")
+    try:
+        numeric = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        bad = next(v for v in values if not _is_number(v))
+        raise ValueError(
+            f"vote values must be 1 (agree), -1 (disagree) or 0 (pass); got {bad!r}"
+        ) from None
+    invalid = ~np.isin(numeric, (-1.0, 0.0, 1.0))
+    if invalid.any():
+        bad = values[int(np.flatnonzero(invalid)[0])]
+        raise ValueError(f"vote values must be 1 (agree), -1 (disagree) or 0 (pass); got {_python(bad)!r}")
+    participants, p_index = np.unique(pids, return_inverse=True) if len(pids) else (np.array([]), np.array([], int))
+    statements, s_index = np.unique(sids, return_inverse=True) if len(sids) else (np.array([]), np.array([], int))
+    p_index = p_index.ravel().astype(np.int64)
+    s_index = s_index.ravel().astype(np.int64)
+    # Last vote wins: keep the last occurrence of each (participant, statement) pair.
+    if len(p_index):
+        pair = p_index * max(len(statements), 1) + s_index
+        _, last_rev = np.unique(pair[::-1], return_index=True)
+        keep = np.sort(len(pair) - 1 - last_rev)
+        p_index, s_index, numeric = p_index[keep], s_index[keep], numeric[keep]
+    return [_python(p) for p in participants], [_python(s) for s in statements], p_index, s_index, numeric
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def fit(votes, groups: dict | None = None, *, previous: "OpinionGroups | None" = None,
+        min_votes: int = MIN_VOTES, top: int = 10, random_state: int = 0) -> OpinionGroups:
+    """Opinion groups and group-aware statistics from ``(participant, statement, value)`` votes.
+
+    ``groups={participant: declared_group}``: use declared groups (e.g. constituencies) instead of
+    vote-derived ones. ``previous``: an earlier result; its number of groups is kept unless another
+    is clearly better, and group numbers are matched to it so they stay stable across updates.
+    """
+    from scipy import sparse
+
+    participants, statements, p_idx, s_idx, values = _read_votes(votes)
+    n_p, n_s = len(participants), len(statements)
+    if n_s == 0:
+        return OpinionGroups(groups={}, consensus=[], divisive=[], representative={},
+                             declared=groups is not None, k_chosen_by="no votes")
+    agree = sparse.csr_matrix(((values == 1).astype(np.float64), (p_idx, s_idx)), shape=(n_p, n_s))
+    disagree = sparse.csr_matrix(((values == -1).astype(np.float64), (p_idx, s_idx)), shape=(n_p, n_s))
+    seen = sparse.csr_matrix((np.ones(len(values)), (p_idx, s_idx)), shape=(n_p, n_s))
+    agree.eliminate_zeros()
+    disagree.eliminate_zeros()
+    n_votes = np.asarray(seen.sum(axis=1)).ravel()
+
+    coords_arr, in_pca = _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state)
+
+    k_chosen_by = ""
+    if groups is not None:
+        lookup = {p: i for i, p in enumerate(participants)}
+        declared = [None] * n_p
+        for p, g in groups.items():
+            i = lookup.get(p)
+            if i is not None and g is not None:
+                declared[i] = g
+        group_keys = sorted({g for g in declared if g is not None}, key=repr)
+        code = {g: c for c, g in enumerate(group_keys)}
+        label_codes = np.array([code[g] if g is not None else -1 for g in declared], dtype=int)
+        k_chosen_by = "declared groups"
+    else:
+        label_codes, k_chosen_by = _cluster(coords_arr, in_pca, previous, participants, random_state)
+        group_keys = list(range(int(label_codes.max()) + 1)) if (label_codes >= 0).any() else []
+
+    stats = _statement_stats(agree, disagree, seen, label_codes, len(group_keys))
+    consensus, divisive, representative, per_statement = _summaries(stats, len(group_keys), top)
+
+    placed = np.flatnonzero(label_codes >= 0)
+    return OpinionGroups(
+        groups={participants[i]: _python(group_keys[label_codes[i]]) for i in placed},
+        consensus=[statements[s] for s in consensus],
+        divisive=[statements[s] for s in divisive],
+        representative={_python(group_keys[g]): [statements[s] for s, *_ in ss] for g, ss in representative.items()},
+        representative_detail={
+            _python(group_keys[g]): [
+                {"statement": statements[s], "direction": d, "ratio": r, "share": sh} for s, d, r, sh in ss
+            ]
+            for g, ss in representative.items()
+        },
+        coords={participants[i]: (round(float(coords_arr[i, 0]), 4), round(float(coords_arr[i, 1]), 4))
+                for i in np.flatnonzero(in_pca)},
+        group_sizes={_python(group_keys[g]): int(np.count_nonzero(label_codes == g)) for g in range(len(group_keys))},
+        declared=groups is not None,
+        k_chosen_by=k_chosen_by,
+        statement_stats={statements[s]: v for s, v in per_statement.items()},
+    )
+
+
+def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
+    """Sparsity-aware 2-D PCA projection of participants with enough votes."""
+    from scipy import sparse
+
+    coords = np.zeros((n_p, 2))
+    in_pca = n_votes >= min(min_votes, n_s) if n_s else np.zeros(n_p, bool)
+    in_pca &= n_votes > 0
+    if in_pca.sum() < 2 or n_s < 2:
+        return coords, in_pca
+    use = in_pca[p_idx]
+    rows, cols, vals = p_idx[use], s_idx[use], values[use]
+    # Centre each statement on its mean observed vote: missing = the mean, i.e. zero after centring.
+    sums = np.bincount(cols, weights=vals, minlength=n_s)
+    counts = np.bincount(cols, minlength=n_s)
+    means = np.divide(sums, counts, out=np.zeros(n_s), where=counts > 0)
+    centred = sparse.csr_matrix((vals - means[cols], (rows, cols)), shape=(n_p, n_s))
+    centred.eliminate_zeros()
+    if centred.nnz == 0:
+        return coords, in_pca
+    from scipy.sparse.linalg import svds
+
+    sub = centred[np.flatnonzero(in_pca)]
+    try:
+        if min(sub.shape) > 3:
+            _, _, vt = svds(sub, k=2, random_state=random_state)
+            vt = vt[::-1]
+        else:
+            _, _, vt = np.linalg.svd(sub.toarray(), full_matrices=False)
+            vt = vt[:2]
+    except Exception:  # ARPACK can fail on tiny or degenerate matrices; dense SVD then
+        _, _, vt = np.linalg.svd(sub.toarray(), full_matrices=False)
+        vt = vt[:2]
+    if vt.shape[0] < 2:
+        vt = np.vstack([vt, np.zeros((2 - vt.shape[0], n_s))])
+    # Deterministic sign: the largest loading of each axis is positive.
+    for a in range(2):
+        if vt[a, np.argmax(np.abs(vt[a]))] < 0:
+            vt[a] = -vt[a]
+    scale = np.sqrt(n_s / np.maximum(n_votes, 1))
+    coords = np.asarray(centred @ vt.T) * scale[:, None]
+    coords[~in_pca] = 0.0
+    return coords, in_pca
+
+
+def _cluster(coords, in_pca, previous, participants, random_state):
+    """Pol.is two-level clustering: base clusters, then k in 2..5 groups by silhouette."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
+    labels = np.full(len(coords), -1)
+    idx = np.flatnonzero(in_pca)
+    points = coords[idx]
+    distinct = len(np.unique(np.round(points, 9), axis=0)) if len(points) else 0
+    if len(idx) < 4 or distinct < 2:
+        return labels, "no groups: too few participants with enough votes"
+    n_base = int(min(100, distinct))
+    if len(points) > 20000:
+        base = MiniBatchKMeans(n_clusters=n_base, n_init=1, batch_size=4096, random_state=random_state).fit(points)
+    else:
+        base = KMeans(n_clusters=n_base, n_init=1, random_state=random_state).fit(points)
+    centres = base.cluster_centers_
+    weights = np.bincount(base.labels_, minlength=n_base).astype(float)
+    best_k, best_score, scores = None, -2.0, {}
+    # Silhouette is measured on participants (a sample), each labelled by its base cluster's group.
+    rng = np.random.default_rng(random_state)
+    sample = rng.choice(len(points), size=min(len(points), 3000), replace=False)
+    max_k = int(min(5, n_base, 2 + len(points) // 12))  # Pol.is: max-k grows with participants
+    distances = pairwise_distances(points[sample])  # once, shared by every candidate k
+    for k in range(2, max_k + 1):
+        model = KMeans(n_clusters=k, n_init=5, random_state=random_state).fit(centres, sample_weight=weights)
+        sample_labels = model.labels_[base.labels_[sample]]
+        if len(set(sample_labels)) < 2:
+            continue
+        score = float(silhouette_score(distances, sample_labels, metric="precomputed"))
+        scores[k] = (score, model)
+        if score > best_score:
+            best_k, best_score = k, score
+    if best_k is None:
+        return labels, "no groups: participants do not separate"
+    # Stability: keep the previous number of groups unless the new best is clearly better.
+    prev_k = len(set(previous.groups.values())) if previous is not None and previous.groups and not previous.declared else None
+    if prev_k in scores and scores[prev_k][0] >= best_score - 0.02:
+        best_k = prev_k
+    model = scores[best_k][1]
+    group_of_base = model.labels_
+    # Order groups by size (largest = 0) for a deterministic numbering.
+    sizes = np.bincount(group_of_base, weights=weights, minlength=best_k)
+    order = np.argsort(-sizes, kind="stable")
+    rank = np.empty(best_k, dtype=int)
+    rank[order] = np.arange(best_k)
+    labels[idx] = rank[group_of_base[base.labels_]]
+    if previous is not None and previous.groups and not previous.declared:
+        labels = _match_previous(labels, previous, participants)
+    summary = ", ".join(f"k={k}: {s:.3f}" for k, (s, _) in sorted(scores.items()))
+    return labels, f"silhouette of participants, groups of {n_base} base clusters ({summary}) -> k={best_k}"
+
+
+def _match_previous(labels, previous, participants):
+    """Renumber groups to overlap best with the previous result (Hungarian on shared members)."""
+    from scipy.optimize import linear_sum_assignment
+
+    old_keys = sorted(set(previous.groups.values()))
+    k = labels.max() + 1
+    overlap = np.zeros((k, len(old_keys)))
+    old_pos = {g: j for j, g in enumerate(old_keys)}
+    for i, p in enumerate(participants):
+        if labels[i] >= 0 and p in previous.groups:
+            overlap[labels[i], old_pos[previous.groups[p]]] += 1
+    rows, cols = linear_sum_assignment(-overlap)
+    mapping = {}
+    used = set()
+    for r, c in zip(rows, cols):
+        if isinstance(old_keys[c], int) and overlap[r, c] > 0:
+            mapping[r] = old_keys[c]
+            used.add(old_keys[c])
+    fresh = (i for i in range(k + len(old_keys) + 1) if i not in used)
+    for r in range(k):
+        if r not in mapping:
+            mapping[r] = next(fresh)
+    return np.array([mapping[l] if l >= 0 else -1 for l in labels])
+
+
+def _statement_stats(agree, disagree, seen, labels, n_groups):
+    """Per group (and overall) counts of agrees, disagrees and votes for each statement."""
+    from scipy import sparse
+
+    n_p = agree.shape[0]
+    if n_groups == 0:
+        member = sparse.csr_matrix((1, n_p))
+    else:
+        placed = np.flatnonzero(labels >= 0)
+        member = sparse.csr_matrix((np.ones(len(placed)), (labels[placed].astype(int), placed)), shape=(n_groups, n_p))
+    everyone = sparse.csr_matrix(np.ones((1, n_p)))
+    return {
+        "na": np.asarray((member @ agree).todense()).reshape(-1, agree.shape[1])[:n_groups],
+        "nd": np.asarray((member @ disagree).todense()).reshape(-1, agree.shape[1])[:n_groups],
+        "ns": np.asarray((member @ seen).todense()).reshape(-1, agree.shape[1])[:n_groups],
+        "all_na": np.asarray((everyone @ agree).todense()).ravel(),
+        "all_nd": np.asarray((everyone @ disagree).todense()).ravel(),
+        "all_ns": np.asarray((everyone @ seen).todense()).ravel(),
+    }
+
+
+def _prop_test(succ, n):
+    """Pol.is's one-proportion test against 1/2 (with a pseudo-count)."""
+    return 2 * np.sqrt(n + 1) * ((succ + 1) / (n + 1) - 0.5)
+
+
+def _two_prop_test(s1, n1, s2, n2):
+    """Pol.is's two-proportion z-test (with pseudo-counts)."""
+    s1, n1, s2, n2 = s1 + 1, n1 + 1, s2 + 1, n2 + 1
+    p1, p2 = s1 / n1, s2 / n2
+    pooled = (s1 + s2) / (n1 + n2)
+    denom = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return np.divide(p1 - p2, denom, out=np.zeros_like(p1, dtype=float), where=denom > 0)
+
+
+def _summaries(stats, n_groups, top):
+    """Consensus, divisive and representative statements from the vote counts."""
+    all_na, all_nd, all_ns = stats["all_na"], stats["all_nd"], stats["all_ns"]
+    n_s = len(all_ns)
+    if n_groups >= 1:
+        na, nd, ns = stats["na"], stats["nd"], stats["ns"]
+    else:  # no groups: everyone is one group
+        na, nd, ns = all_na[None, :], all_nd[None, :], all_ns[None, :]
+    pa = (na + 1) / (ns + 2)  # Laplace-smoothed agree probability per group
+    pd = (nd + 1) / (ns + 2)
+    # Group-aware consensus (Pol.is): product over groups of the smoothed agree probability;
+    # a statement counts as consensus when a majority agrees in every group.
+    consensus_score = np.prod(pa, axis=0)
+    voted = (ns > 0).all(axis=0) & (all_ns >= 2)
+    agreed = voted & (pa > 0.5).all(axis=0) & (na > nd).all(axis=0)
+    consensus = [int(s) for s in np.argsort(-consensus_score, kind="stable") if agreed[s]][:top]
+
+    divisive: list[int] = []
+    representative: dict[int, list[int]] = {}
+    spread = np.zeros(n_s)
+    if n_groups >= 2:
+        # Divisive: the largest gap between groups in (agree - disagree) share.
+        net = pa - pd
+        spread = net.max(axis=0) - net.min(axis=0)
+        enough = (ns >= 2).all(axis=0)
+        divisive = [int(s) for s in np.argsort(-spread, kind="stable") if enough[s] and spread[s] > 0.2][:top]
+        for g in range(n_groups):
+            out_na, out_nd, out_ns = all_na - na[g], all_nd - nd[g], all_ns - ns[g]
+            pa_out = (out_na + 1) / (out_ns + 2)
+            pd_out = (out_nd + 1) / (out_ns + 2)
+            best = []
+            for direction, n_in, p_in, n_out, p_out in (
+                ("agree", na[g], pa[g], out_na, pa_out),
+                ("disagree", nd[g], pd[g], out_nd, pd_out),
+            ):
+                ratio = p_in / p_out
+                p_test = _prop_test(n_in, ns[g])
+                r_test = _two_prop_test(n_in, ns[g], n_out, out_ns)
+                significant = (p_test > Z_90) & (r_test > Z_90) & (ratio > 1) & (ns[g] > 0)
+                metric = ratio * r_test * p_in * p_test
+                best.extend(
+                    (float(metric[s]), int(s), direction, round(float(ratio[s]), 4), round(float(p_in[s]), 4))
+                    for s in np.flatnonzero(significant)
+                )
+            best.sort(key=lambda item: (-item[0], item[1]))
+            chosen, seen_s = [], set()
+            for _, s, direction, ratio_s, share in best:
+                if s not in seen_s:
+                    seen_s.add(s)
+                    chosen.append((s, direction, ratio_s, share))
+                if len(chosen) >= 5:
+                    break
+            representative[g] = chosen
+    per_statement = {
+        s: {
+            "votes": int(all_ns[s]),
+            "agree": int(all_na[s]),
+            "disagree": int(all_nd[s]),
+            "consensus": round(float(consensus_score[s]), 6),
+            "spread": round(float(spread[s]), 6),
+        }
+        for s in range(n_s)
+    }
+    return consensus, divisive, representative, per_statement
