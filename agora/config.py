@@ -48,6 +48,12 @@ class Config:
         self.SUBMISSION_MAX_CHARS = _env_int("SUBMISSION_MAX_CHARS", 5000)
         self.PAGE_SIZE = _env_int("PAGE_SIZE", 20)
         self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None
+        # Background jobs: "thread" (embedded) or "rq" (a Redis queue and worker processes).
+        self.JOBS_BACKEND = _env("JOBS") or "thread"
+        if self.JOBS_BACKEND not in ("thread", "rq", "inline"):
+            raise ValueError("AGORA_JOBS must be thread, rq or inline")
+        if self.JOBS_BACKEND == "rq" and not self.REDIS_URL:
+            raise ValueError("AGORA_JOBS=rq needs AGORA_REDIS_URL")
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
         self.TESTING = False

@@ -1,1 +1,71 @@
-"""Background work: jobs take ids, open their own session and call services."""
+"""Background work. Jobs take ids, open their own session and call services.
+
+Embedded (default): a native thread from gevent's thread pool when the server is gevent-patched
+(CPU-heavy scikit-learn work must never run on the event loop), else a plain thread.
+Scaled out (`AGORA_REDIS_URL` set and `AGORA_JOBS=rq`): an RQ queue on Redis, run by
+`python -m agora.jobs.worker` processes, which emit through the Socket.IO message queue.
+"""
+import logging
+import threading
+from importlib import import_module
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "agora"
+
+
+def _resolve(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def run_job(app, path: str, args: tuple) -> None:
+    """Run one job inside an application context, logging (never raising) its failure."""
+    with app.app_context():
+        from agora.extensions import db
+
+        try:
+            _resolve(path)(*args)
+        except Exception:
+            log.exception("job %s%r failed", path, args)
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+
+        return monkey.is_module_patched("threading")
+    except ImportError:
+        return False
+
+
+def submit(path: str, *args) -> None:
+    """Run `path(*args)` in the background; `path` is a dotted name of a function taking ids."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_BACKEND") == "rq":
+        from redis import Redis
+        from rq import Queue
+
+        Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"])).enqueue(
+            "agora.jobs.worker.execute", path, list(args), job_timeout=1800, retry=_retry()
+        )
+        return
+    if app.config.get("JOBS_BACKEND") == "inline":  # tests that want the result before they go on
+        run_job(app, path, args)
+        return
+    if _gevent_patched():
+        import gevent
+
+        gevent.get_hub().threadpool.spawn(run_job, app, path, args)
+    else:
+        threading.Thread(target=run_job, args=(app, path, args), daemon=True, name=f"job:{path}").start()
+
+
+def _retry():
+    from rq import Retry
+
+    return Retry(max=3, interval=[10, 60, 300])
