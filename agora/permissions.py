@@ -8,6 +8,8 @@ def _has_role(user, role: str, consultation_id: int | None = None) -> bool:
     if user.is_admin:
         return True
     for assignment in user.roles:
+        if getattr(assignment, "hearing_id", None) is not None:
+            continue  # a role for one hearing grants nothing beyond that hearing
         if assignment.role == role and (
             assignment.consultation_id is None or assignment.consultation_id == consultation_id
         ):
@@ -34,6 +36,17 @@ def can_chair(user: User | None, consultation_id: int | None = None) -> bool:
     return _has_role(user, "chair", consultation_id)
 
 
+def can_chair_hearing(user: User | None, hearing) -> bool:
+    """Admins, chairs of the hearing's consultation (or everywhere), and the hearing's own chair."""
+    if hearing is None:
+        return False
+    if can_chair(user, hearing.consultation_id):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return any(a.role == "chair" and a.hearing_id == hearing.id for a in user.roles)
+
+
 def can_facilitate(user: User | None, consultation_id: int | None = None) -> bool:
     return _has_role(user, "facilitator", consultation_id)
 
@@ -44,7 +57,7 @@ def scoped_consultations(user: User, role: str) -> set[int] | None:
         return None
     ids: set[int] = set()
     for assignment in user.roles:
-        if assignment.role == role:
+        if assignment.role == role and getattr(assignment, "hearing_id", None) is None:
             if assignment.consultation_id is None:
                 return None
             ids.add(assignment.consultation_id)
@@ -54,6 +67,7 @@ def scoped_consultations(user: User, role: str) -> set[int] | None:
 __all__ = [
     "RoleAssignment",
     "can_chair",
+    "can_chair_hearing",
     "can_facilitate",
     "can_moderate",
     "can_moderate_anywhere",
