@@ -71,12 +71,14 @@ def register_blueprints(app: Flask) -> None:
     from agora.web.consultations import bp as consultations
     from agora.web.main import bp as main
     from agora.web.moderation import bp as moderation
+    from agora.web.reports import bp as reports
 
     app.register_blueprint(main)
     app.register_blueprint(auth)
     app.register_blueprint(consultations)
     app.register_blueprint(admin)
     app.register_blueprint(moderation)
+    app.register_blueprint(reports)
     app.register_blueprint(api_v1)
 
     from agora import live

@@ -116,3 +116,103 @@ class _CliAdmin:
     is_admin = True
     roles = ()
     id = None
+
+
+@agora_cli.command("report")
+@click.argument("slug")
+@click.option("--freeze", is_flag=True, help="freeze the draft at once (canonical JSON, SHA-256, package)")
+@click.option("--transmit-to", "forum_name", default=None, help="record the transmission to this forum (implies --freeze)")
+def report_command(slug, freeze, forum_name):
+    """Build a report of aggregated opinion for a closed consultation."""
+    from agora.services import consultations, reports
+    from agora.services.errors import AgoraError
+
+    try:
+        consultation = consultations.get_by_slug(slug)
+        report = reports.create_draft(consultation.id, None, progress=lambda m: click.echo(f"  {m}"))
+        click.echo(f"Draft report #{report.id} (version {report.version}) built for '{consultation.title}'.")
+        if freeze or forum_name:
+            report = reports.freeze(report.id, None)
+            click.echo(f"Frozen: SHA-256 {report.sha256}; package {len(report.package):,} bytes.")
+        if forum_name:
+            forum = next((f for f in reports.forums() if f.name == forum_name), None) or reports.create_forum(forum_name)
+            transmission = reports.transmit(report.id, forum.id, None)
+            click.echo(f"Transmission to {forum.name} recorded ({transmission.state}).")
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+
+
+themes_cli = AppGroup("themes", help="Themes and opinion groups.")
+agora_cli.add_command(themes_cli)
+
+
+@themes_cli.command("refit")
+@click.argument("slug")
+@click.option("--hearing", "hearing_id", type=int, default=None, help="the themes of one hearing's messages")
+@click.option("--force", is_flag=True, help="start even if a computation seems to be running")
+def themes_refit_command(slug, hearing_id, force):
+    """Recompute a consultation's themes and opinion groups now (in this process)."""
+    from agora.services import consultations, opinions, themes
+    from agora.services.errors import AgoraError
+
+    try:
+        consultation = consultations.get_by_slug(slug)
+        click.echo(f"Themes for '{consultation.title}'" + (f", hearing #{hearing_id}" if hearing_id else "") + ":")
+        snapshot = themes.refit(consultation.id, hearing_id, progress=lambda m: click.echo(f"  {m}"), force=force)
+        if hearing_id is None:
+            click.echo("Opinion groups:")
+            opinions.refit(consultation.id, progress=lambda m: click.echo(f"  {m}"), force=force)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    if snapshot is not None and snapshot.status == "failed":
+        raise click.ClickException(f"theme snapshot #{snapshot.id} failed: {snapshot.error}")
+
+
+polis_cli = AppGroup("polis", help="Pol.is open-data exports: import a conversation, export a consultation.")
+agora_cli.add_command(polis_cli)
+
+
+@polis_cli.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--title", required=True, help="title of the new consultation")
+@click.option("--slug", default=None)
+@click.option("--status", default="open", type=click.Choice(["open", "closed", "reported"]))
+@click.option("--attribution", default=None, help="the data's licence and attribution, shown on the page")
+def polis_import_command(folder, title, slug, status, attribution):
+    """Import a Pol.is export folder (comments.csv + participants-votes.csv) as a new consultation."""
+    from pathlib import Path
+
+    from agora.services import imports
+    from agora.services.errors import AgoraError
+
+    try:
+        consultation, result = imports.import_polis_consultation(
+            Path(folder), title=title, slug=slug, status=status, attribution=attribution,
+            progress=lambda m: click.echo(f"  {m}"),
+        )
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Imported {result.statements} statements, {result.participants} participants and {result.votes:,} votes "
+        f"into '{consultation.title}' (/consultations/{consultation.slug}); {len(result.skipped_rows)} rows skipped."
+    )
+
+
+@polis_cli.command("export")
+@click.argument("slug")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--include-moderated", is_flag=True, help="also hidden and rejected views, marked moderated = -1")
+def polis_export_command(slug, folder, include_moderated):
+    """Write a consultation as comments.csv + participants-votes.csv, the Pol.is open-data format."""
+    from agora.services import consultations, imports
+    from agora.services.errors import AgoraError
+
+    try:
+        consultation = consultations.get_by_slug(slug)
+        result = imports.export_polis(consultation.id, folder, include_moderated=include_moderated)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Wrote {result.statements} statements, {result.participants} participants and {result.votes:,} votes "
+        f"to {folder}/comments.csv and {folder}/participants-votes.csv."
+    )

@@ -5,20 +5,24 @@ from agora.models.submission import IdempotencyRecord, Submission, Vote
 from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecision
 from agora.models.hearing import Hearing, SpeakerRequest
 from agora.models.themes import ThemeSnapshot
+from agora.models.report import Forum, Report, Transmission
 
 __all__ = [
     "ApiToken",
     "Appeal",
     "Consultation",
     "Flag",
+    "Forum",
     "Hearing",
     "IdempotencyRecord",
     "ModelVersion",
     "ModerationDecision",
+    "Report",
     "RoleAssignment",
     "SpeakerRequest",
     "Submission",
     "ThemeSnapshot",
+    "Transmission",
     "User",
     "Vote",
 ]

@@ -1,5 +1,5 @@
 """The demo: consultations at different stages, one with a real Pol.is conversation and its votes."""
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -60,6 +60,17 @@ OTHERS = [
 ]
 
 
+def _report_and_transmit(consultation, progress) -> None:
+    """The demo's closed deliberation gets a frozen report, transmitted to a forum."""
+    from agora.services import reports
+
+    report = reports.create_draft(consultation.id, None, progress=lambda m: progress(f"  report: {m}"))
+    report = reports.freeze(report.id, None)
+    forum = reports.create_forum("Demonstration forum on local-to-global civic input")
+    reports.transmit(report.id, forum.id, None)
+    progress(f"Report #{report.id} frozen (SHA-256 {report.sha256[:16]}…) and its transmission recorded.")
+
+
 def load(progress=print) -> None:
     if db.session.scalar(select(Consultation.id).where(Consultation.slug == "improving-bowling-green")):
         progress("Demo already loaded; nothing added.")
@@ -68,7 +79,6 @@ def load(progress=print) -> None:
         admin = accounts.register(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo secretariat")
         accounts.assign_role(admin, "admin", None, None)
         progress(f"Demo secretariat account: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
-    now = datetime.utcnow().replace(microsecond=0)
     polis = consultations.create(
         consultations.ConsultationInput(
             slug="improving-bowling-green",
@@ -81,11 +91,11 @@ def load(progress=print) -> None:
                 "2,031 participants.</p>"
             ),
             stage="round_table",
-            status="open",
+            status="closed",
             forum="Demonstration: local-to-global civic input",
             languages="en",
-            opens_at=now - timedelta(days=10),
-            closes_at=now + timedelta(days=30),
+            opens_at=datetime(2018, 2, 1),
+            closes_at=datetime(2018, 3, 1),
             attribution=POLIS_ATTRIBUTION,
         )
     )
@@ -97,4 +107,5 @@ def load(progress=print) -> None:
     for data in OTHERS:
         created = consultations.create(data)
         progress(f"Created consultation '{created.title}' ({created.stage}, {created.status}).")
+    _report_and_transmit(polis, progress)
     progress("Demo loaded.")

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from agora.extensions import limiter
-from agora.services import consultations, moderation, submissions
+from agora.services import consultations, moderation, reports, submissions
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
@@ -51,6 +51,8 @@ def _render_detail(consultation, form, status=200):
         vote_form=VoteForm(),
         my_votes=my_votes,
         transparency=moderation.transparency(consultation.id),
+        published_reports=reports.public_list(consultation.id),
+        transmissions=reports.transmissions_of(consultation.id),
         flag_reasons={k: v for k, v in moderation.code_of_conduct().items() if k in moderation.FLAG_REASONS},
     ), status
 

@@ -3,6 +3,7 @@ from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from agora import permissions
+from agora.services import charts
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services.sanitize import render_text
@@ -29,6 +30,11 @@ def register_template_helpers(app) -> None:
             "text_direction": "rtl" if locale in RTL_LANGUAGES else "ltr",
             "url_with": url_with,
             "can_moderate_anywhere": permissions.can_moderate_anywhere,
+            "charts": charts,
+            "forums": _forums,
+            "rows_of": lambda rows: [("Not stated" if r["key"] == "not_stated" else r["label"], r["count"]) for r in rows],
+            "theme_rows": lambda items: [(t["label"], t["size"]) for t in items],
+            "theme_legend": lambda items: {t["id"]: t["label"] for t in items},
         }
 
 
@@ -47,3 +53,9 @@ def url_with(**changes) -> str:
     args = request.args.to_dict()
     args.update({k: v for k, v in changes.items() if v is not None})
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _forums():
+    from agora.services import reports
+
+    return reports.forums()

@@ -22,10 +22,10 @@ def test_register_submit_and_vote(browser, demo_server, javascript):
     expect(page.locator(".flashes")).to_contain_text("Welcome, Walker")
 
     page.goto(demo_server.url + "/consultations/")
-    page.get_by_role("link", name="Improving Bowling Green / Warren County").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Improving Bowling Green / Warren County")
+    page.get_by_role("link", name="Governing artificial intelligence for sustainable development").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Governing artificial intelligence for sustainable development")
 
-    view = f"A covered farmers market downtown would bring neighbours together ({'js' if javascript else 'no-js'})."
+    view = f"Countries with little computing capacity need shared public AI infrastructure ({'js' if javascript else 'no-js'})."
     page.get_by_role("textbox", name="Your view").fill(view)
     page.get_by_role("button", name="Submit my view").click()
     expect(page.locator(".flashes")).to_contain_text("your view is published")

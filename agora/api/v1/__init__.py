@@ -40,6 +40,6 @@ def require_user():
     return g.api_user
 
 
-from agora.api.v1 import routes  # noqa: E402,F401  (registers the routes)
+from agora.api.v1 import reports, routes  # noqa: E402,F401  (registers the routes)
 
 __all__ = ["Forbidden", "bp", "require_user"]

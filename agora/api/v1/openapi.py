@@ -64,6 +64,25 @@ SUBMISSION = {
 }
 
 
+REPORT_SUMMARY = {
+    "type": "object",
+    "required": ["id", "title", "version", "consultation_id", "sha256", "frozen_at"],
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "version": {"type": "integer"},
+        "consultation_id": {"type": "integer"}, "hearing_id": {"type": ["integer", "null"]},
+        "supersedes": {"type": ["integer", "null"]}, "sha256": {"type": "string"}, "frozen_at": {"type": "string"},
+    },
+}
+VERIFICATION = {
+    "type": "object",
+    "required": ["ok", "message", "problems"],
+    "properties": {
+        "ok": {"type": "boolean"}, "report_id": {"type": ["integer", "null"]}, "message": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "string"}}, "checked": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
 def _error(description):
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -100,7 +119,8 @@ def spec(base: str = "/api/v1") -> dict:
         "servers": [{"url": base}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR, "Consultation": CONSULTATION, "Submission": SUBMISSION, "Votes": VOTES},
+            "schemas": {"Error": ERROR, "Consultation": CONSULTATION, "Submission": SUBMISSION, "Votes": VOTES,
+                        "ReportSummary": REPORT_SUMMARY, "Verification": VERIFICATION},
         },
         "paths": {
             "/consultations": {
@@ -211,6 +231,33 @@ def spec(base: str = "/api/v1") -> dict:
                         "429": _error("Rate limited"),
                     },
                 }
+            },
+            "/reports": {
+                "get": {"operationId": "listReports", "summary": "Frozen reports",
+                        "responses": {"200": _ok("Frozen reports", {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("ReportSummary")}}})}}
+            },
+            "/reports/{report_id}": {
+                "get": {"operationId": "getReport", "summary": "A frozen report with its canonical content",
+                        "parameters": [_id_param("report_id")],
+                        "responses": {"200": _ok("The report", {"allOf": [_ref("ReportSummary"), {"type": "object", "required": ["content"], "properties": {"content": {"type": "object"}}}]}),
+                                      "404": _error("No frozen report with this number")}}
+            },
+            "/reports/{report_id}/package": {
+                "get": {"operationId": "getReportPackage", "summary": "The transmission package (zip: JSON, HTML, PDF, CSV tables, manifest of hashes)",
+                        "parameters": [_id_param("report_id")],
+                        "responses": {"200": {"description": "The package", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                                      "404": _error("No frozen report with this number")}}
+            },
+            "/reports/{report_id}/verify": {
+                "get": {"operationId": "verifyReport", "summary": "Check that a stored report still matches its frozen SHA-256",
+                        "parameters": [_id_param("report_id")],
+                        "responses": {"200": _ok("The verdict", _ref("Verification"))}}
+            },
+            "/reports/verify": {
+                "post": {"operationId": "verifyPackage", "summary": "Check an uploaded package against what was frozen",
+                         "requestBody": {"required": True, "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                         "responses": {"200": _ok("The verdict, naming every file that changed", _ref("Verification")),
+                                       "413": _error("Package too large"), "422": _error("Not a zip body")}}
             },
             "/openapi.json": {
                 "get": {"operationId": "openapi", "responses": {"200": {"description": "This document"}}}

@@ -1,0 +1,71 @@
+"""Accessible SVG charts drawn on the server: every value escaped, a title and a text alternative.
+
+Charts read in print and by screen readers: each has <title> and <desc>, and the pages put the
+same numbers in a table beside it.
+"""
+from markupsafe import Markup, escape
+
+PALETTE = ("#0b5cad", "#b35900", "#1d6b35", "#7a2e8e", "#a3162e", "#00707a", "#5b5b00", "#444c56")
+
+
+def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 560, max_rows: int = 12) -> Markup:
+    """Horizontal bars: label, bar, value. `rows` are (label, value)."""
+    rows = rows[:max_rows]
+    bar_h, gap, label_w = 22, 8, 200
+    height = max(1, len(rows)) * (bar_h + gap) + 10
+    top = max([v for _, v in rows] or [1]) or 1
+    desc = "; ".join(f"{label}: {_fmt(value)}{unit}" for label, value in rows) or "no data"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" aria-labelledby="t d">',
+        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = 5 + i * (bar_h + gap)
+        w = int((width - label_w - 70) * (value / top)) if top else 0
+        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="13" fill="#1b1f24">{escape(_clip(label))}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="{PALETTE[0]}"/>')
+        parts.append(f'<text x="{label_w + max(w, 1) + 6}" y="{y + 15}" font-size="13" fill="#1b1f24">{escape(_fmt(value))}{escape(unit)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def scatter(title: str, points: list[tuple[float, float, int]], legend: dict[int, str], *, size: int = 420) -> Markup:
+    """A 2-D map of items coloured by group (theme); -1 is grey ("other")."""
+    if not points:
+        return Markup("")
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    sx = (size - 20) / ((x1 - x0) or 1)
+    sy = (size - 20) / ((y1 - y0) or 1)
+    colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(k for k in legend if k != -1))}
+    counts: dict[int, int] = {}
+    for _, _, g in points:
+        counts[g] = counts.get(g, 0) + 1
+    desc = "; ".join(f"{legend.get(g, 'other')}: {n} items" for g, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {size} {size}" width="{size}" height="{size}">',
+        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>",
+        f'<rect x="0" y="0" width="{size}" height="{size}" fill="#ffffff" stroke="#c9d0d9"/>',
+    ]
+    for x, y, g in points[:5000]:
+        cx = 10 + (x - x0) * sx
+        cy = size - 10 - (y - y0) * sy
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{colour.get(g, "#9aa3ad")}" fill-opacity="0.7"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def legend_colours(groups) -> dict[int, str]:
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(g for g in groups if g != -1))}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.1f}"
+    return f"{int(value):,}"
+
+
+def _clip(label: str, n: int = 30) -> str:
+    label = str(label)
+    return label if len(label) <= n else label[: n - 1] + "…"
