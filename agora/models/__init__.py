@@ -6,8 +6,26 @@ from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecisi
 from agora.models.hearing import Hearing, SpeakerRequest
 from agora.models.themes import ThemeSnapshot
 from agora.models.report import Forum, Report, Transmission
+from agora.models.organisation import (
+    Accreditation,
+    AccreditationDecision,
+    ConsultationTranslation,
+    Endorsement,
+    ImportBatch,
+    NetworkMember,
+    Organisation,
+    OrganisationMember,
+)
 
 __all__ = [
+    "Accreditation",
+    "AccreditationDecision",
+    "ConsultationTranslation",
+    "Endorsement",
+    "ImportBatch",
+    "NetworkMember",
+    "Organisation",
+    "OrganisationMember",
     "ApiToken",
     "Appeal",
     "Consultation",

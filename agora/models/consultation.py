@@ -35,6 +35,8 @@ class Consultation(db.Model):
     hold_threshold: Mapped[float | None]
     reject_threshold: Mapped[float | None]
     attribution: Mapped[str | None] = mapped_column(Text)
+    # SMS gateway keyword that routes a text message to this consultation.
+    sms_keyword: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -52,6 +52,14 @@ class Submission(db.Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime | None]
     flag_count: Mapped[int] = mapped_column(default=0)
+    # Submitted on behalf of an organisation (the author is a member), or a network's joint statement.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    # Offline channels: the kind of gathering (radio call-in, town hall…) and the facilitator's note.
+    origin: Mapped[str | None] = mapped_column(String(32))
+    facilitator_note: Mapped[str | None] = mapped_column(Text)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+    # SMS: a salted hash of the sender's number, never the number itself.
+    sender_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consultation = relationship("Consultation")

@@ -46,6 +46,13 @@ class User(UserMixin, db.Model):
     languages: Mapped[str | None] = mapped_column(String(120))
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Security: lockout after repeated failures, "sign out everywhere", optional TOTP, deletion.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    session_version: Mapped[int] = mapped_column(default=0)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    password_changed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
 
     roles: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user",
