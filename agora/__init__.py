@@ -56,12 +56,11 @@ def register_extensions(app: Flask) -> None:
         manage_session=False,
     )
 
-    from agora.models import User
-
     @extensions.login_manager.user_loader
-    def load_user(user_id):
-        user = extensions.db.session.get(User, int(user_id))
-        return user if user is not None and user.kind == "account" else None
+    def load_user(token):
+        from agora.services.accounts import user_for_session
+
+        return user_for_session(token)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Settings from the environment (``AGORA_*``); the defaults run embedded (SQLite, in-process)."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -33,6 +34,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis down must not refuse submissions: count in this process's memory until it is back.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -40,6 +44,10 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=_env_int("REMEMBER_DAYS", 14))
+        # Idle timeout: the session cookie expires this long after the last request.
+        self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 120))
+        self.SESSION_REFRESH_EACH_REQUEST = True
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: slow links, long forms
         self.BABEL_DEFAULT_LOCALE = "en"
@@ -56,6 +64,7 @@ class Config:
             raise ValueError("AGORA_JOBS=rq needs AGORA_REDIS_URL")
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
+        self.SMS_SECRET, self.SMS_SALT = _env("SMS_SECRET"), _env("SMS_SALT")  # SMS gateway signature; sender-hash salt
         self.TESTING = False
 
     @staticmethod

@@ -30,4 +30,18 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 socketio = SocketIO()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+def _reads_are_free() -> bool:
+    from flask import request
+
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
+# Per-route limits (per user or IP) sit on the write routes; on top, every write from one IP
+# address counts against one shared budget, so many accounts behind one script are slowed too.
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    application_limits=["240 per minute"],
+    application_limits_exempt_when=_reads_are_free,
+    headers_enabled=True,
+)

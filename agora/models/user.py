@@ -61,6 +61,10 @@ class User(UserMixin, db.Model):
         foreign_keys="RoleAssignment.user_id",
     )
 
+    def get_id(self) -> str:
+        """Flask-Login's session token carries the session version: bumping it signs out everywhere."""
+        return f"{self.id}:{self.session_version or 0}"
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.display_name!r}>"
 

@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from agora.models import ApiToken, RoleAssignment, User
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
 from agora.services import geography
-from agora.services.errors import Conflict, Invalid, NotFound
+from agora.services.errors import AgoraError, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line
 
 MIN_PASSWORD = 10
@@ -29,40 +30,194 @@ def _normalise_email(email) -> str:
     return checked.normalized.lower()
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Length, then zxcvbn: refuses common and breached-list passwords (its frequency lists
+    include the most common leaked passwords) and ones built from the user's own name or email."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise Invalid(
             f"Please choose a password of at least {MIN_PASSWORD} characters.", field="password"
         )
     if len(password) > MAX_PASSWORD:
         raise Invalid(f"Passwords are limited to {MAX_PASSWORD} characters.", field="password")
-    if len(set(password)) < 4:
-        raise Invalid("This password is too easy to guess.", field="password")
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    if result["score"] < 3:
+        warning = result["feedback"].get("warning") or "This password is too easy to guess."
+        raise Invalid(f"{warning} Try a few unrelated words together.".strip(), field="password", code="weak_password")
 
 
 def register(email, password, display_name) -> User:
     email = _normalise_email(email)
-    check_password_strength(password)
     name = clean_line(display_name, max_chars=80, field="display_name")
+    check_password_strength(password, user_inputs=(email, name))
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict("An account with this email already exists.", field="email")
     # Werkzeug's default is scrypt, a memory-hard hash.
-    user = User(email=email, password_hash=generate_password_hash(password), display_name=name)
+    user = User(email=email, password_hash=generate_password_hash(password), display_name=name, password_changed_at=utcnow())
     db.session.add(user)
     db.session.commit()
     return user
 
 
+LOCK_AFTER = 5          # failures in a row before the account is locked…
+LOCK_MINUTES = (1, 5, 15, 60)  # …for longer each time (backoff), up to an hour
+
+
+class Locked(AgoraError):
+    status = 429
+    code = "locked"
+
+
 def authenticate(email, password) -> User | None:
+    """The user if the password is right; None otherwise. Repeated failures lock the account
+    for a while (backoff), whatever the password, so guessing stays slow even across IPs."""
     try:
         email = _normalise_email(email)
     except Invalid:
         return None
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = db.session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise Locked(f"Too many failed sign-ins: this account is locked for {minutes} more minute(s).")
+    if check_password_hash(user.password_hash, password or ""):
+        user.failed_logins, user.locked_until = 0, None
+        db.session.commit()
+        return user
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= LOCK_AFTER:
+        step = min(user.failed_logins - LOCK_AFTER, len(LOCK_MINUTES) - 1)
+        user.locked_until = now + timedelta(minutes=LOCK_MINUTES[step])
+    db.session.commit()
+    return None
+
+
+def change_password(user: User, current: str, new: str) -> User:
+    if not check_password_hash(user.password_hash or _DUMMY_HASH, current or ""):
+        raise Invalid("The current password is not right.", field="current_password")
+    check_password_strength(new, user_inputs=(user.email or "", user.display_name))
+    user.password_hash = generate_password_hash(new)
+    user.password_changed_at = utcnow()
+    user.session_version = (user.session_version or 0) + 1  # every other session ends
+    db.session.commit()
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Invalidate every session and remember-me cookie of this user (they carry the version)."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
+
+
+def session_token(user: User) -> str:
+    """What Flask-Login stores in the session: the id and the session version."""
+    return f"{user.id}:{user.session_version or 0}"
+
+
+def user_for_session(token: str) -> User | None:
+    user_id, _, version = str(token).partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.kind != "account" or user.deleted_at is not None:
+        return None
+    return user if (user.session_version or 0) == int(version) else None
+
+
+# --- two-factor authentication (TOTP) for moderators, chairs and admins ------------------
+
+def totp_provisioning(user: User, secret: str) -> str:
+    import pyotp
+
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email or str(user.id), issuer_name="Agora")
+
+
+def new_totp_secret() -> str:
+    import pyotp
+
+    return pyotp.random_base32()
+
+
+def enable_totp(user: User, secret: str, code: str) -> None:
+    if not verify_totp_code(secret, code):
+        raise Invalid("That code is not right; check the time on your phone and try the next code.", field="code")
+    user.totp_secret = secret
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
+
+
+def disable_totp(user: User, code: str) -> None:
+    if not user.totp_secret or not verify_totp_code(user.totp_secret, code):
+        raise Invalid("That code is not right.", field="code")
+    user.totp_secret = None
+    db.session.commit()
+
+
+def verify_totp_code(secret: str, code) -> bool:
+    import pyotp
+
+    code = "".join(ch for ch in str(code or "") if ch.isdigit())
+    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+# --- privacy: export and deletion --------------------------------------------------------
+
+def export_data(user: User) -> dict:
+    """Everything we hold about the user, as JSON-able data."""
+    from agora.models import Flag, Submission, Vote
+
+    submissions = db.session.scalars(select(Submission).where(Submission.author_id == user.id).order_by(Submission.id)).all()
+    votes = db.session.execute(select(Vote.submission_id, Vote.value, Vote.created_at).where(Vote.user_id == user.id).order_by(Vote.id)).all()
+    flags = db.session.scalars(select(Flag).where(Flag.user_id == user.id)).all()
+    iso = lambda d: d.isoformat() + "Z" if d else None  # noqa: E731
+    return {
+        "account": {
+            "id": user.id, "email": user.email, "display_name": user.display_name, "created_at": iso(user.created_at),
+            "constituency": user.constituency, "country": user.country, "gender": user.gender,
+            "languages": user.languages, "locale": user.locale, "two_factor": bool(user.totp_secret),
+            "roles": [{"role": r.role, "consultation_id": r.consultation_id, "hearing_id": r.hearing_id} for r in user.roles],
+        },
+        "submissions": [
+            {"id": s.id, "consultation_id": s.consultation_id, "hearing_id": s.hearing_id, "text": s.text, "state": s.state,
+             "channel": s.channel, "created_at": iso(s.created_at), "constituency": s.constituency, "country": s.country,
+             "gender": s.gender}
+            for s in submissions
+        ],
+        "votes": [{"submission_id": sid, "vote": {1: "agree", -1: "disagree", 0: "pass"}[v], "at": iso(at)} for sid, v, at in votes],
+        "reports_of_views": [{"submission_id": f.submission_id, "reason": f.reason, "at": iso(f.created_at)} for f in flags],
+        "api_tokens": [{"name": t.name, "created_at": iso(t.created_at)} for t in tokens_of(user)],
+        "note": "IP addresses are not stored; rate limits keep counters for at most a day.",
+    }
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete the account; its submissions stay (in counts, themes and reports) without an author.
+
+    The user row is kept only as an empty, anonymous shell so that votes still count once and
+    the moderation record stays consistent; email, password, name and profile are erased.
+    """
+    from agora.models import ApiToken, Submission
+
+    if not check_password_hash(user.password_hash or _DUMMY_HASH, password or ""):
+        raise Invalid("The password is not right.", field="password")
+    db.session.execute(Submission.__table__.update().where(Submission.author_id == user.id).values(author_id=None))
+    db.session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
+    for assignment in list(user.roles):
+        db.session.delete(assignment)
+    user.email = None
+    user.password_hash = None
+    user.display_name = "Deleted participant"
+    user.constituency = user.country = user.gender = user.languages = user.locale = None
+    user.totp_secret = None
+    user.is_admin = False
+    user.kind = "deleted"
+    user.deleted_at = utcnow()
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
 
 
 @dataclass(frozen=True)

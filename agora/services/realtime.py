@@ -30,3 +30,20 @@ def chairs_room(hearing_id: int) -> str:
 
 
 MODERATORS_ROOM = "moderators"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def disconnect_user(user_id: int) -> None:
+    """Tell every socket of this user to go (all processes, through the message queue), then
+    close the ones this process holds. Live handlers also re-check the session on every write."""
+    publish(user_room(user_id), "signed_out", {"reason": "signed out"})
+    try:
+        server = socketio.server
+        for namespace in list(server.manager.rooms.keys()):
+            for sid, _eio_sid in list(server.manager.get_participants(namespace, user_room(user_id))):
+                server.disconnect(sid, namespace=namespace)
+    except Exception:  # best effort: the session check on each event closes the rest
+        log.exception("could not disconnect the sockets of user %s", user_id)

@@ -2,11 +2,12 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 
 from agora.extensions import limiter
 from agora.services import accounts
 from agora.services.errors import AgoraError
-from agora.web.forms import LoginForm, ProfileForm, RegisterForm, TokenForm
+from agora.web.forms import CodeForm, DeleteForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
 from agora.web.ratelimits import SIGNIN_LIMIT, SIGNUP_LIMIT
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -20,7 +21,15 @@ def _safe_next(target: str | None) -> str:
 
 def _start_session(user, remember=False):
     session.clear()  # a fresh session on sign-in: no fixation
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request (idle timeout)
     login_user(user, remember=remember)
+
+
+def _disconnect_live(user_id: int) -> None:
+    """Signing out, changing the password or deleting the account ends that user's live sockets."""
+    from agora.services import realtime
+
+    realtime.disconnect_user(user_id)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -53,6 +62,10 @@ def login():
         if user is None:
             form.password.errors.append(_("The email or password is not right."))
             status = 401
+        elif user.totp_secret:
+            session.clear()
+            session["pending_2fa"] = {"token": user.get_id(), "remember": bool(form.remember.data), "next": _safe_next(form.next.data)}
+            return redirect(url_for("auth.verify_code"))
         else:
             _start_session(user, remember=form.remember.data)
             return redirect(_safe_next(form.next.data))
@@ -61,11 +74,140 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(SIGNIN_LIMIT, methods=["POST"])
+def verify_code():
+    """The second step for accounts with two-factor authentication."""
+    pending = session.get("pending_2fa")
+    if not pending:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        user = accounts.user_for_session(pending["token"])
+        if user is not None and user.totp_secret and accounts.verify_totp_code(user.totp_secret, form.code.data):
+            _start_session(user, remember=pending.get("remember", False))
+            return redirect(_safe_next(pending.get("next")))
+        form.code.errors.append(_("That code is not right."))
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/code.html", form=form), status
+
+
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        _disconnect_live(current_user.id)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.get("/security")
+@login_required
+def security():
+    return render_template(
+        "auth/security.html", password_form=PasswordForm(), delete_form=DeleteForm(), code_form=CodeForm(),
+        offers_2fa=bool(current_user.is_admin or current_user.roles),
+    )
+
+
+@bp.post("/security/password")
+@login_required
+@limiter.limit(SIGNIN_LIMIT)
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+        except AgoraError as error:
+            flash(error.message, "error")
+            return redirect(url_for("auth.security")), 303
+        _disconnect_live(current_user.id)
+        _start_session(current_user._get_current_object())
+        flash(_("Your password is changed; every other session has been signed out."), "success")
+    else:
+        flash(_("Please fill in both passwords (the new one at least 10 characters)."), "error")
+    return redirect(url_for("auth.security")), 303
+
+
+@bp.post("/security/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    _disconnect_live(current_user.id)
+    accounts.sign_out_everywhere(current_user)
+    logout_user()
+    session.clear()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/security/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    """Set up TOTP: scan the QR code (or type the key) in an authenticator app, then confirm a code."""
+    form = CodeForm()
+    if current_user.totp_secret:
+        if form.validate_on_submit():
+            try:
+                accounts.disable_totp(current_user, form.code.data)
+            except AgoraError as error:
+                flash(error.message, "error")
+                return redirect(url_for("auth.security")), 303
+            flash(_("Two-factor authentication is off."), "info")
+        return redirect(url_for("auth.security"))
+    secret = session.get("totp_setup") or accounts.new_totp_secret()
+    session["totp_setup"] = secret
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.enable_totp(current_user, secret, form.code.data)
+        except AgoraError as error:
+            form.code.errors.append(error.message)
+            status = 422
+        else:
+            session.pop("totp_setup", None)
+            _start_session(current_user._get_current_object())
+            flash(_("Two-factor authentication is on: you will be asked for a code when you sign in."), "success")
+            return redirect(url_for("auth.security"))
+    uri = accounts.totp_provisioning(current_user, secret)
+    import segno
+
+    qr = segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code to scan with an authenticator app"))
+    return render_template("auth/two_factor.html", form=form, secret=secret, qr=Markup(qr)), status
+
+
+@bp.get("/security/export")
+@login_required
+def export_data():
+    import json
+
+    from flask import Response
+
+    body = json.dumps(accounts.export_data(current_user), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={"Content-Disposition": "attachment; filename=my-agora-data.json"})
+
+
+@bp.post("/security/delete")
+@login_required
+@limiter.limit(SIGNIN_LIMIT)
+def delete_account():
+    form = DeleteForm()
+    if not form.validate_on_submit() or not form.confirm.data:
+        flash(_("Tick the box and give your password to delete your account."), "error")
+        return redirect(url_for("auth.security")), 303
+    user_id = current_user.id
+    try:
+        accounts.delete_account(current_user, form.password.data)
+    except AgoraError as error:
+        flash(error.message, "error")
+        return redirect(url_for("auth.security")), 303
+    _disconnect_live(user_id)
+    logout_user()
+    session.clear()
+    flash(_("Your account is deleted. Your views stay in the consultation without your name."), "info")
     return redirect(url_for("main.index"))
 
 

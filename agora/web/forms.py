@@ -56,6 +56,23 @@ class ProfileForm(FlaskForm):
         self.locale.choices = _blank(_l("From my browser")) + [(code, (language_names or {}).get(code, code)) for code in languages]
 
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(min=6, max=8)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    submit = SubmitField(_l("Change password"))
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=200)])
+    confirm = BooleanField(_l("I understand: my account is deleted; my views stay without my name"))
+    submit = SubmitField(_l("Delete my account"))
+
+
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])
     submit = SubmitField(_l("Create token"))

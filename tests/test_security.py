@@ -1,0 +1,131 @@
+"""Account security and privacy: sessions, lockout, weak passwords, two-factor, export, deletion."""
+import time
+
+import pyotp
+
+from agora.extensions import db
+from agora.models import Submission, User, Vote
+from tests.conftest import civic_statements, csrf_from, login
+
+
+def _post(client, url, data=None, page="/account/security"):
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_from(client, page)})
+
+
+def test_sign_in_starts_a_fresh_session(app, client, make):
+    make.user(email="f@example.org")
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    login(client, "f@example.org")
+    with client.session_transaction() as sess:
+        assert "planted" not in sess and sess.permanent
+
+
+def test_sign_out_everywhere_ends_other_sessions(app, make):
+    make.user(email="e@example.org")
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "e@example.org")
+    login(phone, "e@example.org")
+    assert phone.get("/account/profile").status_code == 200
+    assert _post(laptop, "/account/security/sign-out-everywhere").status_code == 302
+    assert phone.get("/account/profile").status_code == 302
+    assert laptop.get("/account/profile").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
+    make.user(email="p@example.org")
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, "p@example.org")
+    login(elsewhere, "p@example.org")
+    response = _post(here, "/account/security/password", {"current_password": "correct horse battery", "new_password": "violet lantern orbit 42"})
+    assert response.status_code == 303
+    assert here.get("/account/profile").status_code == 200
+    assert elsewhere.get("/account/profile").status_code == 302
+    login(app.test_client(), "p@example.org", "violet lantern orbit 42")
+
+
+def test_weak_and_common_passwords_are_refused(client):
+    token = csrf_from(client, "/account/register")
+    for weak in ("password123", "qwertyuiop12", "aaaaaaaaaaaa"):
+        response = client.post("/account/register", data={"display_name": "W", "email": "w@example.org", "password": weak, "confirm": weak, "csrf_token": token})
+        assert response.status_code == 422, weak
+    with client.application.app_context():
+        assert db.session.query(User).count() == 0
+
+
+def test_idle_session_expires(app, make):
+    make.user(email="idle@example.org")
+    client = app.test_client()
+    login(client, "idle@example.org")
+    lifetime = app.permanent_session_lifetime
+    app.permanent_session_lifetime = 1
+    try:
+        time.sleep(2.1)
+        assert client.get("/account/profile").status_code == 302
+    finally:
+        app.permanent_session_lifetime = lifetime
+
+
+def test_two_factor_setup_and_sign_in(app, client, make):
+    make.user(email="mod@example.org", role="moderator")
+    login(client, "mod@example.org")
+    page = client.get("/account/security/two-factor").get_data(as_text=True)
+    assert "<svg" in page
+    with client.session_transaction() as sess:
+        secret = sess["totp_setup"]
+    wrong = _post(client, "/account/security/two-factor", {"code": "000000"}, page="/account/security/two-factor")
+    assert wrong.status_code == 422
+    assert _post(client, "/account/security/two-factor", {"code": pyotp.TOTP(secret).now()}, page="/account/security/two-factor").status_code == 302
+
+    fresh = app.test_client()
+    token = csrf_from(fresh)
+    step_one = fresh.post("/account/login", data={"email": "mod@example.org", "password": "correct horse battery", "csrf_token": token})
+    assert step_one.status_code == 302 and step_one.headers["Location"].endswith("/account/login/code")
+    assert fresh.get("/moderation/").status_code == 302  # not signed in yet
+    bad = fresh.post("/account/login/code", data={"code": "123456", "csrf_token": csrf_from(fresh, "/account/login/code")})
+    assert bad.status_code == 401
+    good = fresh.post("/account/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(fresh, "/account/login/code")})
+    assert good.status_code == 302
+    assert fresh.get("/moderation/").status_code == 200
+
+
+def test_export_contains_my_data(app, signed_in, make):
+    cid = make.consultation()
+    text = civic_statements(1)[0]
+    make.submission(cid, signed_in.user_id, text)
+    data = signed_in.get("/account/security/export").get_json()
+    assert data["account"]["email"] == "participant@example.org"
+    assert [s["text"] for s in data["submissions"]] == [text]
+
+
+def test_deleted_account_is_anonymised_and_its_views_and_votes_stay(app, signed_in, make):
+    cid = make.consultation()
+    texts = civic_statements(2)
+    mine = make.submission(cid, signed_in.user_id, texts[0])
+    other = make.submission(cid, make.user(), texts[1])
+    from agora.services import submissions
+
+    with app.app_context():
+        submissions.vote(other, db.session.get(User, signed_in.user_id), "agree")
+    refused = _post(signed_in, "/account/security/delete", {"password": "wrong one", "confirm": "y"})
+    assert refused.status_code == 303
+    assert _post(signed_in, "/account/security/delete", {"password": "correct horse battery", "confirm": "y"}).status_code == 302
+    with app.app_context():
+        user = db.session.get(User, signed_in.user_id)
+        assert user.email is None and user.password_hash is None and user.display_name == "Deleted participant"
+        assert db.session.get(Submission, mine).author_id is None
+        assert db.session.get(Submission, mine).state == "published"
+        assert db.session.get(Submission, other).agree_count == 1 and db.session.query(Vote).count() == 1
+    token = csrf_from(signed_in)
+    response = signed_in.post("/account/login", data={"email": "participant@example.org", "password": "correct horse battery", "csrf_token": token})
+    assert response.status_code == 401
+
+
+def test_new_accounts_have_a_stricter_submission_limit(app, signed_in, make):
+    cid = make.consultation()
+    slug = make.slug(cid)
+    statuses = []
+    for text in civic_statements(4):
+        token = csrf_from(signed_in, f"/consultations/{slug}")
+        statuses.append(signed_in.post(f"/consultations/{slug}/submissions", data={"text": text, "csrf_token": token}).status_code)
+    assert statuses == [302, 302, 302, 429]
