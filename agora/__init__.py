@@ -20,6 +20,7 @@ def create_app(config=None, instance_path: str | None = None) -> Flask:
     app.config.from_object((config or Config)(app.instance_path))
     register_logging(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_security(app)
     register_errors(app)
@@ -61,6 +62,17 @@ def register_extensions(app: Flask) -> None:
         from agora.services.accounts import user_for_session
 
         return user_for_session(token)
+
+
+def register_converters(app: Flask) -> None:
+    """Ids in URLs must fit a database integer; larger ones are simply not found (not a 500)."""
+    from werkzeug.exceptions import NotFound
+
+    @app.url_value_preprocessor
+    def bounded_ids(endpoint, values):
+        for value in (values or {}).values():
+            if isinstance(value, int) and value > 2**53:
+                raise NotFound()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -216,3 +216,67 @@ def polis_export_command(slug, folder, include_moderated):
         f"Wrote {result.statements} statements, {result.participants} participants and {result.votes:,} votes "
         f"to {folder}/comments.csv and {folder}/participants-votes.csv."
     )
+
+
+@agora_cli.command("import")
+@click.argument("slug")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def offline_import_command(slug, path):
+    """Import offline views from a CSV file (all or nothing; a file already imported adds nothing)."""
+    from pathlib import Path
+
+    from agora.services import consultations, offline
+    from agora.services.errors import AgoraError
+
+    data = Path(path).read_bytes()
+    try:
+        consultation = consultations.get_by_slug(slug)
+        outcome = offline.import_csv(consultation.id, None, data, filename=Path(path).name, max_bytes=offline.MAX_CLI_BYTES)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    if outcome.status == "duplicate_file":
+        click.echo(f"{Path(path).name} was already imported into '{consultation.title}' (batch #{outcome.batch_id}): nothing added.")
+        return
+    if outcome.status == "invalid":
+        for error in outcome.errors:
+            click.echo(f"line {error.line}, {error.column}: {error.message}", err=True)
+        raise click.ClickException(f"{len(outcome.errors)} error(s) in {len({e.line for e in outcome.errors})} row(s): nothing imported.")
+    states = ", ".join(f"{n} {state}" for state, n in sorted(outcome.states.items())) or "none new"
+    click.echo(
+        f"Imported {outcome.imported} of {outcome.rows_total} rows into '{consultation.title}' as batch #{outcome.batch_id} ({states})"
+        + (f"; {len(outcome.already_imported)} already imported (lines {', '.join(map(str, outcome.already_imported))})" if outcome.already_imported else "")
+        + (f"; {len(outcome.empty_lines)} empty lines ignored" if outcome.empty_lines else "")
+        + "."
+    )
+
+
+@agora_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_command(path):
+    """Copy the embedded (SQLite) database to PATH, consistently, while the app runs."""
+    from agora.services import backup
+    from agora.services.errors import AgoraError
+
+    try:
+        size = backup.backup_sqlite(path)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Backed up the database to {path} ({size:,} bytes).")
+
+
+@agora_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def restore_command(path, yes):
+    """Replace the embedded (SQLite) database with the backup at PATH (stop the server first)."""
+    from agora.services import backup
+
+    if not yes:
+        click.confirm("This replaces the current database with the backup. Continue?", abort=True)
+    from agora.services.errors import AgoraError
+
+    try:
+        counts = backup.restore_sqlite(path)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    click.echo("Restored: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))

@@ -14,7 +14,44 @@ from agora.extensions import db, limiter
 _TMP = tempfile.mkdtemp(prefix="agora-tests-")
 if not os.environ.get("AGORA_DATABASE_URL"):
     os.environ["AGORA_DATABASE_URL"] = f"sqlite:///{_TMP}/test.sqlite3"
+BASE_DATABASE_URL = os.environ["AGORA_DATABASE_URL"]
+
+
+def _private_postgres_database(url: str) -> str:
+    """A database of this test run's own on the PostgreSQL server, so runs never collide."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_run_{os.getpid()}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+if BASE_DATABASE_URL.startswith("postgresql") and not os.environ.get("AGORA_TEST_DATABASE_READY"):
+    os.environ["AGORA_DATABASE_URL"] = _private_postgres_database(BASE_DATABASE_URL)
+    os.environ["AGORA_TEST_DATABASE_READY"] = "1"
 DATABASE_URL = os.environ["AGORA_DATABASE_URL"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the PostgreSQL databases this run created (its own and its servers')."""
+    if DATABASE_URL == BASE_DATABASE_URL:
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from tests.live_server import CREATED_DATABASES
+
+    admin = create_engine(make_url(BASE_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in [make_url(DATABASE_URL).database, *CREATED_DATABASES]:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _reset_schema(app):

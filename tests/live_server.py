@@ -20,6 +20,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+CREATED_DATABASES: list[str] = []
+
+
 def separate_database(suffix: str) -> str:
     """A database of its own for a server process, so it never races the in-process tests."""
     base = os.environ.get("AGORA_DATABASE_URL", "")
@@ -31,6 +34,7 @@ def separate_database(suffix: str) -> str:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
+        CREATED_DATABASES.append(name)
         return url.set(database=name).render_as_string(hide_password=False)
     folder = tempfile.mkdtemp(prefix=f"agora-{suffix}-")
     return f"sqlite:///{folder}/agora.sqlite3"

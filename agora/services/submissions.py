@@ -238,7 +238,7 @@ def votes_of(user: User | None, submission_ids: list[int]) -> dict[int, int]:
 
 def vote(submission_id: int, user: User, choice, *, consultation_id: int | None = None) -> Submission:
     """Record or change the user's vote; one vote per person per view."""
-    if choice not in VOTE_VALUES:
+    if not isinstance(choice, str) or choice not in VOTE_VALUES:
         raise Invalid("A vote is agree, disagree or pass.", field="vote")
     value = VOTE_VALUES[choice]
     submission = get_published(submission_id)

@@ -77,7 +77,9 @@ def register(app) -> None:
             413: _("What you sent is too large."),
         }
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, messages.get(error.code, error.description or ""))
+        # Keep the exception's own headers that matter to clients (Allow on 405, Retry-After).
+        kept = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
+        return error_response(error.code or 500, code, messages.get(error.code, error.description or ""), headers=kept)
 
     @app.errorhandler(Exception)
     def unexpected(error):

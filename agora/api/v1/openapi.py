@@ -174,7 +174,7 @@ def spec(base: str = "/api/v1") -> dict:
                     "security": [{"bearer": []}],
                     "parameters": [
                         _id_param("consultation_id"),
-                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200},
+                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                          "description": "Retrying with the same key returns the first submission instead of a duplicate."},
                     ],
                     "requestBody": {
@@ -251,7 +251,7 @@ def spec(base: str = "/api/v1") -> dict:
             "/reports/{report_id}/verify": {
                 "get": {"operationId": "verifyReport", "summary": "Check that a stored report still matches its frozen SHA-256",
                         "parameters": [_id_param("report_id")],
-                        "responses": {"200": _ok("The verdict", _ref("Verification"))}}
+                        "responses": {"200": _ok("The verdict", _ref("Verification")), "404": _error("Not a report number")}}
             },
             "/reports/verify": {
                 "post": {"operationId": "verifyPackage", "summary": "Check an uploaded package against what was frozen",

@@ -56,9 +56,10 @@ def openapi():
 
 @bp.get("/consultations")
 def list_consultations():
-    found = consultations.public_list(
-        status=request.args.get("status") or None, stage=request.args.get("stage") or None
-    )
+    for name in ("status", "stage"):
+        if name in request.args and not request.args[name]:
+            raise Invalid(f"'{name}' is empty: leave it out to list everything.", field=name)
+    found = consultations.public_list(status=request.args.get("status"), stage=request.args.get("stage"))
     counts = consultations.counts([c.id for c in found])
     return {"items": [consultation_json(c, counts[c.id]) for c in found]}
 
