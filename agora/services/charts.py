@@ -8,10 +8,10 @@ from markupsafe import Markup, escape
 PALETTE = ("#0b5cad", "#b35900", "#1d6b35", "#7a2e8e", "#a3162e", "#00707a", "#5b5b00", "#444c56")
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 560, max_rows: int = 12) -> Markup:
+def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640, max_rows: int = 12) -> Markup:
     """Horizontal bars: label, bar, value. `rows` are (label, value)."""
     rows = rows[:max_rows]
-    bar_h, gap, label_w = 22, 8, 200
+    bar_h, gap, label_w = 22, 8, 260
     height = max(1, len(rows)) * (bar_h + gap) + 10
     top = max([v for _, v in rows] or [1]) or 1
     desc = "; ".join(f"{label}: {_fmt(value)}{unit}" for label, value in rows) or "no data"
@@ -66,6 +66,6 @@ def _fmt(value) -> str:
     return f"{int(value):,}"
 
 
-def _clip(label: str, n: int = 30) -> str:
+def _clip(label: str, n: int = 36) -> str:
     label = str(label)
     return label if len(label) <= n else label[: n - 1] + "…"
