@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     extensions.babel.init_app(app, locale_selector=_select_locale)
+    extensions.compress.init_app(app)
     extensions.login_manager.init_app(app)
     extensions.login_manager.login_view = "auth.login"
     extensions.login_manager.session_protection = "strong"
@@ -91,6 +92,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation)
     app.register_blueprint(reports)
     app.register_blueprint(api_v1)
+    from agora.web.hearings import bp as hearings; app.register_blueprint(hearings)  # noqa: E702
+    from agora.web.themes import bp as themes; app.register_blueprint(themes)  # noqa: E702
+    from agora.web.organisations import bp as organisations; app.register_blueprint(organisations)  # noqa: E702
+    from agora.web.offline import bp as offline; app.register_blueprint(offline)  # noqa: E702
+    from agora.web.sms import bp as sms; app.register_blueprint(sms)  # noqa: E702
 
     from agora import live
 
@@ -122,11 +128,11 @@ def register_commands(app: Flask) -> None:
 
 
 def _select_locale():
-    from flask import request
+    from flask import current_app, has_request_context, request
     from flask_login import current_user
 
-    from flask import current_app
-
+    if not has_request_context():
+        return None  # jobs, CLI: the default locale
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in languages:

@@ -1,5 +1,6 @@
 """Extensions, created unbound; ``create_app`` binds them."""
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,6 +30,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+compress = Compress()  # gzip / brotli / zstd: pages and static files travel compressed (slow links)
 socketio = SocketIO()
 def _reads_are_free() -> bool:
     from flask import request

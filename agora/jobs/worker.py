@@ -30,6 +30,36 @@ def execute(path: str, args: list) -> None:
             db.session.remove()
 
 
+def horse_killed(job, retpid, ret_val, rusage) -> None:
+    """RQ calls this in the worker when the process running a job died (SIGKILL, OOM killer).
+
+    RQ itself then retries the job or moves it to the failed registry; here the job's module may
+    undo what a dead run left behind (e.g. a snapshot marked running) through an optional
+    ``interrupted(name, *args)`` function. Never raises: the worker must go on.
+    """
+    log = logging.getLogger(__name__)
+    try:
+        path, args = job.args[0], list(job.args[1])
+    except (IndexError, TypeError, ValueError):
+        return
+    log.warning("job %s%r was interrupted: the process running it died (%s)", path, tuple(args), ret_val)
+    from importlib import import_module
+
+    from agora.extensions import db
+
+    module, _, name = path.rpartition(".")
+    try:
+        hook = getattr(import_module(module), "interrupted", None)
+        if hook is not None:
+            with _application().app_context():
+                try:
+                    hook(name, *args)
+                finally:
+                    db.session.remove()
+    except Exception:
+        log.exception("cleaning up after the interrupted job %s failed", path)
+
+
 def main() -> int:
     from redis import Redis
     from rq import Queue, Worker
@@ -43,9 +73,15 @@ def main() -> int:
         return 2
     logging.basicConfig(level=logging.INFO)
     connection = Redis.from_url(url)
-    Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(with_scheduler=True)
+    Worker(
+        [Queue(QUEUE_NAME, connection=connection)], connection=connection, work_horse_killed_handler=horse_killed
+    ).work(with_scheduler=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the imported module, not __main__: RQ runs "agora.jobs.worker.execute", so the app
+    # built here is the one the forked job processes inherit (not one more per job).
+    from agora.jobs import worker
+
+    sys.exit(worker.main())

@@ -5,13 +5,14 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models._base import utcnow
 
 STAGES = {
-    "round_table": "Round table on an emerging issue",
-    "conference": "Global conference",
-    "partnership": "Partnership",
-    "hearing": "Hearing / review",
+    "round_table": N_("Round table on an emerging issue"),
+    "conference": N_("Global conference"),
+    "partnership": N_("Partnership"),
+    "hearing": N_("Hearing / review"),
 }
 STATUSES = ("draft", "open", "closed", "reported")
 

@@ -5,17 +5,18 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models._base import utcnow
 
 # The published code of conduct; every human decision cites one of these.
 CODE_OF_CONDUCT = {
-    "abuse": "Abuse: hate, harassment, threats or insults",
-    "spam": "Spam: advertising, link floods, repeated posting",
-    "privacy": "Personal data of others",
-    "off_topic": "Off topic",
-    "illegal": "Unlawful content or incitement to violence",
-    "duplicate": "Duplicate of another view",
-    "within_rules": "Within the code of conduct",
+    "abuse": N_("Abuse: hate, harassment, threats or insults"),
+    "spam": N_("Spam: advertising, link floods, repeated posting"),
+    "privacy": N_("Personal data of others"),
+    "off_topic": N_("Off topic"),
+    "illegal": N_("Unlawful content or incitement to violence"),
+    "duplicate": N_("Duplicate of another view"),
+    "within_rules": N_("Within the code of conduct"),
 }
 
 

@@ -6,25 +6,26 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models._base import utcnow
 
 CONSTITUENCIES = {
-    "ngo": "NGO / civil society",
-    "private_sector": "Private sector",
-    "parliamentarian": "Parliamentarian",
-    "local_authority": "Local authority",
-    "indigenous_peoples": "Indigenous peoples",
-    "academia": "Academia and research",
-    "trade_union": "Trade union",
-    "youth": "Youth",
-    "womens_organisation": "Women's organisation",
-    "individual": "Individual",
+    "ngo": N_("NGO / civil society"),
+    "private_sector": N_("Private sector"),
+    "parliamentarian": N_("Parliamentarian"),
+    "local_authority": N_("Local authority"),
+    "indigenous_peoples": N_("Indigenous peoples"),
+    "academia": N_("Academia and research"),
+    "trade_union": N_("Trade union"),
+    "youth": N_("Youth"),
+    "womens_organisation": N_("Women's organisation"),
+    "individual": N_("Individual"),
 }
 GENDERS = {
-    "woman": "Woman",
-    "man": "Man",
-    "another": "Another gender",
-    "undisclosed": "Prefer not to say",
+    "woman": N_("Woman"),
+    "man": N_("Man"),
+    "another": N_("Another gender"),
+    "undisclosed": N_("Prefer not to say"),
 }
 ROLES = ("admin", "moderator", "chair", "facilitator")
 

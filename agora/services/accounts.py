@@ -326,6 +326,9 @@ def create_token(user: User, name) -> tuple[ApiToken, str]:
     return token, secret
 
 
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
 def user_for_token(secret: str) -> User | None:
     if not secret or len(secret) > 200:
         return None
@@ -334,8 +337,12 @@ def user_for_token(secret: str) -> User | None:
     )
     if token is None:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    # "Last used" to the minute: writing it on every call would add a write transaction to each
+    # API request (and, on SQLite, a turn at the one write lock).
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
+        db.session.commit()
     return token.user
 
 

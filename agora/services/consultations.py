@@ -164,3 +164,119 @@ def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
         cid: ConsultationCounts(subs.get(cid, 0), participants.get(cid, 0), votes.get(cid, 0))
         for cid in consultation_ids
     }
+
+
+# --- Translations of a consultation's title and briefing -------------------------------------
+
+@dataclass(frozen=True)
+class Localized:
+    """What a page shows of a consultation in one language, and which language that text is in."""
+
+    title: str
+    summary: str
+    briefing_html: str
+    language: str  # of the text shown: the locale when translated, else the original's
+    translated: bool
+
+
+def original_language(consultation: Consultation) -> str:
+    """The language the consultation was written in: the first of its languages (default en)."""
+    codes = [code.strip() for code in (consultation.languages or "en").split(",") if code.strip()]
+    return codes[0] if codes else "en"
+
+
+def translation_for(consultation_id: int, language: str):
+    from agora.models import ConsultationTranslation
+
+    return db.session.scalar(
+        select(ConsultationTranslation).where(
+            ConsultationTranslation.consultation_id == consultation_id,
+            ConsultationTranslation.language == language,
+        )
+    )
+
+
+def localized(consultation: Consultation, locale: str, translation=None) -> Localized:
+    """The title, summary and briefing in ``locale`` when a translation exists, else the original."""
+    original = original_language(consultation)
+    if locale != original:
+        # translation: the one already loaded, False when known to be missing, None to look it up
+        found = translation_for(consultation.id, locale) if translation is None else translation
+        if found:
+            return Localized(found.title, found.summary or "", found.briefing_html or "", locale, True)
+    return Localized(consultation.title, consultation.summary or "", consultation.briefing_html or "", original, False)
+
+
+def translations_in(locale: str, consultation_ids=None) -> dict:
+    """consultation id -> its translation into ``locale``, in one query (for lists)."""
+    from agora.models import ConsultationTranslation
+
+    query = select(ConsultationTranslation).where(ConsultationTranslation.language == locale)
+    if consultation_ids is not None:
+        query = query.where(ConsultationTranslation.consultation_id.in_(list(consultation_ids)))
+    return {t.consultation_id: t for t in db.session.scalars(query)}
+
+
+def translations_of(consultation: Consultation) -> list:
+    from agora.models import ConsultationTranslation
+
+    return list(
+        db.session.scalars(
+            select(ConsultationTranslation)
+            .where(ConsultationTranslation.consultation_id == consultation.id)
+            .order_by(ConsultationTranslation.language)
+        )
+    )
+
+
+def save_translation(consultation: Consultation, language: str, title: str, summary: str = "", briefing_html: str = ""):
+    """Add or replace the consultation's translation into ``language`` (briefing sanitised)."""
+    from babel import Locale, UnknownLocaleError
+
+    from agora.models import ConsultationTranslation
+
+    language = (language or "").strip().replace("-", "_")
+    try:
+        Locale.parse(language)
+    except (ValueError, UnknownLocaleError):
+        raise Invalid("Unknown language code.", field="language") from None
+    if len(language) > 8:
+        raise Invalid("Unknown language code.", field="language")
+    values = {
+        "title": clean_line(title, max_chars=200, field="title"),
+        "summary": clean_line(summary, max_chars=500, field="summary") if summary else "",
+        "briefing_html": clean_html(briefing_html or ""),
+    }
+    translation = translation_for(consultation.id, language)
+    if translation is None:
+        translation = ConsultationTranslation(consultation_id=consultation.id, language=language, **values)
+        db.session.add(translation)
+    else:
+        for key, value in values.items():
+            setattr(translation, key, value)
+    db.session.commit()
+    return translation
+
+
+def delete_translation(consultation: Consultation, language: str) -> None:
+    translation = translation_for(consultation.id, language)
+    if translation is None:
+        raise NotFound("There is no translation into this language.")
+    db.session.delete(translation)
+    db.session.commit()
+
+
+def published_languages(consultation_id: int) -> list[tuple[str, int]]:
+    """The languages of a consultation's published views, with how many of each (most first)."""
+    rows = db.session.execute(
+        select(Submission.language, func.count(Submission.id))
+        .where(
+            Submission.consultation_id == consultation_id,
+            Submission.state == "published",
+            Submission.hearing_id.is_(None),
+            Submission.language.is_not(None),
+            Submission.language != "",
+        )
+        .group_by(Submission.language)
+    ).all()
+    return sorted(((code, n) for code, n in rows), key=lambda row: (-row[1], row[0]))

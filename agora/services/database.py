@@ -1,5 +1,6 @@
 """Database engine settings for both modes: SQLite (embedded, WAL) and PostgreSQL."""
 import sqlite3
+import time
 
 from flask import Flask
 from sqlalchemy import event
@@ -13,6 +14,8 @@ def configure(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "do_execute", _execute_yielding_while_locked)
+            event.listen(engine, "do_executemany", _executemany_yielding_while_locked)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -23,8 +26,39 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=2000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_SLICE_MS}")
     cursor.close()
+
+
+# sqlite3 waits for a lock inside C, freezing gevent's event loop (every connection of the
+# process). So SQLite itself waits only a short slice; between slices we sleep cooperatively
+# (time.sleep is gevent's under the server), up to BUSY_BUDGET in all; then the
+# OperationalError becomes a 503 with Retry-After.
+BUSY_SLICE_MS = 20
+BUSY_BUDGET = 2.0
+
+
+def _execute_yielding_while_locked(cursor, statement, parameters, context) -> bool:
+    """Execute one statement, retrying a bounded number of times while the database is locked."""
+    return _retry_while_locked(cursor.execute, statement, parameters)
+
+
+def _executemany_yielding_while_locked(cursor, statement, parameters, context) -> bool:
+    return _retry_while_locked(cursor.executemany, statement, parameters)
+
+
+def _retry_while_locked(run, statement, parameters) -> bool:
+    deadline = time.monotonic() + BUSY_BUDGET
+    pause = 0.005
+    while True:
+        try:
+            run(statement, parameters)
+            return True
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 __all__ = ["configure", "Engine"]

@@ -108,4 +108,8 @@ def load(progress=print) -> None:
         created = consultations.create(data)
         progress(f"Created consultation '{created.title}' ({created.stage}, {created.status}).")
     _report_and_transmit(polis, progress)
+    from agora.services import opinions, themes  # a command, not the event loop: compute them here
+
+    themes.refit(polis.id, progress=progress)
+    opinions.refit(polis.id, progress=progress)
     progress("Demo loaded.")

@@ -7,10 +7,17 @@ class AgoraError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
         super().__init__(message)
-        self.message = message
+        self.english = message
         self.field = field
         if code:
             self.code = code
+
+    @property
+    def message(self) -> str:
+        """The message in the reader's language when the catalogue has it (adapters show this)."""
+        from agora.i18n import translate
+
+        return translate(self.english)
 
 
 class Invalid(AgoraError):

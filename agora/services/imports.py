@@ -144,3 +144,142 @@ def _recount_all(consultation_id: int) -> None:
         db.session.execute(
             update(Submission).where(Submission.consultation_id == consultation_id).values({column: tally})
         )
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    statements: int
+    participants: int
+    votes: int
+
+
+POLIS_COMMENT_COLUMNS = ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body"]
+POLIS_PARTICIPANT_COLUMNS = ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"]
+
+
+def _polis_numbers(refs: list[tuple[int, str | None]], marker: str) -> dict[int, int]:
+    """Pol.is numbers for our ids: an imported row keeps its original number, others get fresh ones."""
+    numbers: dict[int, int] = {}
+    for our_id, ref in refs:
+        tail = (ref or "").rpartition(":")[2]
+        if tail.startswith(marker) and tail[1:].isdigit():
+            numbers[our_id] = int(tail[1:])
+    taken = set(numbers.values())
+    if len(taken) != len(numbers):  # two imports collide: number everything afresh
+        numbers, taken = {}, set()
+    fresh = (max(taken) + 1) if taken else 0
+    for our_id, _ref in refs:
+        if our_id not in numbers:
+            numbers[our_id] = fresh
+            fresh += 1
+    return numbers
+
+
+def export_polis(consultation_id: int, folder, *, include_moderated: bool = False) -> ExportResult:
+    """Write a consultation as a Pol.is open-data export: comments.csv + participants-votes.csv.
+
+    Statements are the published views (with ``include_moderated``, hidden and rejected ones too,
+    marked moderated = -1, as Pol.is does); participants are numbered, never named: imported ones
+    keep their Pol.is numbers, others get new numbers. group-id is the opinion group of the latest
+    opinions snapshot, empty when none. Hearing messages are not exported.
+    """
+    import json
+    from collections import Counter
+
+    from agora.models import ThemeSnapshot
+
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise Invalid("There is no consultation with this number.")
+    states = ["published", "hidden", "rejected"] if include_moderated else ["published"]
+    rows = db.session.execute(
+        select(
+            Submission.id, Submission.author_id, Submission.text, Submission.state, Submission.created_at,
+            Submission.agree_count, Submission.disagree_count, Submission.external_ref,
+        )
+        .where(
+            Submission.consultation_id == consultation_id,
+            Submission.hearing_id.is_(None),
+            Submission.state.in_(states),
+        )
+        .order_by(Submission.created_at, Submission.id)
+    ).all()
+    comment_no = _polis_numbers([(r.id, r.external_ref) for r in rows], "c")
+    votes = db.session.execute(
+        select(Vote.user_id, Vote.submission_id, Vote.value)
+        .join(Submission, Submission.id == Vote.submission_id)
+        .where(Submission.id.in_(select(Submission.id).where(
+            Submission.consultation_id == consultation_id, Submission.hearing_id.is_(None), Submission.state.in_(states)
+        )))
+        .order_by(Vote.user_id, Vote.submission_id)
+    ).all()
+    people = sorted({r.author_id for r in rows if r.author_id is not None} | {v.user_id for v in votes})
+    refs = dict(db.session.execute(select(User.id, User.external_ref).where(User.id.in_(people))).all()) if people else {}
+    person_no = _polis_numbers([(p, refs.get(p)) for p in people], "p")
+    snapshot = db.session.scalar(
+        select(ThemeSnapshot.data_json).where(
+            ThemeSnapshot.consultation_id == consultation_id, ThemeSnapshot.hearing_id.is_(None),
+            ThemeSnapshot.kind == "opinions", ThemeSnapshot.status == "ready",
+        ).order_by(ThemeSnapshot.id.desc()).limit(1)
+    )
+    groups = {}
+    if snapshot:
+        groups = {p: g for p, g in json.loads(snapshot).get("vote", {}).get("groups", [])}
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(POLIS_COMMENT_COLUMNS)
+        for r in sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True):  # newest first, as Pol.is
+            moment = r.created_at.replace(tzinfo=timezone.utc)
+            writer.writerow([
+                int(moment.timestamp() * 1000),
+                moment.strftime("%a %b %d %H:%M:%S UTC %Y"),
+                comment_no[r.id],
+                person_no.get(r.author_id, ""),
+                r.agree_count,
+                r.disagree_count,
+                1 if r.state == "published" else -1,
+                r.text,
+            ])
+    by_person: dict[int, dict[int, int]] = {}
+    for user_id, submission_id, value in votes:
+        by_person.setdefault(user_id, {})[comment_no[submission_id]] = value
+    authored = Counter(r.author_id for r in rows if r.author_id is not None)
+    columns = sorted(comment_no.values())
+    with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(POLIS_PARTICIPANT_COLUMNS + [str(c) for c in columns])
+        for person in sorted(people, key=lambda p: person_no[p]):
+            cast = by_person.get(person, {})
+            values = list(cast.values())
+            writer.writerow(
+                [person_no[person], groups.get(person, ""), authored.get(person, 0), len(values),
+                 values.count(1), values.count(-1)]
+                + [cast.get(c, "") for c in columns]
+            )
+    return ExportResult(len(rows), len(people), len(votes))
+
+
+def import_polis_consultation(folder, *, title: str, slug: str | None = None, status: str = "open",
+                              attribution: str | None = None, progress=lambda message: None):
+    """Create a consultation and import a Pol.is export folder into it; nothing is kept on failure."""
+    from agora.services import consultations
+
+    folder = Path(folder)
+    for name in ("comments.csv", "participants-votes.csv"):
+        if not (folder / name).is_file():
+            raise Invalid(f"{folder} has no {name}: a Pol.is export has comments.csv and participants-votes.csv.")
+    consultation = consultations.create(
+        consultations.ConsultationInput(title=title, slug=slug, status="draft", attribution=attribution)
+    )
+    try:
+        result = import_polis(consultation, folder, prefix=f"polis-{consultation.slug}", progress=progress)
+    except Exception:
+        db.session.rollback()
+        db.session.delete(db.session.get(Consultation, consultation.id))
+        db.session.commit()
+        raise
+    consultations.set_status(consultation, status)
+    return consultation, result

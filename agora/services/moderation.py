@@ -173,10 +173,10 @@ def _check_reason(action: str, reason: str) -> None:
 
 def decide(user: User, submission_id: int, action: str, reason: str, note: str | None = None, *, commit: bool = True) -> Submission:
     """approve / hide / reject an item in the queue, or hide / keep a flagged published one."""
+    submission = _submission(submission_id)
+    _require_moderator(user, submission.consultation_id)  # who may act comes before what they sent
     if action not in ACTIONS and action != "keep":
         raise Invalid("The action is approve, hide, reject or keep.", field="action")
-    submission = _submission(submission_id)
-    _require_moderator(user, submission.consultation_id)
     _check_reason(action, reason)
     open_flags = db.session.scalars(select(Flag).where(Flag.submission_id == submission.id, Flag.resolved_at.is_(None))).all()
     decidable = submission.state in QUEUE_STATES or (submission.state == "published" and open_flags)
@@ -208,6 +208,8 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
 
 def decide_many(user: User, submission_ids: list[int], action: str, reason: str, note: str | None = None) -> list[Submission]:
     """A bulk decision (e.g. on a campaign); all or nothing."""
+    if not permissions.can_moderate_anywhere(user):
+        raise Forbidden("Only moderators decide on submissions.")
     if not submission_ids:
         raise Invalid("Select at least one item.", field="ids")
     if len(submission_ids) > 5000:

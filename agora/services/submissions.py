@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from agora.extensions import db
 from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import audit, geography, realtime, screening
+from agora.services import audit, geography, realtime, screening, themes
 from agora.services.errors import Closed, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -59,11 +60,27 @@ def submit(
     idempotency_key: str | None = None,
     hearing_id: int | None = None,
     kind: str = "view",
+    organisation_id: int | None = None,
+    origin: str | None = None,
+    facilitator_note: str | None = None,
+    import_batch_id: int | None = None,
+    sender_hash: str | None = None,
+    external_ref: str | None = None,
+    created_at=None,
+    language: str | None = None,
+    profile: dict | None = None,
+    commit: bool = True,
 ) -> tuple[Submission, bool]:
     """Validate, screen and store a view. Returns (submission, created).
 
     With an idempotency key, a retry of the same request returns the first submission
     (created=False) instead of storing it twice; the same key with another text is a conflict.
+
+    Offline and SMS channels pass what they know instead of an author's profile: ``profile``
+    (constituency, country, gender as stated on a paper form), ``language`` as stated, the
+    gathering's ``created_at``; callers have checked the organisation, origin and note.
+    With ``commit=False`` nothing is committed or announced: the caller commits the whole
+    batch (all or nothing), then calls ``announce_committed`` for each submission.
     """
     if channel not in CHANNELS:
         raise Invalid("Unknown channel.", field="channel")
@@ -80,27 +97,38 @@ def submit(
         if earlier is not None:
             return earlier, False
 
-    verdict = screening.screen(clean, consultation, author_key=author.id if author else None)
-    country = geography.country(author.country) if author else None
+    verdict = screening.screen(clean, consultation, author_key=author.id if author else sender_hash)
+    stated = profile if profile is not None else (
+        {"constituency": author.constituency, "country": author.country, "gender": author.gender} if author else {}
+    )
+    country = geography.country(stated.get("country"))
     submission = Submission(
         consultation_id=consultation.id,
         hearing_id=hearing_id,
         kind=kind,
         author_id=author.id if author else None,
         text=clean,
-        language=verdict.language,
+        language=language or verdict.language,
         channel=channel,
-        constituency=author.constituency if author else None,
+        constituency=stated.get("constituency"),
         country=country.code if country else None,
         region=country.region if country else None,
         global_south=country.global_south if country else None,
-        gender=author.gender if author else None,
+        gender=stated.get("gender"),
         state=verdict.state,
         abuse_score=verdict.abuse,
         spam_score=verdict.spam,
         reasons=",".join(verdict.reasons),
         model_version=verdict.model_version,
+        organisation_id=organisation_id,
+        origin=origin,
+        facilitator_note=facilitator_note,
+        import_batch_id=import_batch_id,
+        sender_hash=sender_hash,
+        external_ref=external_ref,
     )
+    if created_at is not None:
+        submission.created_at = created_at
     db.session.add(submission)
     db.session.flush()
     screening.link_near_duplicates(submission, verdict)
@@ -122,6 +150,9 @@ def submit(
                 user_id=author.id, key=idempotency_key, request_hash=fingerprint, submission_id=submission.id
             )
         )
+    if not commit:
+        db.session.flush()
+        return submission, True
     try:
         db.session.commit()
     except IntegrityError:
@@ -131,8 +162,14 @@ def submit(
         if earlier is None:
             raise
         return earlier, False
-    _announce(submission)
+    announce_committed(submission)
     return submission, True
+
+
+def announce_committed(submission: Submission) -> None:
+    """After the commit: tell the rooms, and place a published view in a theme (never raises)."""
+    _announce(submission)
+    themes.after_submission(submission)  # place it in a theme at once; never raises
 
 
 def _replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
@@ -218,7 +255,12 @@ def list_published(
     )
     items = list(
         db.session.scalars(
-            select(Submission).where(*conditions).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+            select(Submission)
+            .options(selectinload(Submission.author))  # pages show each author: one query, not one per view
+            .where(*conditions)
+            .order_by(*order)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
     )
     return Page(items=items, page=page, per_page=per_page, total=total or 0)

@@ -1,14 +1,14 @@
 """The secretariat's pages: consultations and role assignments. Admins only."""
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.services import accounts, consultations
 from agora.services.errors import AgoraError
-from agora.web.forms import ConsultationForm, RoleForm
+from agora.web.forms import ConsultationForm, RoleForm, TranslationForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -81,6 +81,49 @@ def edit_consultation(consultation_id):
     elif request.method == "POST":
         status = 422
     return render_template("admin/consultation_form.html", form=form, consultation=consultation), status
+
+
+@bp.route("/consultations/<int:consultation_id>/translations", methods=["GET", "POST"])
+@admin_required
+def consultation_translations(consultation_id):
+    """Add or edit the consultation's title, summary and briefing in another language."""
+    from agora.web.helpers import LANGUAGE_NAMES
+
+    consultation = consultations.get(consultation_id)
+    existing = {t.language: t for t in consultations.translations_of(consultation)}
+    chosen = request.values.get("language") or ""
+    form = TranslationForm(obj=existing.get(chosen)) if request.method == "GET" else TranslationForm()
+    original = consultations.original_language(consultation)
+    form.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"] if code != original]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            consultations.save_translation(
+                consultation, form.language.data, form.title.data, form.summary.data or "", form.briefing_html.data or ""
+            )
+        except AgoraError as error:
+            getattr(form, error.field or "title").errors.append(error.message)
+            status = error.status
+        else:
+            flash(_("Translation saved."), "success")
+            return redirect(url_for("admin.consultation_translations", consultation_id=consultation.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "admin/translations.html", form=form, consultation=consultation, translations=list(existing.values()), original=original
+    ), status
+
+
+@bp.post("/consultations/<int:consultation_id>/translations/<language>/delete")
+@admin_required
+def delete_consultation_translation(consultation_id, language):
+    consultation = consultations.get(consultation_id)
+    try:
+        consultations.delete_translation(consultation, language)
+    except AgoraError as error:
+        abort(error.status)
+    flash(_("Translation deleted."), "info")
+    return redirect(url_for("admin.consultation_translations", consultation_id=consultation.id))
 
 
 @bp.route("/roles", methods=["GET", "POST"])

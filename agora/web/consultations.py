@@ -3,8 +3,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from agora import permissions
 from agora.extensions import limiter
-from agora.services import consultations, moderation, reports, submissions
+from agora.services import consultations, moderation, organisations, reports, submissions
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
@@ -37,8 +38,12 @@ def _render_detail(consultation, form, status=200):
     sort = request.args.get("sort", "newest")
     if sort not in submissions.SORTS:
         sort = "newest"
+    languages = consultations.published_languages(consultation.id)
+    language = request.args.get("language") or None
+    if language not in {code for code, _n in languages}:
+        language = None  # an unknown or absent language shows every view
     page = submissions.list_published(
-        consultation.id, sort=sort, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"]
+        consultation.id, sort=sort, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"], language=language
     )
     my_votes = submissions.votes_of(current_user, [s.id for s in page.items])
     return render_template(
@@ -47,6 +52,8 @@ def _render_detail(consultation, form, status=200):
         counts=consultations.counts([consultation.id])[consultation.id],
         page=page,
         sort=sort,
+        view_languages=languages,
+        view_language=language,
         form=form,
         vote_form=VoteForm(),
         my_votes=my_votes,
@@ -54,6 +61,10 @@ def _render_detail(consultation, form, status=200):
         published_reports=reports.public_list(consultation.id),
         transmissions=reports.transmissions_of(consultation.id),
         flag_reasons={k: v for k, v in moderation.code_of_conduct().items() if k in moderation.FLAG_REASONS},
+        my_organisations=organisations.organisations_of(current_user),
+        can_import=permissions.can_facilitate(current_user, consultation.id),
+        submission_orgs=organisations.for_submissions(page.items),
+        statement_endorsements=organisations.endorsements([s.id for s in page.items if s.kind == "joint_statement"]),
     ), status
 
 
@@ -73,6 +84,8 @@ def submit(slug):
     form = SubmissionForm()
     if not form.validate_on_submit():
         return _render_detail(consultation, form, 422)
+    on_behalf = request.form.get("organisation_id", "").strip()
+    organisation = organisations.check_can_speak_for(current_user, int(on_behalf) if on_behalf.isdigit() else None)
     try:
         submission, _created = submissions.submit(
             consultation.id,
@@ -80,6 +93,7 @@ def submit(slug):
             form.text.data,
             channel="web",
             max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
+            organisation_id=organisation.id if organisation else None,
         )
     except AgoraError as error:
         form.text.errors.append(error.message)

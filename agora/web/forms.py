@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from agora.i18n import translate
 from agora.models.consultation import STAGES, STATUSES
 from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
 from agora.services import geography
@@ -50,9 +51,9 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, languages=(), language_names=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.constituency.choices = _blank(_l("Not stated")) + [(k, v) for k, v in CONSTITUENCIES.items()]
+        self.constituency.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in CONSTITUENCIES.items()]
         self.country.choices = _blank(_l("Not stated")) + geography.choices()
-        self.gender.choices = _blank(_l("Not stated")) + [(k, v) for k, v in GENDERS.items()]
+        self.gender.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in GENDERS.items()]
         self.locale.choices = _blank(_l("From my browser")) + [(code, (language_names or {}).get(code, code)) for code in languages]
 
 
@@ -99,9 +100,23 @@ class ConsultationForm(FlaskForm):
     closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
     submit = SubmitField(_l("Save consultation"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stage.choices = [(k, translate(v)) for k, v in STAGES.items()]
+
 
 class RoleForm(FlaskForm):
     email = EmailField(_l("Email of the user"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
     consultation_id = SelectField(_l("Scope"), validators=[Optional()])
     submit = SubmitField(_l("Assign role"))
+
+
+class TranslationForm(FlaskForm):
+    """A consultation's title, summary and briefing in another language (the secretariat's)."""
+
+    language = SelectField(_l("Language"))
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=500)])
+    briefing_html = TextAreaField(_l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()])
+    submit = SubmitField(_l("Save translation"))

@@ -1,6 +1,11 @@
 """Template filters and globals."""
+import hashlib
+import os
+
 from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+from agora.i18n import N_, translate, translated
 
 from agora import permissions
 from agora.services import charts
@@ -16,14 +21,19 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
     app.jinja_env.filters["number"] = lambda value: format_decimal(value or 0)
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+    app.jinja_env.filters["t"] = translate  # a label from a table marked with N_
+    app.jinja_env.filters["language_name"] = language_name
+    app.jinja_env.filters["moderation_label"] = moderation_label
+    app.jinja_env.globals["localized"] = localized
+    app.url_defaults(static_version)
 
     @app.context_processor
     def inject():
         locale = str(get_locale() or "en")
         return {
-            "STAGES": STAGES,
-            "CONSTITUENCIES": CONSTITUENCIES,
-            "GENDERS": GENDERS,
+            "STAGES": translated(STAGES),
+            "CONSTITUENCIES": translated(CONSTITUENCIES),
+            "GENDERS": translated(GENDERS),
             "LANGUAGES": current_app.config["LANGUAGES"],
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "current_locale": locale,
@@ -32,7 +42,7 @@ def register_template_helpers(app) -> None:
             "can_moderate_anywhere": permissions.can_moderate_anywhere,
             "charts": charts,
             "forums": _forums,
-            "rows_of": lambda rows: [("Not stated" if r["key"] == "not_stated" else r["label"], r["count"]) for r in rows],
+            "rows_of": lambda rows: [(translate("Not stated") if r["key"] == "not_stated" else translate(r["label"]), r["count"]) for r in rows],
             "theme_rows": lambda items: [(t["label"], t["size"]) for t in items],
             "theme_legend": lambda items: {t["id"]: t["label"] for t in items},
         }
@@ -46,6 +56,91 @@ LANGUAGE_NAMES = {
     "zh": "中文",
     "ru": "Русский",
 }
+
+
+def localized(consultation):
+    """The consultation's title, summary and briefing in the reader's language when translated.
+
+    One query per request loads every translation into the current language (lists show many)."""
+    from flask import g
+
+    from agora.services import consultations
+
+    locale = str(get_locale() or "en")
+    cache = getattr(g, "_consultation_translations", None)
+    if cache is None or cache[0] != locale:
+        cache = g._consultation_translations = (locale, consultations.translations_in(locale))
+    found = cache[1].get(consultation.id)
+    if found is None:
+        return consultations.localized(consultation, locale, translation=False)
+    return consultations.localized(consultation, locale, translation=found)
+
+
+N_("automatic hold: %(reason)s")
+MODERATION_WORDS = {
+    "publish": N_("Published at once"),
+    "hold": N_("Held for review"),
+    "hide": N_("Hidden"),
+    "reject": N_("Rejected"),
+    "approve": N_("Approved"),
+    "restore": N_("Restored on appeal"),
+    "uphold": N_("Upheld on appeal"),
+    "appeal": N_("Appealed"),
+    "keep": N_("Kept published"),
+    "score": N_("model score"),
+    "automatic hold: score": N_("automatic hold: model score"),
+}
+
+
+def moderation_label(key) -> str:
+    """A moderation action or reason key ("hide", "abuse", "automatic hold: links") in words."""
+    from agora.models.moderation import CODE_OF_CONDUCT
+
+    if not key:
+        return ""
+    key = str(key)
+    if key in MODERATION_WORDS:
+        return translate(MODERATION_WORDS[key])
+    if key in CODE_OF_CONDUCT:
+        return translate(CODE_OF_CONDUCT[key])
+    if key.startswith("automatic hold: "):
+        return translate("automatic hold: %(reason)s") % {"reason": moderation_label(key.split(": ", 1)[1])}
+    return key
+
+
+def language_name(code: str) -> str:
+    """A language code's name in the reader's language ("fr" -> "French", "français", "法语")."""
+    from babel import Locale, UnknownLocaleError
+
+    if not code:
+        return ""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(get_locale() or "en")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name or code
+
+
+_static_hashes: dict[tuple[str, float], str] = {}
+
+
+def static_version(endpoint, values) -> None:
+    """Static URLs carry a hash of the file's content (``?v=``): they are cached for a year
+    (immutable), so the URL must change whenever the file does."""
+    if endpoint != "static" or "filename" not in values or "v" in values:
+        return
+    path = os.path.join(current_app.static_folder, values["filename"])
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return
+    key = (path, mtime)
+    digest = _static_hashes.get(key)
+    if digest is None:
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()[:12]
+        _static_hashes[key] = digest
+    values["v"] = digest
 
 
 def url_with(**changes) -> str:

@@ -27,6 +27,10 @@ def set_language(code):
     target = request.args.get("next") or "/"
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
+    # The page the switch came from, without a ?lang= that would override the new choice.
+    path, _, query = target.partition("?")
+    query = "&".join(part for part in query.split("&") if part and not part.startswith("lang="))
+    target = path + ("?" + query if query else "")
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
@@ -52,11 +56,27 @@ def readyz():
         try:
             import redis
 
-            redis.Redis.from_url(redis_url, socket_timeout=1).ping()
+            connection = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+            connection.ping()
             checks["redis"] = "ok"
+            if current_app.config.get("JOBS_BACKEND") == "rq":
+                checks["workers"] = _rq_workers(connection)
         except Exception as error:
             checks["redis"] = f"unavailable: {error.__class__.__name__}"
+            if current_app.config.get("JOBS_BACKEND") == "rq":
+                checks["workers"] = "unknown: redis unavailable"
     ready = checks["database"] == "ok"
-    degraded = any(v != "ok" for v in checks.values())
+    degraded = any(not v.startswith("ok") for v in checks.values())
     status = "ok" if not degraded else ("degraded" if ready else "unavailable")
     return {"status": status, "checks": checks}, 200 if ready else 503
+
+
+def _rq_workers(connection) -> str:
+    """"ok (N)" when RQ workers listening on our queue are registered in Redis (they expire
+    from the registry when their heartbeat stops), else "none": jobs would wait."""
+    from rq import Queue, Worker
+
+    from agora.jobs import QUEUE_NAME
+
+    count = Worker.count(connection=connection, queue=Queue(QUEUE_NAME, connection=connection))
+    return f"ok ({count})" if count else "none: no worker is listening on the job queue"

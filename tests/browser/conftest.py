@@ -11,7 +11,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="session")
 def demo_server():
-    server = LiveServer(separate_database("browser"), demo=True).wait(timeout=240)
+    database_url = separate_database("browser")
+    server = LiveServer(database_url, demo=True).wait(timeout=240)
+    server.database_url = database_url  # for fixtures that add to the demo (tests/browser/showcase.py)
     yield server
     server.stop()
 

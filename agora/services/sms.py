@@ -1,0 +1,116 @@
+"""SMS: a gateway posts a text message; its first word picks the consultation (its SMS keyword)
+and the rest becomes a submission on channel "sms", through the same pipeline as every view.
+
+The gateway signs the raw request body with HMAC-SHA256 and a shared secret (AGORA_SMS_SECRET).
+The sender's number is never stored: only an HMAC of it with a server-side salt (AGORA_SMS_SALT,
+or one derived from the secret key), so repeated messages from one phone can be counted and
+flood-checked without anyone being able to read the number back.
+"""
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from agora.extensions import db
+from agora.models import Consultation, Submission
+from agora.services import submissions
+from agora.services.errors import AgoraError, Forbidden, Invalid, Unavailable
+
+SIGNATURE_PREFIX = "sha256="
+MAX_KEYWORD = 32
+_KEYWORD = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class SmsReply:
+    """The outcome and the short plain-text reply the gateway relays to the sender."""
+
+    outcome: str  # accepted | unknown_keyword | closed | invalid
+    reply: str
+    submission_id: int | None = None
+
+
+def signature(secret: str, body: bytes) -> str:
+    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str | None, body: bytes, header: str | None) -> None:
+    """Raise unless the header is the HMAC-SHA256 of the raw body with the shared secret."""
+    if not secret:
+        raise Unavailable("The SMS gateway is not configured on this server.", code="sms_not_configured")
+    if not header or not hmac.compare_digest(signature(secret, body), header.strip()):
+        raise Forbidden("Bad or missing signature.", code="bad_signature")
+
+
+def sender_hash(number: str, salt: str) -> str:
+    """A salted HMAC of the normalised number (digits and a leading +); the number is not kept."""
+    normal = re.sub(r"[^\d+]", "", number or "")
+    return hmac.new(salt.encode("utf-8"), normal.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def salt_from(secret_key: str, configured: str | None) -> str:
+    if configured:
+        return configured
+    return hmac.new(secret_key.encode("utf-8"), b"agora-sms-sender-salt", hashlib.sha256).hexdigest()
+
+
+def normalise_keyword(keyword: str) -> str:
+    value = (keyword or "").strip().lower()
+    if not _KEYWORD.match(value):
+        raise Invalid("An SMS keyword is 1 to 32 letters, digits, - or _, starting with a letter or digit.", field="sms_keyword")
+    return value
+
+
+def set_keyword(consultation: Consultation, keyword: str | None) -> Consultation:
+    """Give a consultation its SMS keyword (or remove it with None); keywords are unique."""
+    value = normalise_keyword(keyword) if keyword else None
+    if value and db.session.scalar(
+        select(Consultation.id).where(func.lower(Consultation.sms_keyword) == value, Consultation.id != consultation.id)
+    ):
+        raise Invalid("Another consultation already uses this SMS keyword.", field="sms_keyword", code="keyword_taken")
+    consultation.sms_keyword = value
+    db.session.commit()
+    return consultation
+
+
+def receive(sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None = None) -> SmsReply:
+    """Turn one inbound message into a submission; the reply says what happened."""
+    if not sender or not (sender := sender.strip()):
+        raise Invalid("The message has no sender.", field="from")
+    words = (text or "").strip().split(None, 1)
+    if not words:
+        return SmsReply("invalid", "Empty message. Send the consultation keyword followed by your view.")
+    keyword, body = words[0].lower(), (words[1] if len(words) > 1 else "")
+    consultation = db.session.scalar(
+        select(Consultation).where(func.lower(Consultation.sms_keyword) == keyword[:MAX_KEYWORD])
+    )
+    if consultation is None or consultation.status == "draft":
+        return SmsReply("unknown_keyword", f"Unknown keyword {keyword[:20].upper()}. Send the consultation keyword, a space, then your view.")
+    if not consultation.is_open:
+        return SmsReply("closed", f"{consultation.sms_keyword.upper()}: this consultation is closed and no longer accepts views.")
+    hashed = sender_hash(sender, salt)
+    external_ref = None
+    if message_id:
+        # Gateways retry: the same message id from the same gateway is stored once.
+        external_ref = "sms:" + hashlib.sha256(message_id.strip().encode("utf-8")).hexdigest()
+        earlier = db.session.scalar(
+            select(Submission.id).where(Submission.consultation_id == consultation.id, Submission.external_ref == external_ref)
+        )
+        if earlier is not None:
+            return SmsReply("accepted", f"Thank you: your view #{earlier} is received.", earlier)
+    try:
+        submission, _created = submissions.submit(
+            consultation.id, None, body, channel="sms", max_chars=max_chars, sender_hash=hashed,
+            external_ref=external_ref, profile={},
+        )
+    except AgoraError as error:
+        if error.code == "empty":
+            return SmsReply("invalid", f"{consultation.sms_keyword.upper()}: please write your view after the keyword.")
+        if error.status == 413:
+            return SmsReply("invalid", f"Your message is too long; the limit is {max_chars} characters.")
+        return SmsReply("invalid", "Sorry, your message could not be received. Please try again later.")
+    if submission.state == "published":
+        return SmsReply("accepted", f"Thank you: your view #{submission.id} is published.", submission.id)
+    return SmsReply("accepted", f"Thank you: your view #{submission.id} is received and will be published after review.", submission.id)

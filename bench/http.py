@@ -1,0 +1,339 @@
+"""HTTP benchmark: posting a view and reading a consultation page, embedded and scaled out.
+
+    python bench/http.py [--seconds 10] [--connections 20] [--skip-scaled]
+
+Uses wrk (Debian: apt-get install wrk) with a Lua script for the POSTs, pinned with taskset
+away from the server (server on CPU 0, wrk on CPU 1 when there are two). Prints a table:
+requests/s, p50 and p99 latency, non-2xx answers, and the gevent event-loop blocks over 100 ms
+reported by gevent's monitor thread in the server's stderr. Rows:
+
+- post a view (API, personal token): validation, sanitising, moderation scoring, commit;
+- the same while another process holds the SQLite write lock for 3 s;
+- read a consultation page, kept alive, with and without TCP_NODELAY (the 40 ms Nagle floor),
+  also from a single kept-alive client (latency rather than throughput);
+- a bare Flask endpoint inserting one row into SQLite (bench/bare_app.py), for the ratio;
+- the same post and read scaled out (PostgreSQL + Redis, N server processes, wrk split across them).
+
+Rate limits are off (AGORA_RATELIMIT_ENABLED=0). Never asserted in tests: numbers depend on the machine.
+"""
+from __future__ import annotations
+
+import os as _os
+import sys as _sys
+
+# This file is bench/http.py: drop bench/ from the import path so the standard library's `http`
+# package is the one imported (by urllib, requests, flask).
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _here]
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/11"
+
+SERVE = r"""
+import sys
+from gevent import monkey
+monkey.patch_all()
+from flask_migrate import upgrade
+from agora import create_app
+app = create_app()
+with app.app_context():
+    upgrade()
+port, nodelay = int(sys.argv[1]), sys.argv[2] == "1"
+if nodelay:
+    from agora.server import serve
+    serve(app, "127.0.0.1", port)
+else:  # gevent's own server, without TCP_NODELAY: to show the Nagle + delayed-ACK floor
+    from gevent.pywsgi import WSGIServer
+    print("serving without TCP_NODELAY", flush=True)
+    WSGIServer(("127.0.0.1", port), app, log=None).serve_forever()
+"""
+
+SEED = r"""
+import json, sys
+from flask_migrate import upgrade
+from agora import create_app
+from agora.extensions import db
+from agora.models import User
+from agora.services import accounts, consultations, submissions
+app = create_app()
+with app.app_context():
+    upgrade()
+    c = consultations.create(consultations.ConsultationInput(title="Benchmark consultation", status="open"))
+    users = [accounts.register(f"bench{i}@example.org", "correct horse battery", f"Bench {i}") for i in range(8)]
+    token = accounts.create_token(users[0], "bench")[1]
+    for i, text in enumerate(json.loads(sys.argv[1])):
+        submissions.submit(c.id, users[i % len(users)], text)
+    print(json.dumps({"consultation_id": c.id, "slug": c.slug, "token": token}))
+"""
+
+POST_LUA = r"""
+local counter = 0
+local threads = 0
+local words = {"water", "schools", "fisheries", "transport", "mangroves", "finance", "youth",
+  "councils", "rangers", "ports", "data", "languages", "farmers", "clinics", "forests", "cities"}
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  math.randomseed(tid * 7919 + os.time())
+  wrk.method = "POST"
+  wrk.path = os.getenv("BENCH_PATH")
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
+function request()
+  counter = counter + 1
+  local a = words[math.random(#words)]
+  local b = words[math.random(#words)]
+  local c = words[math.random(#words)]
+  local body = string.format('{"text": "View %d-%d: invest in %s and %s, and ask %s what works (%d)."}',
+    tid, counter, a, b, c, math.random(1000000))
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpus() -> tuple[str, str]:
+    n = os.cpu_count() or 1
+    return ("0", "1") if n >= 2 else ("0", "0")
+
+
+def statements(n: int) -> list[str]:
+    import csv
+
+    with (ROOT / "data" / "polis" / "comments.csv").open(encoding="utf-8") as handle:
+        rows = [r["comment-body"].strip() for r in csv.DictReader(handle) if r["moderated"] == "1"]
+    return sorted(set(rows), key=rows.index)[:n]
+
+
+class Server:
+    def __init__(self, env: dict, *, nodelay: bool = True, bare_db: str | None = None, cpu: str = "0"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="agora-bench-", suffix=".log", delete=False)
+        env = {**env, "GEVENT_MONITOR_THREAD_ENABLE": "1", "GEVENT_MAX_BLOCKING_TIME": "0.1", "AGORA_RATELIMIT_ENABLED": "0"}
+        if bare_db:
+            command = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(self.port), bare_db]
+        else:
+            command = [sys.executable, "-c", SERVE, str(self.port), "1" if nodelay else "0"]
+        self.process = subprocess.Popen(["taskset", "-c", cpu, *command], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait(path="/insert" if bare_db else "/healthz")
+
+    def wait(self, path: str) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(Path(self.log.name).read_text()[-3000:])
+            try:
+                if path == "/insert":
+                    request = urllib.request.Request(self.url + path, data=b'{"text": "warm"}', headers={"Content-Type": "application/json"})
+                else:
+                    request = self.url + path
+                urllib.request.urlopen(request, timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start:\n" + Path(self.log.name).read_text()[-3000:])
+
+    def blocks(self) -> int:
+        return Path(self.log.name).read_text(errors="replace").count("appears to be blocked")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wrk(urls: list[str], path: str, *, seconds: int, connections: int, lua: str | None = None, env: dict | None = None, cpu: str = "1") -> dict:
+    """Run wrk (one process per URL, connections split between them) and merge the results."""
+    procs = []
+    share = max(1, connections // len(urls))
+    for url in urls:
+        command = ["taskset", "-c", cpu, "wrk", "-t", "2" if share >= 2 else "1", "-c", str(share), "-d", f"{seconds}s", "--latency", "--timeout", "10s"]
+        if lua:
+            command += ["-s", lua]
+        command.append(url + path)
+        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}))
+    outputs = [p.communicate()[0] for p in procs]
+    rates, p50s, p99s, non2xx, errors = [], [], [], 0, 0
+    for out in outputs:
+        match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        if not match:
+            raise RuntimeError("wrk failed:\n" + out)
+        rates.append(float(match.group(1)))
+        p50s.append(_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)))
+        p99s.append(_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)))
+        m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        non2xx += int(m.group(1)) if m else 0
+        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        errors += sum(int(x) for x in m.groups()) if m else 0
+    return {"rps": sum(rates), "p50": max(p50s), "p99": max(p99s), "non2xx": non2xx, "errors": errors}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def hold_sqlite_lock(path: str, after: float, seconds: float) -> threading.Thread:
+    """Another process holds the SQLite write lock (BEGIN EXCLUSIVE) for `seconds`."""
+    code = f"import sqlite3, time\ntime.sleep({after})\nc = sqlite3.connect({path!r}, isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\ntime.sleep({seconds})\nc.execute('ROLLBACK')\n"
+    thread = threading.Thread(target=subprocess.run, args=([sys.executable, "-c", code],), daemon=True)
+    thread.start()
+    return thread
+
+
+def warm(url: str, post_env: dict | None, page: str, lua: str) -> None:
+    """Load the moderation model, templates and caches before measuring (2 s of each load)."""
+    if post_env:
+        body = json.dumps({"text": "Warming up: clean water for every school, please."}).encode()
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer " + post_env["BENCH_TOKEN"]}
+        urllib.request.urlopen(urllib.request.Request(url + post_env["BENCH_PATH"], data=body, headers=headers), timeout=120)
+        wrk([url], "", lua=lua, env=post_env, seconds=2, connections=4)
+    wrk([url], page, seconds=2, connections=4)
+
+
+def seed(env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", SEED, json.dumps(statements(60))], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def postgres_database(base: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--servers", type=int, default=2, help="server processes in the scaled-out rows")
+    parser.add_argument("--skip-scaled", action="store_true")
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", PG_DEFAULT))
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", REDIS_DEFAULT))
+    args = parser.parse_args(argv)
+    server_cpu, client_cpu = cpus()
+    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua.write(POST_LUA)
+    lua.close()
+    rows: list[tuple[str, dict, int | None]] = []
+    run = dict(seconds=args.seconds, connections=args.connections, cpu=client_cpu)
+    one = dict(seconds=max(3, args.seconds // 2), connections=1, cpu=client_cpu)  # latency of one kept-alive client
+
+    # ---- embedded: SQLite, one process
+    folder = tempfile.mkdtemp(prefix="agora-bench-")
+    database = f"{folder}/agora.sqlite3"
+    env = {**os.environ, "AGORA_DATABASE_URL": f"sqlite:///{database}", "AGORA_INSTANCE_PATH": folder, "AGORA_SECRET_KEY": "bench"}
+    env.pop("AGORA_REDIS_URL", None)
+    env.pop("AGORA_JOBS", None)
+    ids = seed(env)
+    post_env = {"BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions", "BENCH_TOKEN": ids["token"]}
+    page = f"/consultations/{ids['slug']}"
+
+    # Reads first (before the posts grow the consultation and start background theme refits).
+    nagle = Server(env, nodelay=False, cpu=server_cpu)
+    try:
+        warm(nagle.url, None, page, lua.name)
+        before = nagle.blocks()
+        rows.append(("embedded: read the page, without TCP_NODELAY", wrk([nagle.url], page, **run), nagle.blocks() - before))
+        rows.append(("embedded: read the page, 1 connection, without TCP_NODELAY", wrk([nagle.url], page, **one), None))
+        rows.append(("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None))
+    finally:
+        nagle.stop()
+    server = Server(env, cpu=server_cpu)
+    try:
+        warm(server.url, None, page, lua.name)
+        before = server.blocks()
+        rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), server.blocks() - before))
+        rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
+        rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
+        warm(server.url, post_env, page, lua.name)
+        before = server.blocks()
+        rows.insert(0, ("embedded: post a view (API)", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
+        before = server.blocks()
+        locker = hold_sqlite_lock(database, after=min(3, args.seconds / 3), seconds=3)
+        rows.append(("embedded: post, SQLite locked 3 s by another process", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
+        locker.join(30)
+    finally:
+        server.stop()
+
+    bare_db = f"{folder}/bare.sqlite3"
+    bare = Server(env, bare_db=bare_db, cpu=server_cpu)
+    try:
+        before = bare.blocks()
+        bare_env = {"BENCH_PATH": "/insert", "BENCH_TOKEN": "none"}
+        rows.append(("bare Flask: insert one row into SQLite", wrk([bare.url], "", lua=lua.name, env=bare_env, **run), bare.blocks() - before))
+    finally:
+        bare.stop()
+
+    # ---- scaled out: PostgreSQL + Redis, N server processes
+    if not args.skip_scaled:
+        url = postgres_database(args.postgres, "agora_bench_scaled")
+        scaled_env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_REDIS_URL": args.redis, "AGORA_SECRET_KEY": "bench", "AGORA_INSTANCE_PATH": folder}
+        scaled_env.pop("AGORA_JOBS", None)
+        seed_env = {k: v for k, v in scaled_env.items() if k != "AGORA_REDIS_URL"}
+        ids = seed(seed_env)
+        post_env = {"BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions", "BENCH_TOKEN": ids["token"]}
+        page = f"/consultations/{ids['slug']}"
+        servers = []
+        try:
+            for _ in range(args.servers):
+                servers.append(Server(scaled_env, cpu=server_cpu if args.servers == 1 else f"0-{max(0, (os.cpu_count() or 1) - 1)}"))
+            urls = [s.url for s in servers]
+            for u in urls:
+                warm(u, post_env, page, lua.name)
+            label = f"scaled out ({args.servers} servers, PostgreSQL, Redis)"
+            before = sum(s.blocks() for s in servers)
+            rows.append((f"{label}: read the page", wrk(urls, page, **run), sum(s.blocks() for s in servers) - before))
+            before = sum(s.blocks() for s in servers)
+            rows.append((f"{label}: post a view", wrk(urls, "", lua=lua.name, env=post_env, **run), sum(s.blocks() for s in servers) - before))
+        finally:
+            for s in servers:
+                s.stop()
+
+    print()
+    print(f"{args.connections} concurrent kept-alive connections unless the row says 1, {args.seconds} s per row, server on CPU {server_cpu}, wrk on CPU {client_cpu}; rate limits off")
+    print(f"{'what':<62} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} {'blocks>100ms':>13}")
+    for name, r, blocks in rows:
+        print(f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}")
+    bare_rps = next(r["rps"] for n, r, _ in rows if n.startswith("bare"))
+    post_rps = next(r["rps"] for n, r, _ in rows if n == "embedded: post a view (API)")
+    print(f"\nembedded posting runs at {100 * post_rps / bare_rps:.0f} % of the bare insert endpoint's rate")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
