@@ -54,8 +54,17 @@ def clean_line(raw, *, max_chars: int, field: str) -> str:
     return " ".join(clean_text(raw, max_chars=max_chars, field=field).split())
 
 
+# Anything bleach could turn into a link: a scheme, "www.", or a bare domain name.
+_MAYBE_LINK = re.compile(r"https?://|www\.|[a-z0-9-]\.[a-z]{2,}", re.IGNORECASE)
+
+
 def render_text(text: str) -> Markup:
-    """Escaped text with links made clickable (rel=nofollow ugc) and line breaks kept."""
+    """Escaped text with links made clickable (rel=nofollow ugc) and line breaks kept.
+
+    bleach parses HTML to linkify, which is most of a page's rendering time; text that holds
+    nothing link-like skips it (same output, a fraction of the cost)."""
+    if not _MAYBE_LINK.search(text):
+        return Markup(str(escape(text)).replace("\n", "<br>\n"))
     linked = bleach.linkify(
         str(escape(text)),
         callbacks=[bleach.callbacks.nofollow, _ugc_target],
