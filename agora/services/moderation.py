@@ -237,7 +237,7 @@ def campaign_members(user: User, campaign_id: int) -> list[Submission]:
 def _announce_change(submission: Submission, before: str) -> None:
     """Live updates: retract what is no longer public, show what became public."""
     payload = {"id": submission.id, "consultation_id": submission.consultation_id, "state": submission.state}
-    realtime.publish(realtime.MODERATORS_ROOM, "queue_changed", payload)
+    realtime.notify_moderators(payload)
     if before == "published" and submission.state != "published":
         if submission.hearing_id:
             from agora.services import hearings
@@ -270,7 +270,7 @@ def flag(user: User, submission_id: int, reason: str, note: str | None = None) -
     db.session.add(flag)
     submission.flag_count = (submission.flag_count or 0) + 1
     db.session.commit()
-    realtime.publish(realtime.MODERATORS_ROOM, "queue_changed", {"id": submission.id, "consultation_id": submission.consultation_id, "state": "flagged"})
+    realtime.notify_moderators({"id": submission.id, "consultation_id": submission.consultation_id, "state": "flagged"})
     return flag
 
 
@@ -317,7 +317,7 @@ def appeal(user: User, submission_id: int, statement) -> Appeal:
         from_state=submission.state, to_state=submission.state, reason="appeal", note=text,
     )
     db.session.commit()
-    realtime.publish(realtime.MODERATORS_ROOM, "queue_changed", {"id": submission.id, "consultation_id": submission.consultation_id, "state": "appealed"})
+    realtime.notify_moderators({"id": submission.id, "consultation_id": submission.consultation_id, "state": "appealed"})
     return record
 
 

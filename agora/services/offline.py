@@ -384,7 +384,7 @@ def announce_batch(outcome: ImportOutcome) -> None:
                 {**payload, "id": outcome.published_ids[-1], "count": len(outcome.published_ids)},
             )
         if outcome.held_ids:
-            realtime.publish(realtime.MODERATORS_ROOM, "queue_changed", {**payload, "count": len(outcome.held_ids)})
+            realtime.notify_moderators({**payload, "count": len(outcome.held_ids)})
         themes.maybe_schedule(outcome.consultation_id, None)
     except Exception:
         db.session.rollback()

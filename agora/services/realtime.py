@@ -30,6 +30,12 @@ def chairs_room(hearing_id: int) -> str:
 
 
 MODERATORS_ROOM = "moderators"
+MODERATION_NAMESPACE = "/moderation"
+
+
+def notify_moderators(payload: dict) -> None:
+    """The moderators' queue changed (new, held, flagged, appealed or decided item)."""
+    publish(MODERATORS_ROOM, "queue_changed", payload, namespace=MODERATION_NAMESPACE)
 
 
 def user_room(user_id: int) -> str:

@@ -197,11 +197,7 @@ def _announce(submission: Submission) -> None:
             {"id": submission.id, "consultation_id": submission.consultation_id},
         )
     elif submission.state in ("held", "pending"):
-        realtime.publish(
-            realtime.MODERATORS_ROOM,
-            "queue_changed",
-            {"consultation_id": submission.consultation_id, "submission_id": submission.id},
-        )
+        realtime.notify_moderators({"consultation_id": submission.consultation_id, "submission_id": submission.id})
 
 
 def get_published(submission_id: int) -> Submission:
