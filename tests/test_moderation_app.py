@@ -235,3 +235,30 @@ def test_cli_verifies_the_audit_log(app, make, world):
     make.submission(cid, ids["author"], CIVIC)
     result = app.test_cli_runner().invoke(args=["agora", "moderation", "verify-audit"])
     assert result.exit_code == 0 and "intact: 1 entries" in result.output
+
+
+def test_a_consultation_can_hold_more_strictly_than_the_default(app, client, make):
+    """Per-consultation thresholds: a strict consultation holds what the default would publish."""
+    from agora.services import screening
+
+    make.user(email="admin@example.org", role="admin")
+    login(client, "admin@example.org")
+    token = csrf_from(client, "/admin/consultations/new")
+    base = {"stage": "conference", "status": "open", "csrf_token": token}
+    bad = client.post("/admin/consultations/new", data={**base, "title": "Bad", "hold_threshold": "0.9", "reject_threshold": "0.5"})
+    assert bad.status_code == 422 and "must be below" in bad.get_data(as_text=True)
+    assert client.post("/admin/consultations/new", data={**base, "title": "Strict", "hold_threshold": "0.01", "reject_threshold": "0.99"}).status_code == 302
+    assert client.post("/admin/consultations/new", data={**base, "title": "Default"}).status_code == 302
+    with app.app_context():
+        from agora.models import Consultation
+
+        strict = db.session.query(Consultation).filter_by(title="Strict").one()
+        default = db.session.query(Consultation).filter_by(title="Default").one()
+        assert (strict.hold_threshold, default.hold_threshold) == (0.01, None)
+        text = "Honestly the council has been stupid about parking downtown."
+        probability = screening.moderator().score([text])[0].abuse
+        assert 0.01 < probability < screening.moderator().thresholds.hold
+        strict_id, default_id = strict.id, default.id
+    author = make.user()
+    assert _state(app, make.submission(strict_id, author, text)) == "held"
+    assert _state(app, make.submission(default_id, make.user(), text)) == "published"

@@ -26,6 +26,9 @@ class ConsultationInput:
     closes_at: datetime | None = None
     slug: str | None = None
     attribution: str | None = None
+    # Moderation thresholds on the abuse probability; None keeps the model's defaults.
+    hold_threshold: float | None = None
+    reject_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ def _validated(data: ConsultationInput) -> dict:
         raise Invalid(f"Unknown status; choose one of {', '.join(STATUSES)}.", field="status")
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
         raise Invalid("The closing date must be after the opening date.", field="closes_at")
+    for name in ("hold_threshold", "reject_threshold"):
+        value = getattr(data, name)
+        if value is not None and not 0.0 < value < 1.0:
+            raise Invalid("A threshold is a probability between 0 and 1 (exclusive).", field=name)
+    if data.hold_threshold is not None and data.reject_threshold is not None and data.hold_threshold >= data.reject_threshold:
+        raise Invalid("The hold threshold must be below the likely-violation threshold.", field="hold_threshold")
     return {
         "title": clean_line(data.title, max_chars=200, field="title"),
         "summary": clean_line(data.summary, max_chars=500, field="summary") if data.summary else "",
@@ -61,6 +70,8 @@ def _validated(data: ConsultationInput) -> dict:
         "attribution": clean_text(data.attribution, max_chars=2000, field="attribution")
         if data.attribution
         else None,
+        "hold_threshold": data.hold_threshold,
+        "reject_threshold": data.reject_threshold,
     }
 
 

@@ -41,6 +41,8 @@ def _input_from(form: ConsultationForm) -> consultations.ConsultationInput:
         languages=form.languages.data or "en",
         opens_at=form.opens_at.data,
         closes_at=form.closes_at.data,
+        hold_threshold=form.hold_threshold.data,
+        reject_threshold=form.reject_threshold.data,
     )
 
 

@@ -5,6 +5,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    FloatField,
     HiddenField,
     PasswordField,
     SelectField,
@@ -12,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from agora.i18n import translate
 from agora.models.consultation import STAGES, STATUSES
@@ -98,6 +99,8 @@ class ConsultationForm(FlaskForm):
     languages = StringField(_l("Languages (codes)"), validators=[Optional(), Length(max=80)], default="en")
     opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
     closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    hold_threshold = FloatField(_l("Hold for review above this abuse probability (empty: the model's default)"), validators=[Optional(), NumberRange(min=0.01, max=0.99)])
+    reject_threshold = FloatField(_l("Mark as a likely violation above (empty: the model's default)"), validators=[Optional(), NumberRange(min=0.01, max=0.99)])
     submit = SubmitField(_l("Save consultation"))
 
     def __init__(self, *args, **kwargs):
