@@ -262,3 +262,30 @@ def test_a_consultation_can_hold_more_strictly_than_the_default(app, client, mak
     author = make.user()
     assert _state(app, make.submission(strict_id, author, text)) == "held"
     assert _state(app, make.submission(default_id, make.user(), text)) == "published"
+
+
+def test_retrain_from_moderators_decisions_reports_and_promotes_only_without_regression(app, make, world, tmp_path):
+    from agora.models import ModelVersion, User
+    from agora.services import moderation
+
+    cid, slug, ids = world
+    texts = civic_statements(6)
+    with app.app_context():
+        mod = db.session.get(User, ids["mod1"])
+        for text in texts[:3]:
+            sid = make.submission(cid, make.user(), text + " You idiot.")
+            if _state(app, sid) == "held":
+                moderation.decide(mod, sid, "approve", "within_rules")
+        held = make.submission(cid, make.user(), ABUSIVE)
+        moderation.decide(mod, held, "reject", "abuse")
+        labels = moderation.training_labels()
+        assert (ABUSIVE, 1) in labels
+    result = app.test_cli_runner().invoke(args=["agora", "moderation", "retrain"])
+    assert result.exit_code == 0, result.output
+    assert "labelled decisions from moderators" in result.output and "before:" in result.output and "after:" in result.output
+    with app.app_context():
+        active = db.session.query(ModelVersion).filter_by(active=True).all()
+        if "PROMOTED" in result.output:
+            assert len(active) == 1 and screening.model_version() == active[0].version
+        else:
+            assert "NOT promoted" in result.output and active == []
