@@ -53,7 +53,8 @@ def register_extensions(app: Flask) -> None:
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config["CORS_ORIGINS"] or [],
+        # None means same origin only; an empty list would turn the origin check off.
+        cors_allowed_origins=app.config["CORS_ORIGINS"] or None,
         max_http_buffer_size=64 * 1024,
         manage_session=False,
     )

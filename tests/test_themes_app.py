@@ -18,7 +18,7 @@ POLIS = Path(__file__).resolve().parent.parent / "data" / "polis"
 @pytest.fixture(autouse=True)
 def _fresh_theme_state(app):
     """Caches and settings of this module never leak into other tests."""
-    saved = {k: app.config.get(k) for k in ("THEMES_AUTO_REFIT", "JOBS_BACKEND", "THEMES_DEBOUNCE_SECONDS", "OPINIONS_CHECK_SECONDS")}
+    saved = {k: app.config.get(k) for k in ("THEMES_AUTO_REFIT", "JOBS_BACKEND", "THEMES_DEBOUNCE_SECONDS", "THEMES_MIN_INTERVAL_SECONDS", "OPINIONS_CHECK_SECONDS")}
     themes.reset_caches()
     opinions._CHECKED.clear()
     yield
@@ -114,7 +114,7 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
 def test_new_views_are_placed_at_once_from_memory_and_a_refit_follows(app, make, monkeypatch):
     from moderation.themes import ThemeSet
 
-    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", THEMES_DEBOUNCE_SECONDS=0)
+    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", THEMES_DEBOUNCE_SECONDS=0, THEMES_MIN_INTERVAL_SECONDS=0)
     cid = make.consultation()
     texts = civic_statements(33)
     _publish(app, cid, texts[:30])

@@ -37,6 +37,7 @@ MIN_TEXTS = 5
 REFIT_MIN_NEW = 20
 REFIT_FRACTION = 0.10
 DEBOUNCE_SECONDS = 10
+MIN_INTERVAL_SECONDS = 30  # between two refits of the same consultation or hearing
 PLACEMENT_RECHECK_SECONDS = 5
 STALE_RUNNING = timedelta(minutes=30)
 LARGE = 1000  # above this many views, refits are spaced by at least LARGE_MIN_INTERVAL
@@ -447,12 +448,22 @@ def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool
         return (count >= MIN_TEXTS, f"{count} published views, first snapshot at {MIN_TEXTS}")
     if ready.n_items >= LARGE and now - (ready.finished_at or ready.created_at) < LARGE_MIN_INTERVAL:
         return False, "a large consultation is refitted at most every 2 minutes"
+    if now - (ready.finished_at or ready.created_at) < _min_interval():
+        # A refit holds the GIL for a while even in a native thread: in a busy live hearing,
+        # new messages are placed at once and the themes themselves are refitted at this pace.
+        return False, "refitted less than MIN_INTERVAL ago"
     last_id = params(ready).get("last_id", 0)
     new = db.session.scalar(
         select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id), Submission.id > last_id)
     )
     needed = max(1, min(REFIT_MIN_NEW, math.ceil(REFIT_FRACTION * ready.n_items)))
     return new >= needed, f"{new} new views since snapshot #{ready.id}, refit at {needed}"
+
+
+def _min_interval() -> timedelta:
+    from flask import current_app
+
+    return timedelta(seconds=current_app.config.get("THEMES_MIN_INTERVAL_SECONDS", MIN_INTERVAL_SECONDS))
 
 
 def auto_refit() -> bool:
