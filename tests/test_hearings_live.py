@@ -288,3 +288,19 @@ def test_two_processes_share_rooms_through_redis(tmp_path):
         one.stop()
         two.stop()
         database.delete(*database.keys("agora:presence:*") or ["agora:presence:none"])
+
+
+def test_signing_out_everywhere_closes_the_users_live_sockets(live):
+    server, hid = live
+    participant = Client(server.url, hid, "p1@example.org")
+    watcher = Client(server.url, hid)
+    participant.join()
+    assert participant.sio.connected
+    token = participant._csrf("/account/security")
+    participant.http.post(server.url + "/account/security/sign-out-everywhere", data={"csrf_token": token})
+    deadline = time.monotonic() + 5
+    while participant.sio.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not participant.sio.connected
+    assert watcher.sio.connected  # other people's sockets stay
+    watcher.close()

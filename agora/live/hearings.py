@@ -143,6 +143,8 @@ class HearingNamespace(Namespace):
                 validate_csrf(token)
             except ValidationError:
                 raise ConnectionRefusedError("The CSRF token is missing or invalid; reload the page.") from None
+            # Signing out (everywhere), a password change or deleting the account closes this socket.
+            join_room(realtime.user_room(_user().id))
         _connections[request.sid] = Connection()
 
     def on_disconnect(self, reason=None):
