@@ -67,13 +67,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_converters(app: Flask) -> None:
-    """Ids in URLs must fit a database integer; larger ones are simply not found (not a 500)."""
+    """Ids in URLs must fit a database INTEGER (32-bit on PostgreSQL); larger ones are simply not found."""
     from werkzeug.exceptions import NotFound
 
     @app.url_value_preprocessor
     def bounded_ids(endpoint, values):
         for value in (values or {}).values():
-            if isinstance(value, int) and value > 2**53:
+            if isinstance(value, int) and value > 2**31 - 1:
                 raise NotFound()
 
 
