@@ -91,6 +91,8 @@ def get(hearing_id) -> Hearing:
         hearing_id = int(hearing_id)
     except (TypeError, ValueError):
         raise NotFound("There is no hearing with this number.") from None
+    if not 0 < hearing_id < 2**31:  # beyond PostgreSQL's integer: no such row
+        raise NotFound("There is no hearing with this number.")
     hearing = db.session.get(Hearing, hearing_id)
     if hearing is None or hearing.consultation is None or hearing.consultation.status == "draft":
         raise NotFound("There is no hearing with this number.")
@@ -268,6 +270,8 @@ def vote(hearing: Hearing, user: User, submission_id, choice) -> Submission:
         submission_id = int(submission_id)
     except (TypeError, ValueError):
         raise Invalid("id must be a message number.", field="id") from None
+    if not 0 < submission_id < 2**31:
+        raise NotFound("There is no published message with this number in this hearing.")
     target = db.session.get(Submission, submission_id)
     if target is None or target.hearing_id != hearing.id or target.state != "published":
         raise NotFound("There is no published message with this number in this hearing.")
@@ -284,6 +288,8 @@ def pin(hearing: Hearing, chair: User, submission_id) -> Hearing:
             submission_id = int(submission_id)
         except (TypeError, ValueError):
             raise Invalid("id must be a message number or null.", field="id") from None
+        if not 0 < submission_id < 2**31:
+            raise NotFound("There is no published message with this number in this hearing.")
         target = db.session.get(Submission, submission_id)
         if target is None or target.hearing_id != hearing.id or target.state != "published":
             raise NotFound("There is no published message with this number in this hearing.")
@@ -635,9 +641,12 @@ def _as_id(value) -> int:
     if isinstance(value, bool):
         raise Invalid("A request number is expected.", field="id")
     try:
-        return int(value)
+        value = int(value)
     except (TypeError, ValueError):
         raise Invalid("A request number is expected.", field="id") from None
+    if not 0 < value < 2**31:
+        raise NotFound("There is no request with this number in this hearing.")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

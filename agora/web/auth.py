@@ -243,7 +243,13 @@ def profile():
             status = error.status
         else:
             flash(_("Your profile is saved."), "success")
-            return redirect(url_for("auth.profile"))
+            response = redirect(url_for("auth.profile"))
+            # The interface language just chosen replaces an earlier choice made with the switch.
+            if form.locale.data:
+                response.set_cookie("lang", form.locale.data, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+            else:
+                response.delete_cookie("lang")
+            return response
     elif request.method == "POST":
         status = 422
     return render_template(

@@ -33,7 +33,7 @@ class FloorForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.constituency.choices = [("", _l("Choose…"))] + list(CONSTITUENCIES.items())
+        self.constituency.choices = [("", _l("Choose…"))] + [(k, _l(v)) for k, v in CONSTITUENCIES.items()]
 
 
 class HearingForm(FlaskForm):

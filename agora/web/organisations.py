@@ -32,7 +32,7 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.constituency.choices = [("", _l("Choose…"))] + [(k, v) for k, v in CONSTITUENCIES.items() if k != "individual"]
+        self.constituency.choices = [("", _l("Choose…"))] + [(k, _l(v)) for k, v in CONSTITUENCIES.items() if k != "individual"]
         self.country.choices = [("", _l("Not stated"))] + geography.choices()
 
 
@@ -68,7 +68,7 @@ class DecisionForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=[("accredit", _l("Accredit")), ("refuse", _l("Refuse"))])
     criteria = SelectMultipleField(
         _l("Criteria the decision rests on (met, to accredit; not met, to refuse)"),
-        choices=[(k, v) for k, v in organisations.CRITERIA.items()],
+        choices=[(k, _l(v)) for k, v in organisations.CRITERIA.items()],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validators=[Optional()],
     )
     reason = TextAreaField(_l("Reason (public)"), validators=[DataRequired(), Length(max=2000)])

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_babel import format_percent, gettext as _
 from markupsafe import Markup, escape
 
+from agora.i18n import translate
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services import consultations, opinions, themes
 
@@ -30,9 +31,9 @@ def label(dimension: str, key) -> str:
     if key in ("", themes.NOT_STATED):
         return _("Not stated")
     if dimension == "constituency":
-        return CONSTITUENCIES.get(key, key)
+        return translate(CONSTITUENCIES.get(key, key))
     if dimension == "gender":
-        return GENDERS.get(key, key)
+        return translate(GENDERS.get(key, key))
     if dimension == "global_south":
         return {"south": _("Global South"), "north": _("Global North")}.get(key, key)
     return key

@@ -13,6 +13,10 @@
   var isChair = root.dataset.chair === "true";
   var canVote = root.dataset.canVote === "true";
   var strings = (document.getElementById("hearing-strings") || {}).dataset || {};
+  // Constituency and other labels in the page's language (socket payloads carry English ones).
+  var labels = {};
+  try { labels = JSON.parse(strings.labels || "{}"); } catch (e) { labels = {}; }
+  function label(key, fallback) { return (key && labels[key]) || fallback || key || ""; }
   var retracted = {};
   var serverOffset = 0; // server clock minus ours, in ms
   var state = null;
@@ -116,7 +120,7 @@
     var meta = el("p", "meta");
     if (m.kind === "chair_summary") meta.appendChild(el("strong", "kind", t("chairSummary")));
     meta.appendChild(el("strong", "author", m.author || t("participant")));
-    if (m.constituency_label) meta.appendChild(el("span", "constituency", m.constituency_label));
+    if (m.constituency_label) meta.appendChild(el("span", "constituency", label(m.constituency, m.constituency_label)));
     var time = el("time", null, new Date(m.created_at).toLocaleTimeString());
     time.setAttribute("datetime", m.created_at);
     meta.appendChild(time);
@@ -232,7 +236,7 @@
     var p = el("p");
     if (s.speaker) {
       p.appendChild(el("strong", null, s.speaker.name || t("participant")));
-      p.appendChild(document.createTextNode(" · " + (s.speaker.constituency_label || "") + (s.speaker.topic ? " · " + s.speaker.topic : "")));
+      p.appendChild(document.createTextNode(" · " + label(s.speaker.constituency, s.speaker.constituency_label || "") + (s.speaker.topic ? " · " + s.speaker.topic : "")));
     } else {
       p.textContent = t("nobody");
     }
@@ -248,7 +252,7 @@
       li.dataset.id = r.id;
       li.appendChild(el("span", "name", r.name || t("participant")));
       li.appendChild(document.createTextNode(" · "));
-      li.appendChild(el("span", "constituency", r.constituency_label));
+      li.appendChild(el("span", "constituency", label(r.constituency, r.constituency_label)));
       if (r.topic) { li.appendChild(document.createTextNode(" · ")); li.appendChild(el("span", "topic", r.topic)); }
       queue.appendChild(li);
     });
@@ -301,11 +305,11 @@
     var list = $("chair-queue");
     if (!list) return;
     var next = s.queue.filter(function (r) { return r.id === s.next_id; })[0];
-    $("next-by-rotation").textContent = next ? (next.name + " · " + next.constituency_label) : "–";
+    $("next-by-rotation").textContent = next ? (next.name + " · " + label(next.constituency, next.constituency_label)) : "–";
     list.textContent = "";
     s.queue.forEach(function (r, index) {
       var li = el("li");
-      li.appendChild(el("span", null, (r.name || t("participant")) + " · " + r.constituency_label + (r.topic ? " · " + r.topic : "")));
+      li.appendChild(el("span", null, (r.name || t("participant")) + " · " + label(r.constituency, r.constituency_label) + (r.topic ? " · " + r.topic : "")));
       function button(label, handler) {
         var b = el("button", "button secondary", label);
         b.type = "button";
@@ -358,7 +362,7 @@
     var keys = Object.keys(counts || {});
     if (!keys.length && emptyText) ul.appendChild(el("li", null, emptyText));
     keys.sort(function (a, b) { return counts[b] - counts[a]; }).forEach(function (k) {
-      ul.appendChild(el("li", null, (labels[k] || k) + ": " + counts[k]));
+      ul.appendChild(el("li", null, label(k, labels[k] || k) + ": " + counts[k]));
     });
   }
 
