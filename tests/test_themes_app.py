@@ -91,7 +91,7 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
     assert summary["status"] == "ready" and summary["n"] == 40 and summary["themes"]
     first = summary["themes"][0]
     assert set(first) == {"id", "label", "terms", "size", "share", "quotes", "trend"}
-    assert 1 <= len(first["quotes"]) <= 2 and {q["id"] for q in first["quotes"]} <= set(ids)
+    assert len(first["quotes"]) in (1, 2) and {q["id"] for q in first["quotes"]} <= set(ids)
     assert first["trend"] in themes.TRENDS
     assert sum(t["size"] for t in summary["themes"]) + summary["other"] == 40
 
