@@ -350,6 +350,19 @@ def get(report_id: int) -> Report:
     return report
 
 
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024  # the largest package accepted for verification
+
+
+def readable(report_id: int, viewer: User | None = None) -> Report:
+    """Frozen reports are public; a draft only for the secretariat; anything else is not found."""
+    from agora import permissions
+
+    report = db.session.get(Report, report_id)
+    if report is None or (report.state != "frozen" and not permissions.is_admin(viewer)):
+        raise NotFound("There is no frozen report with this number.")
+    return report
+
+
 def content_of(report: Report) -> dict:
     return json.loads(report.content_json)
 

@@ -3,21 +3,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agora import permissions
 from agora.services import consultations, reports
 from agora.services.errors import AgoraError
 from agora.web.admin import admin_required
 
 bp = Blueprint("reports", __name__)
-MAX_PACKAGE_BYTES = 50 * 1024 * 1024
 
 
 def _readable(report_id: int):
-    """Frozen reports are public; drafts only for the secretariat."""
-    report = reports.get(report_id)
-    if report.state != "frozen" and not permissions.is_admin(current_user):
-        abort(404)
-    return report
+    return reports.readable(report_id, current_user)
 
 
 @bp.get("/reports/")
@@ -73,8 +67,8 @@ def verify():
     if request.method == "POST":
         upload = request.files.get("package")
         if upload is not None and upload.filename:
-            data = upload.read(MAX_PACKAGE_BYTES + 1)
-            if len(data) > MAX_PACKAGE_BYTES:
+            data = upload.read(reports.MAX_PACKAGE_BYTES + 1)
+            if len(data) > reports.MAX_PACKAGE_BYTES:
                 abort(413)
             result = reports.verify_package(data)
         elif (request.form.get("report_id") or "").strip().isdigit():

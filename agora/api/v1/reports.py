@@ -5,17 +5,7 @@ from flask import Response, request
 
 from agora.api.v1 import bp
 from agora.services import reports
-from agora.services.errors import Invalid, NotFound, TooLarge
-
-MAX_PACKAGE_BYTES = 50 * 1024 * 1024
-
-
-def _frozen(report_id: int):
-    report = reports.get(report_id)
-    if report.state != "frozen":
-        raise NotFound("There is no frozen report with this number.")
-    return report
-
+from agora.services.errors import Invalid, TooLarge
 
 def _summary(report) -> dict:
     return {
@@ -32,13 +22,13 @@ def list_reports():
 
 @bp.get("/reports/<int:report_id>")
 def get_report(report_id):
-    report = _frozen(report_id)
+    report = reports.readable(report_id)
     return {**_summary(report), "content": json.loads(report.content_json)}
 
 
 @bp.get("/reports/<int:report_id>/package")
 def get_package(report_id):
-    report = _frozen(report_id)
+    report = reports.readable(report_id)
     return Response(report.package, mimetype="application/zip",
                     headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}-package.zip"})
 
@@ -55,7 +45,7 @@ def verify_upload():
     if request.mimetype != "application/zip":
         raise Invalid("Send the package as the request body with Content-Type: application/zip.", code="content_type")
     data = request.get_data(cache=False)
-    if len(data) > MAX_PACKAGE_BYTES:
+    if len(data) > reports.MAX_PACKAGE_BYTES:
         raise TooLarge("Packages are limited to 50 MB.")
     result = reports.verify_package(data)
     return {"ok": result.ok, "report_id": result.report_id, "message": result.message, "problems": list(result.problems), "checked": list(result.checked)}
