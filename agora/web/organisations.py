@@ -152,21 +152,51 @@ def show(organisation_id):
     return _render_show(organisations.get(organisation_id))
 
 
+def _org_admin_form(organisation_id, make_form, form_key: str, default_field: str, action):
+    """The organisation admins' forms: role first (before reading what was sent), then the form,
+    then the service; form and service errors re-render the organisation page with the form.
+    Returns (organisation, result, error_response)."""
+    organisation = organisations.get(organisation_id)
+    organisations.require_org_admin(current_user, organisation.id)
+    form = make_form()
+    if not form.validate_on_submit():
+        return organisation, None, _render_show(organisation, 422, **{form_key: form})
+    try:
+        return organisation, action(organisation, form), None
+    except Forbidden:
+        raise
+    except AgoraError as error:
+        return organisation, None, _render_show(organisation, _apply_error(form, error, default_field), **{form_key: form})
+
+
+def _accreditation_form():
+    form = AccreditationRequestForm()
+    form.consultation_id.choices = _open_consultation_choices()
+    return form
+
+
+def _join_form():
+    form = JoinNetworkForm()
+    form.network_id.choices = [("", "")] + [(str(n.id), n.name) for n in organisations.networks()]
+    return form
+
+
+def _statement_form():
+    form = StatementForm()
+    form.consultation_id.choices = _open_consultation_choices()
+    return form
+
+
 @bp.post("/<int:organisation_id>/members")
 @login_required
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def add_member(organisation_id):
-    organisation = organisations.get(organisation_id)
-    organisations.require_org_admin(current_user, organisation.id)  # who may act, before what they sent
-    form = MemberForm()
-    if not form.validate_on_submit():
-        return _render_show(organisation, 422, member_form=form)
-    try:
-        organisations.add_member(organisation.id, current_user, form.email.data, form.role.data)
-    except Forbidden:
-        raise
-    except AgoraError as error:
-        return _render_show(organisation, _apply_error(form, error, "email"), member_form=form)
+    organisation, _added, failed = _org_admin_form(
+        organisation_id, MemberForm, "member_form", "email",
+        lambda org, form: organisations.add_member(org.id, current_user, form.email.data, form.role.data),
+    )
+    if failed is not None:
+        return failed
     flash(_("Member added."), "success")
     return redirect(url_for("organisations.show", organisation_id=organisation.id, _anchor="members"))
 
@@ -175,18 +205,12 @@ def add_member(organisation_id):
 @login_required
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def request_accreditation(organisation_id):
-    organisation = organisations.get(organisation_id)
-    organisations.require_org_admin(current_user, organisation.id)  # who may act, before what they sent
-    form = AccreditationRequestForm()
-    form.consultation_id.choices = _open_consultation_choices()
-    if not form.validate_on_submit():
-        return _render_show(organisation, 422, accreditation_form=form)
-    try:
-        organisations.request_accreditation(organisation.id, int(form.consultation_id.data), current_user, form.motivation.data)
-    except Forbidden:
-        raise
-    except AgoraError as error:
-        return _render_show(organisation, _apply_error(form, error, "motivation"), accreditation_form=form)
+    organisation, _requested, failed = _org_admin_form(
+        organisation_id, _accreditation_form, "accreditation_form", "motivation",
+        lambda org, form: organisations.request_accreditation(org.id, int(form.consultation_id.data), current_user, form.motivation.data),
+    )
+    if failed is not None:
+        return failed
     flash(_("Your request is sent to the secretariat; its decision will appear in the public accreditation log."), "success")
     return redirect(url_for("organisations.show", organisation_id=organisation.id, _anchor="accreditation"))
 
@@ -195,18 +219,12 @@ def request_accreditation(organisation_id):
 @login_required
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def join_network(organisation_id):
-    organisation = organisations.get(organisation_id)
-    organisations.require_org_admin(current_user, organisation.id)  # who may act, before what they sent
-    form = JoinNetworkForm()
-    form.network_id.choices = [("", "")] + [(str(n.id), n.name) for n in organisations.networks()]
-    if not form.validate_on_submit():
-        return _render_show(organisation, 422, join_form=form)
-    try:
-        organisations.join_network(int(form.network_id.data), organisation.id, current_user)
-    except Forbidden:
-        raise
-    except AgoraError as error:
-        return _render_show(organisation, _apply_error(form, error, "network_id"), join_form=form)
+    organisation, _joined, failed = _org_admin_form(
+        organisation_id, _join_form, "join_form", "network_id",
+        lambda org, form: organisations.join_network(int(form.network_id.data), org.id, current_user),
+    )
+    if failed is not None:
+        return failed
     flash(_("The organisation is now a member of the network."), "success")
     return redirect(url_for("organisations.show", organisation_id=organisation.id, _anchor="networks"))
 
@@ -215,21 +233,15 @@ def join_network(organisation_id):
 @login_required
 @limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
 def publish_statement(organisation_id):
-    organisation = organisations.get(organisation_id)
-    organisations.require_org_admin(current_user, organisation.id)  # who may act, before what they sent
-    form = StatementForm()
-    form.consultation_id.choices = _open_consultation_choices()
-    if not form.validate_on_submit():
-        return _render_show(organisation, 422, statement_form=form)
-    try:
-        statement = organisations.publish_joint_statement(
-            organisation.id, int(form.consultation_id.data), current_user, form.text.data,
+    _organisation, statement, failed = _org_admin_form(
+        organisation_id, _statement_form, "statement_form", "text",
+        lambda org, form: organisations.publish_joint_statement(
+            org.id, int(form.consultation_id.data), current_user, form.text.data,
             max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
-        )
-    except Forbidden:
-        raise
-    except AgoraError as error:
-        return _render_show(organisation, _apply_error(form, error, "text"), statement_form=form)
+        ),
+    )
+    if failed is not None:
+        return failed
     if statement.state == "published":
         flash(_("The joint statement is published; member organisations can now endorse it."), "success")
     else:
