@@ -132,6 +132,7 @@ def submit(
     db.session.add(submission)
     db.session.flush()
     screening.link_near_duplicates(submission, verdict)
+    themes.place_new(submission)
     if verdict.state != "pending":
         audit.record(
             submission_id=submission.id,
@@ -167,9 +168,9 @@ def submit(
 
 
 def announce_committed(submission: Submission) -> None:
-    """After the commit: tell the rooms, and place a published view in a theme (never raises)."""
+    """After the commit: tell the rooms, and maybe schedule a theme refit (never raises)."""
     _announce(submission)
-    themes.after_submission(submission)  # place it in a theme at once; never raises
+    themes.after_submission(submission)
 
 
 def _replay(user_id: int, key: str, fingerprint: str) -> Submission | None:

@@ -413,25 +413,33 @@ def _placement_model(consultation_id: int, hearing_id: int | None):
     return ts
 
 
+def place_new(submission: Submission) -> None:
+    """Before the commit: put a published view in its nearest theme, in the same transaction
+    (one write per submission, not two). Never raises: a failure leaves it unplaced."""
+    try:
+        if submission.state != "published" or submission.kind == "chair_summary" or submission.theme_id is not None:
+            return
+        from moderation import themes as theme_lib
+
+        ts = _placement_model(submission.consultation_id, submission.hearing_id)
+        if ts is not None:
+            submission.theme_id = theme_lib.place(ts, [submission.text])[0]
+    except Exception:
+        log.exception("placing submission %s in a theme failed", getattr(submission, "id", None))
+
+
 def after_submission(submission: Submission) -> None:
-    """Called once a submission is committed: place it in the nearest theme, maybe schedule a refit.
+    """Once a submission is committed: schedule a refit if enough new views have arrived.
 
     Never raises: a failure here is logged and the submission stands.
     """
     try:
         if submission.state != "published" or submission.kind == "chair_summary":
             return
-        from moderation import themes as theme_lib
-
-        consultation_id, hearing_id = submission.consultation_id, submission.hearing_id
-        ts = _placement_model(consultation_id, hearing_id)
-        if ts is not None:
-            submission.theme_id = theme_lib.place(ts, [submission.text])[0]
-            db.session.commit()
-        maybe_schedule(consultation_id, hearing_id)
+        maybe_schedule(submission.consultation_id, submission.hearing_id)
     except Exception:
         db.session.rollback()
-        log.exception("placing submission %s in a theme failed", getattr(submission, "id", None))
+        log.exception("scheduling a theme refit after submission %s failed", getattr(submission, "id", None))
 
 
 def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool, str]:
