@@ -1,10 +1,22 @@
 """Opinion groups from agree / disagree / pass votes: the Pol.is method, reimplemented.
 
-Following compdemocracy/polis ``math/``: participants with enough votes are projected by a PCA of
-the participant x statement matrix (missing votes are not passes: they are imputed with the
-statement's mean, and each projection is scaled up by sqrt(n_statements / n_votes) so sparse
-voters are not pulled to the centre); k-means over ~100 base clusters, then k in 2..5 groups chosen
-by silhouette; then group-aware consensus, representative statements (repness) and divisive ones.
+Following compdemocracy/polis ``math/src/polismath/math/`` (conversation.clj, pca.clj,
+clusters.clj): the two principal axes of the whole participant x statement matrix (a missing vote
+is imputed with the statement's mean, not taken as a pass); each participant projected from their
+own votes and scaled by sqrt(n_statements / n_votes), so sparse voters are not pulled to the centre;
+participants "in the conversation" (>= 7 votes, or all statements if fewer; the top voters when
+fewer than 15 qualify) clustered into 100 base clusters, then base clusters into k in
+2..min(5, 2 + n_base / 12) groups by k-means weighted by base-cluster size, k by the silhouette
+of the base-cluster centres; then group-aware consensus, representative statements (repness) and
+divisive ones. With ``previous``, the group k-means starts from the previous groups (Pol.is'
+``last-clusters``) and the previous k is kept unless another is clearly better.
+
+Where we differ, and why: Pol.is never starts cold (each update warm-starts from the last one; its
+cold start takes the first k distinct points), so its groups depend on the order votes arrived.
+We start k-means++ and then finish the chosen groups' k-means on the participants themselves, so
+a boundary through a dense region does not move with the random start of the base clusters. The
+axes come from an exact truncated SVD (what Pol.is' power iteration converges to). Pol.is keeps
+moderated-out statements as columns of zeros; callers here leave their votes out instead.
 """
 from __future__ import annotations
 
@@ -15,6 +27,10 @@ import numpy as np
 __all__ = ["OpinionGroups", "fit"]
 
 MIN_VOTES = 7  # Pol.is: participants need this many votes (or all statements if fewer) to be placed
+GREEDY_N = 15  # Pol.is: if fewer than this many qualify, the top voters are placed anyway
+BASE_K = 100  # Pol.is base-k
+MAX_K = 5  # Pol.is max-k
+FINAL_RESTARTS = 10  # k-means++ starts for the participant-level k-means on a cold start
 Z_90 = 1.2816  # one-sided 90% z, Pol.is's significance threshold for repness
 
 
@@ -203,31 +219,51 @@ def fit(votes, groups: dict | None = None, *, previous: "OpinionGroups | None" =
     )
 
 
+def _in_conversation(n_votes, n_s, min_votes=MIN_VOTES):
+    """Pol.is ``in-conv``: who is clustered. Everyone with at least min(7, n_statements) votes; if
+    that is fewer than 15 people, the top voters are added until there are 15."""
+    in_conv = (n_votes >= min(min_votes, n_s)) & (n_votes > 0)
+    short = GREEDY_N - int(in_conv.sum())
+    if short > 0:
+        others = np.flatnonzero(~in_conv & (n_votes > 0))
+        top = others[np.argsort(-n_votes[others], kind="stable")[:short]]
+        in_conv[top] = True
+    return in_conv
+
+
 def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
-    """Sparsity-aware 2-D PCA projection of participants with enough votes."""
+    """Pol.is' sparsity-aware 2-D PCA projection (``pca.clj``), for those ``_in_conversation``.
+
+    The axes are the top two principal components of the whole vote matrix (every participant who
+    voted, missing votes imputed with the statement's mean); each participant is projected from
+    their own votes only and scaled by sqrt(n_statements / n_votes) (``sparsity-aware-project``).
+    """
     from scipy import sparse
 
     coords = np.zeros((n_p, 2))
-    in_pca = n_votes >= min(min_votes, n_s) if n_s else np.zeros(n_p, bool)
-    in_pca &= n_votes > 0
+    in_pca = _in_conversation(n_votes, n_s, min_votes) if n_s else np.zeros(n_p, bool)
     if in_pca.sum() < 2 or n_s < 2:
         return coords, in_pca
-    use = in_pca[p_idx]
-    rows, cols, vals = p_idx[use], s_idx[use], values[use]
-    # Centre each statement on its mean observed vote: missing = the mean, i.e. zero after centring.
-    sums = np.bincount(cols, weights=vals, minlength=n_s)
-    counts = np.bincount(cols, minlength=n_s)
+    # Centre each statement on its mean observed vote (over everyone, as Pol.is): a missing vote is
+    # the mean, i.e. zero after centring, so the imputed matrix stays sparse.
+    sums = np.bincount(s_idx, weights=values, minlength=n_s)
+    counts = np.bincount(s_idx, minlength=n_s)
     means = np.divide(sums, counts, out=np.zeros(n_s), where=counts > 0)
-    centred = sparse.csr_matrix((vals - means[cols], (rows, cols)), shape=(n_p, n_s))
+    centred = sparse.csr_matrix((values - means[s_idx], (p_idx, s_idx)), shape=(n_p, n_s))
     centred.eliminate_zeros()
     if centred.nnz == 0:
         return coords, in_pca
     from scipy.sparse.linalg import svds
 
-    sub = centred[np.flatnonzero(in_pca)]
+    # Pol.is runs power iteration (100 steps, warm-started) for the top two components; an exact
+    # truncated SVD gives the components that iteration converges to.
+    sub = centred[np.flatnonzero(n_votes > 0)]
     try:
         if min(sub.shape) > 3:
-            _, _, vt = svds(sub, k=2, random_state=random_state)
+            # A fixed start vector: the axes must not depend on the seed (when the second and third
+            # eigenvalues are close, ARPACK's random start would pick a different second axis).
+            v0 = np.random.default_rng(0).uniform(0.5, 1.5, size=min(sub.shape))
+            _, _, vt = svds(sub, k=2, v0=v0)
             vt = vt[::-1]
         else:
             _, _, vt = np.linalg.svd(sub.toarray(), full_matrices=False)
@@ -248,9 +284,11 @@ def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
 
 
 def _cluster(coords, in_pca, previous, participants, random_state):
-    """Pol.is two-level clustering: base clusters, then k in 2..5 groups by silhouette."""
+    """Pol.is two-level clustering (``clusters.clj``): 100 base clusters, then k in 2..5 groups of
+    base clusters (k-means weighted by base-cluster size), k by the silhouette of the base-cluster
+    centres; finally the chosen groups' k-means is finished on the participants themselves."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
-    from sklearn.metrics import pairwise_distances, silhouette_score
+    from sklearn.metrics import silhouette_score
 
     labels = np.full(len(coords), -1)
     idx = np.flatnonzero(in_pca)
@@ -258,46 +296,75 @@ def _cluster(coords, in_pca, previous, participants, random_state):
     distinct = len(np.unique(np.round(points, 9), axis=0)) if len(points) else 0
     if len(idx) < 4 or distinct < 2:
         return labels, "no groups: too few participants with enough votes"
-    n_base = int(min(100, distinct))
+    n_base = int(min(BASE_K, distinct))
     if len(points) > 20000:
         base = MiniBatchKMeans(n_clusters=n_base, n_init=1, batch_size=4096, random_state=random_state).fit(points)
     else:
         base = KMeans(n_clusters=n_base, n_init=1, random_state=random_state).fit(points)
-    centres = base.cluster_centers_
     weights = np.bincount(base.labels_, minlength=n_base).astype(float)
+    used = weights > 0  # Pol.is drops base clusters that end up empty
+    centres, weights = base.cluster_centers_[used], weights[used]
+    n_base = len(centres)
+    prev_k = (len(set(previous.groups.values()))
+              if previous is not None and previous.groups and not previous.declared else None)
+    warm = _previous_centres(points, idx, previous, participants) if prev_k else None
+    # Pol.is max-k-fn: min(5, 2 + n_base_clusters / 12)
+    max_k = int(min(MAX_K, 2 + n_base // 12, n_base))
     best_k, best_score, scores = None, -2.0, {}
-    # Silhouette is measured on participants (a sample), each labelled by its base cluster's group.
-    rng = np.random.default_rng(random_state)
-    sample = rng.choice(len(points), size=min(len(points), 3000), replace=False)
-    max_k = int(min(5, n_base, 2 + len(points) // 12))  # Pol.is: max-k grows with participants
-    distances = pairwise_distances(points[sample])  # once, shared by every candidate k
     for k in range(2, max_k + 1):
-        model = KMeans(n_clusters=k, n_init=5, random_state=random_state).fit(centres, sample_weight=weights)
-        sample_labels = model.labels_[base.labels_[sample]]
-        if len(set(sample_labels)) < 2:
+        if warm is not None and len(warm) == k:  # Pol.is starts from the last clustering (last-clusters)
+            model = KMeans(n_clusters=k, init=warm, n_init=1).fit(centres, sample_weight=weights)
+        else:
+            model = KMeans(n_clusters=k, n_init=5, random_state=random_state).fit(centres, sample_weight=weights)
+        if len(set(model.labels_)) < 2:
             continue
-        score = float(silhouette_score(distances, sample_labels, metric="precomputed"))
+        # Pol.is: silhouette of the base-cluster centres (unweighted; a singleton scores 0), best k
+        n_labels = len(set(model.labels_))
+        score = float(silhouette_score(centres, model.labels_)) if n_labels < n_base else 0.0
         scores[k] = (score, model)
         if score > best_score:
             best_k, best_score = k, score
     if best_k is None:
         return labels, "no groups: participants do not separate"
-    # Stability: keep the previous number of groups unless the new best is clearly better.
-    prev_k = len(set(previous.groups.values())) if previous is not None and previous.groups and not previous.declared else None
+    # Stability: keep the previous number of groups unless the new best is clearly better (Pol.is
+    # smooths k too, switching only after the same new k wins 4 updates in a row).
     if prev_k in scores and scores[prev_k][0] >= best_score - 0.02:
         best_k = prev_k
     model = scores[best_k][1]
-    group_of_base = model.labels_
+    # Finish the same k-means on the participants themselves: a boundary drawn between base
+    # clusters moves with their random start. From the groups found (and, on a cold start, from
+    # fresh k-means++ starts too) Lloyd runs to convergence and the lowest within-group sum of
+    # squares wins, so the seed no longer decides where a boundary through a dense region falls.
+    # A warm start keeps its own optimum: groups should not jump between updates.
+    final = KMeans(n_clusters=best_k, init=model.cluster_centers_, n_init=1, tol=0.0, max_iter=1000).fit(points)
+    if not (warm is not None and len(warm) == best_k):
+        fresh = KMeans(n_clusters=best_k, n_init=FINAL_RESTARTS, tol=0.0, max_iter=1000,
+                       random_state=random_state).fit(points)
+        if fresh.inertia_ < final.inertia_:
+            final = fresh
+    group_of = final.labels_
     # Order groups by size (largest = 0) for a deterministic numbering.
-    sizes = np.bincount(group_of_base, weights=weights, minlength=best_k)
+    sizes = np.bincount(group_of, minlength=best_k)
     order = np.argsort(-sizes, kind="stable")
     rank = np.empty(best_k, dtype=int)
     rank[order] = np.arange(best_k)
-    labels[idx] = rank[group_of_base[base.labels_]]
+    labels[idx] = rank[group_of]
     if previous is not None and previous.groups and not previous.declared:
         labels = _match_previous(labels, previous, participants)
     summary = ", ".join(f"k={k}: {s:.3f}" for k, (s, _) in sorted(scores.items()))
-    return labels, f"silhouette of participants, groups of {n_base} base clusters ({summary}) -> k={best_k}"
+    return labels, f"silhouette of {n_base} base-cluster centres ({summary}) -> k={best_k}"
+
+
+def _previous_centres(points, idx, previous, participants):
+    """Centres of the previous groups in today's projection (Pol.is' ``last-clusters``)."""
+    members: dict = {}
+    for row, i in enumerate(idx):
+        g = previous.groups.get(participants[i])
+        if g is not None:
+            members.setdefault(g, []).append(row)
+    if len(members) < 2:
+        return None
+    return np.array([points[rows].mean(axis=0) for _, rows in sorted(members.items(), key=lambda kv: repr(kv[0]))])
 
 
 def _match_previous(labels, previous, participants):

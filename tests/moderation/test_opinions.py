@@ -165,3 +165,53 @@ def test_bad_vote_values(bad):
 def test_malformed_vote():
     with pytest.raises(ValueError):
         opinions.fit([("p1", "s1")])
+
+
+def _continuum(n=600, n_statements=40, seed=0):
+    """One continuous opinion axis: two groups that blend into each other, so the boundary runs
+    through a dense region (as on the Pol.is Bowling Green conversation)."""
+    rng = np.random.default_rng(seed)
+    lean = rng.normal(0, 1, n)
+    votes = []
+    for p in range(n):
+        for s in rng.choice(n_statements, size=rng.integers(8, n_statements), replace=False):
+            direction = 1 if s < n_statements // 2 else -1
+            agree = 1 / (1 + np.exp(-2 * direction * lean[p]))
+            votes.append((p, int(s), 1 if rng.random() < agree else -1))
+    return votes
+
+
+def test_groups_do_not_depend_on_the_seed():
+    from sklearn.metrics import adjusted_rand_score
+
+    votes = _continuum()
+    runs = [opinions.fit(votes, random_state=seed) for seed in range(4)]
+    first = runs[0]
+    for other in runs[1:]:
+        assert set(other.groups) == set(first.groups)
+        common = list(first.groups)
+        assert adjusted_rand_score([first.groups[p] for p in common], [other.groups[p] for p in common]) >= 0.95
+
+
+def test_three_planted_groups_are_found():
+    rng = np.random.default_rng(3)
+    stance = rng.choice([1, -1], size=(3, 30))
+    votes = [(f"{g}-{i}", s, int(stance[g, s]) if rng.random() > 0.1 else -int(stance[g, s]))
+             for g in range(3) for i in range(40) for s in range(30) if rng.random() < 0.7]
+    op = opinions.fit(votes)
+    assert len(op.group_sizes) == 3
+    for g in range(3):
+        assert len({op.groups[f"{g}-{i}"] for i in range(40)}) == 1
+
+
+def test_fewer_than_fifteen_regular_voters_are_topped_up_with_the_top_voters():
+    # Pol.is in-conv: >= 7 votes, or the top voters until 15 participants are in
+    votes = [(p, s, 1 if (p < 5) == (s % 2 == 0) else -1) for p in range(10) for s in range(10)]
+    votes += [(100 + p, s, 1) for p in range(8) for s in range(2 + p % 3)]  # 2 to 4 votes each
+    op = opinions.fit(votes)
+    assert len(op.coords) == 15
+    assert set(range(10)) <= set(op.coords)
+    n_votes = np.array([10] * 10 + [2 + p % 3 for p in range(8)])
+    chosen = opinions._in_conversation(n_votes, 10)
+    assert chosen[:10].all() and chosen.sum() == 15
+    assert chosen[10:].sum() == 5 and all(chosen[10 + p] for p in range(8) if 2 + p % 3 == 4)

@@ -105,7 +105,8 @@ def test_ids_stable_across_refit_and_fresh_ids_not_reused(fitted):
         "health workers need medicine",
         "maternal health clinic is too far",
     ]
-    refit = themes.fit(list(reversed(CORPUS)) + health, previous=fitted)
+    # k given: this test is about ids across refits, not about choosing k on 32 texts
+    refit = themes.fit(list(reversed(CORPUS)) + health, k=4, previous=fitted)
     old = {i: a for i, a in enumerate(fitted.assignments)}
     n = len(CORPUS)
     for i in range(n):
@@ -188,3 +189,78 @@ def test_default_backend_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- embeddings backend
+# A stand-in encoder (no torch): each word has a fixed random vector, and every text also carries a
+# large shared component, as real sentence embeddings do (every cosine between them is high).
+
+
+def _fake_encoder(dims=384):
+    import zlib
+
+    import numpy as np
+
+    shared = np.random.default_rng(7).normal(size=dims)
+    words: dict = {}
+
+    def encode(texts, batch_size=64):
+        out = np.zeros((len(texts), dims))
+        for i, text in enumerate(texts):
+            tokens = text.split()
+            if not tokens:
+                continue
+            vec = sum(words.setdefault(w, np.random.default_rng(zlib.crc32(w.encode())).normal(size=dims))
+                      for w in tokens) / len(tokens)
+            vec = vec + 3.0 * shared
+            out[i] = vec / np.linalg.norm(vec)
+        return out
+
+    return encode
+
+
+def _topic_corpus(per_topic=20):
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    topics = {"water": "wells pipes drinking sanitation", "school": "teachers pupils classrooms fees",
+              "internet": "broadband mobile data coverage"}
+    filler = "the a more for our in with and new every".split()
+    texts, truth = [], []
+    for t, (name, words) in enumerate(topics.items()):
+        for _ in range(per_topic):
+            chosen = [name, name] + list(rng.choice(words.split(), 2, replace=False)) + list(rng.choice(filler, 1))
+            texts.append(" ".join(rng.permutation(chosen)))
+            truth.append(t)
+    return texts, truth
+
+
+@pytest.fixture()
+def fake_embeddings(monkeypatch):
+    from moderation import _embeddings
+
+    monkeypatch.setattr(_embeddings, "encode", _fake_encoder())
+
+
+def test_embedding_backend_chooses_k_by_the_gap_statistic(fake_embeddings):
+    texts, truth = _topic_corpus()
+    ts = themes.fit(texts, backend="embeddings")
+    assert ts.k_chosen_by.startswith("gap statistic")
+    assert len(ts.themes) == 3 and _same_partition(ts.assignments, truth)
+    assert themes.place(ts, texts) == ts.assignments
+    restored = themes.ThemeSet.from_dict(json.loads(json.dumps(ts.to_dict())))
+    new = ["", "wells for pupils", "broadband coverage"]
+    assert themes.place(restored, new) == themes.place(ts, new)
+
+
+def test_gap_statistic_finds_planted_clusters():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(4, 20)) * 4
+    planted = np.vstack([c + rng.normal(size=(150, 20)) for c in centres])
+    k, how = themes._choose_k(planted, len(planted), None, 0, criterion="gap")
+    assert k == 4, how
+    # no clusters at all: the reference draws look the same, and the smallest k wins
+    k, how = themes._choose_k(rng.uniform(size=(600, 20)), 600, None, 0, criterion="gap")
+    assert k == 2, how

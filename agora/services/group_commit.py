@@ -1,0 +1,145 @@
+"""Group commit: submissions arriving at the same moment share one transaction.
+
+Under load most of a submission's cost is per transaction, not per row: the commit, the audit
+chain's look-up of the previous entry, the model's set-up for scoring one text. So the busy paths
+(the API and the form) hand their validated draft to one writer per process, which takes whatever
+is waiting (up to MAX_BATCH), screens it in one batch, stores it and commits once; each request
+waits for its own result and answers only after the commit, so an acknowledged view is stored.
+
+One bad draft never sinks the others: if the batch's commit fails on a constraint (a concurrent
+retry with the same Idempotency-Key), the batch is stored again one draft at a time. Any other
+failure (the database locked past its budget, or gone) reaches every request of the batch, which
+answers 503 and stores nothing. The writer is a greenlet under the gevent server and a thread
+elsewhere; it stops after IDLE_SECONDS without work and starts again on the next draft.
+"""
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError
+
+from agora.extensions import db
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 16
+IDLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    submission: object  # the stored Submission, detached from the writer's session
+    created: bool  # False: an earlier submission with the same Idempotency-Key
+
+
+def _gevent_patched() -> bool:
+    from agora.jobs import _gevent_patched as patched
+
+    return patched()
+
+
+def _future():
+    """Where one request waits for its result: gevent's AsyncResult under the server, else a Future."""
+    if _gevent_patched():
+        from gevent.event import AsyncResult
+
+        return AsyncResult()
+    return Future()
+
+
+def _start(run) -> None:
+    if _gevent_patched():
+        import gevent
+
+        gevent.spawn(run)
+    else:
+        threading.Thread(target=run, name="agora-group-commit", daemon=True).start()
+
+
+class Writer:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.waiting: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.running = False
+
+    def submit(self, draft) -> Outcome:
+        future = _future()
+        self.waiting.put((draft, future))
+        with self.lock:
+            if not self.running:
+                self.running = True
+                _start(self._run)
+        return future.get() if hasattr(future, "get") else future.result()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self.waiting.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self.lock:
+                    if self.waiting.empty():
+                        self.running = False
+                        return
+                continue
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self.waiting.get_nowait())
+                except queue.Empty:
+                    break
+            drafts = [draft for draft, _future in batch]
+            try:
+                with self.app.app_context():
+                    try:
+                        results = _store_and_commit(drafts)
+                    finally:
+                        db.session.remove()
+            except Exception as error:  # never let the writer die: every waiter gets the error
+                log.exception("group commit of %d submission(s) failed", len(drafts))
+                results = [error] * len(drafts)
+            for (_draft, future), result in zip(batch, results):
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    (future.set if hasattr(future, "set") else future.set_result)(result)
+
+
+def _store_and_commit(drafts: list) -> list:
+    """Store drafts in one transaction; one Outcome or exception per draft, in order."""
+    from agora.services import submissions
+
+    try:
+        results = submissions.store(drafts)
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if len(drafts) > 1:
+            log.info("group commit hit a constraint; storing its %d drafts one by one", len(drafts))
+            return [_store_and_commit([draft])[0] for draft in drafts]
+        draft = drafts[0]
+        earlier = submissions.replay(draft.author_id, *draft.idempotency) if draft.idempotency else None
+        return [Outcome(earlier, False) if earlier is not None else error]
+    except Exception:
+        db.session.rollback()
+        raise
+    outcomes = []
+    for result in results:
+        if isinstance(result, Exception):
+            outcomes.append(result)
+        else:
+            submissions.announce_committed(result)
+            outcomes.append(Outcome(result, True))
+    return outcomes
+
+
+def submit(draft) -> Outcome:
+    """Store a draft with whatever else is waiting; returns once it is committed (or raises)."""
+    app = current_app._get_current_object()
+    writer = app.extensions.get("agora_group_commit")
+    if writer is None:
+        writer = app.extensions.setdefault("agora_group_commit", Writer(app))
+    return writer.submit(draft)
