@@ -36,7 +36,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from agora import extensions
+    from agora import extensions, i18n
     from agora.services import database
 
     extensions.db.init_app(app)
@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     extensions.babel.init_app(app, locale_selector=_select_locale)
+    i18n.install_template_gettext(app)
     extensions.compress.init_app(app)
     extensions.login_manager.init_app(app)
     extensions.login_manager.login_view = "auth.login"

@@ -55,6 +55,11 @@ class Config:
         self.LANGUAGES = ["en", "fr", "es", "ar", "zh", "ru"]
         self.SUBMISSION_MAX_CHARS = _env_int("SUBMISSION_MAX_CHARS", 5000)
         self.PAGE_SIZE = _env_int("PAGE_SIZE", 20)
+        # Public pages' participation counts are recomputed at most this often per process (and at
+        # once after this process commits a view or a vote): counting 200k votes costs ~40 ms.
+        self.COUNTS_CACHE_SECONDS = _env_int("COUNTS_CACHE_SECONDS", 10)
+        # Views posted at the same moment share one transaction (services/group_commit.py).
+        self.GROUP_COMMIT = _env("GROUP_COMMIT") != "0"
         self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None
         # Background jobs: "thread" (embedded) or "rq" (a Redis queue and worker processes).
         self.JOBS_BACKEND = _env("JOBS") or "thread"

@@ -25,7 +25,10 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# A session lives for one request (or one socket event, or one job). Not expiring on commit saves
+# re-reading every object the request goes on to use after committing (the view it answers with,
+# its author); a session that must see other writers' later changes calls db.session.expire_all().
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

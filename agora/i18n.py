@@ -26,3 +26,24 @@ def translate(message):
 def translated(mapping: dict) -> dict:
     """A copy of a label table with its values translated for the current request."""
     return {key: translate(value) for key, value in mapping.items()}
+
+
+def install_template_gettext(app) -> None:
+    """Templates call ``_()`` a hundred times a page; Flask-Babel's callables look the request's
+    catalogue up anew on every call. Ours look it up once per request (kept on ``g``)."""
+    from flask import g
+    from flask_babel import get_translations
+
+    def catalogue():
+        found = g.get("_agora_catalogue")
+        if found is None:
+            found = g._agora_catalogue = get_translations()
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

@@ -131,7 +131,7 @@ class Server:
     def __init__(self, env: dict, *, nodelay: bool = True, bare_db: str | None = None, cpu: str = "0"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="agora-bench-", suffix=".log", delete=False)
+        self.log = open(Path(tempfile.mkdtemp(prefix="agora-httpbench-")) / "server.log", "w+")
         env = {**env, "GEVENT_MONITOR_THREAD_ENABLE": "1", "GEVENT_MAX_BLOCKING_TIME": "0.1", "AGORA_RATELIMIT_ENABLED": "0"}
         if bare_db:
             command = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(self.port), bare_db]
@@ -242,6 +242,7 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--servers", type=int, default=2, help="server processes in the scaled-out rows")
     parser.add_argument("--skip-scaled", action="store_true")
+    parser.add_argument("--only", choices=("post", "read", "bare"), help="only these embedded rows (and no scaled-out rows)")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", PG_DEFAULT))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", REDIS_DEFAULT))
     args = parser.parse_args(argv)
@@ -254,7 +255,7 @@ def main(argv=None) -> int:
     one = dict(seconds=max(3, args.seconds // 2), connections=1, cpu=client_cpu)  # latency of one kept-alive client
 
     # ---- embedded: SQLite, one process
-    folder = tempfile.mkdtemp(prefix="agora-bench-")
+    folder = tempfile.mkdtemp(prefix="agora-httpbench-")
     database = f"{folder}/agora.sqlite3"
     env = {**os.environ, "AGORA_DATABASE_URL": f"sqlite:///{database}", "AGORA_INSTANCE_PATH": folder, "AGORA_SECRET_KEY": "bench"}
     env.pop("AGORA_REDIS_URL", None)
@@ -263,44 +264,52 @@ def main(argv=None) -> int:
     post_env = {"BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions", "BENCH_TOKEN": ids["token"]}
     page = f"/consultations/{ids['slug']}"
 
-    # Reads first (before the posts grow the consultation and start background theme refits).
-    nagle = Server(env, nodelay=False, cpu=server_cpu)
-    try:
-        warm(nagle.url, None, page, lua.name)
-        before = nagle.blocks()
-        rows.append(("embedded: read the page, without TCP_NODELAY", wrk([nagle.url], page, **run), nagle.blocks() - before))
-        rows.append(("embedded: read the page, 1 connection, without TCP_NODELAY", wrk([nagle.url], page, **one), None))
-        rows.append(("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None))
-    finally:
-        nagle.stop()
-    server = Server(env, cpu=server_cpu)
-    try:
-        warm(server.url, None, page, lua.name)
-        before = server.blocks()
-        rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), server.blocks() - before))
-        rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
-        rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
-        warm(server.url, post_env, page, lua.name)
-        before = server.blocks()
-        rows.insert(0, ("embedded: post a view (API)", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
-        before = server.blocks()
-        locker = hold_sqlite_lock(database, after=min(3, args.seconds / 3), seconds=3)
-        rows.append(("embedded: post, SQLite locked 3 s by another process", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
-        locker.join(30)
-    finally:
-        server.stop()
+    def want(kind: str) -> bool:
+        return args.only in (None, kind)
 
-    bare_db = f"{folder}/bare.sqlite3"
-    bare = Server(env, bare_db=bare_db, cpu=server_cpu)
-    try:
-        before = bare.blocks()
-        bare_env = {"BENCH_PATH": "/insert", "BENCH_TOKEN": "none"}
-        rows.append(("bare Flask: insert one row into SQLite", wrk([bare.url], "", lua=lua.name, env=bare_env, **run), bare.blocks() - before))
-    finally:
-        bare.stop()
+    # Reads first (before the posts grow the consultation and start background theme refits).
+    if want("read"):
+        nagle = Server(env, nodelay=False, cpu=server_cpu)
+        try:
+            warm(nagle.url, None, page, lua.name)
+            before = nagle.blocks()
+            rows.append(("embedded: read the page, without TCP_NODELAY", wrk([nagle.url], page, **run), nagle.blocks() - before))
+            rows.append(("embedded: read the page, 1 connection, without TCP_NODELAY", wrk([nagle.url], page, **one), None))
+            rows.append(("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None))
+        finally:
+            nagle.stop()
+    if want("read") or want("post"):
+        server = Server(env, cpu=server_cpu)
+        try:
+            if want("read"):
+                warm(server.url, None, page, lua.name)
+                before = server.blocks()
+                rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), server.blocks() - before))
+                rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
+                rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
+            if want("post"):
+                warm(server.url, post_env, page, lua.name)
+                before = server.blocks()
+                rows.insert(0, ("embedded: post a view (API)", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
+                before = server.blocks()
+                locker = hold_sqlite_lock(database, after=min(3, args.seconds / 3), seconds=3)
+                rows.append(("embedded: post, SQLite locked 3 s by another process", wrk([server.url], "", lua=lua.name, env=post_env, **run), server.blocks() - before))
+                locker.join(30)
+        finally:
+            server.stop()
+
+    if want("bare"):
+        bare_db = f"{folder}/bare.sqlite3"
+        bare = Server(env, bare_db=bare_db, cpu=server_cpu)
+        try:
+            before = bare.blocks()
+            bare_env = {"BENCH_PATH": "/insert", "BENCH_TOKEN": "none"}
+            rows.append(("bare Flask: insert one row into SQLite", wrk([bare.url], "", lua=lua.name, env=bare_env, **run), bare.blocks() - before))
+        finally:
+            bare.stop()
 
     # ---- scaled out: PostgreSQL + Redis, N server processes
-    if not args.skip_scaled:
+    if not args.skip_scaled and not args.only:
         url = postgres_database(args.postgres, "agora_bench_scaled")
         scaled_env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_REDIS_URL": args.redis, "AGORA_SECRET_KEY": "bench", "AGORA_INSTANCE_PATH": folder}
         scaled_env.pop("AGORA_JOBS", None)
@@ -329,9 +338,10 @@ def main(argv=None) -> int:
     print(f"{'what':<62} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} {'blocks>100ms':>13}")
     for name, r, blocks in rows:
         print(f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}")
-    bare_rps = next(r["rps"] for n, r, _ in rows if n.startswith("bare"))
-    post_rps = next(r["rps"] for n, r, _ in rows if n == "embedded: post a view (API)")
-    print(f"\nembedded posting runs at {100 * post_rps / bare_rps:.0f} % of the bare insert endpoint's rate")
+    bare_rps = next((r["rps"] for n, r, _ in rows if n.startswith("bare")), None)
+    post_rps = next((r["rps"] for n, r, _ in rows if n == "embedded: post a view (API)"), None)
+    if bare_rps and post_rps:
+        print(f"\nembedded posting runs at {100 * post_rps / bare_rps:.0f} % of the bare insert endpoint's rate")
     return 0
 
 

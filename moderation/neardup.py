@@ -89,6 +89,16 @@ class NearDuplicateIndex:
         """Near-duplicates of a text already in the index, without adding it."""
         return self._query(self.signature(text), exclude=None)
 
+    def query_signature(self, sig: np.ndarray) -> list[object]:
+        """``query`` for a signature already computed (``signature``)."""
+        return self._query(np.asarray(sig, dtype=np.uint32), exclude=None)
+
+    def similar(self, sig_a: np.ndarray, sig_b: np.ndarray | None) -> bool:
+        """Whether two signatures are near-duplicates (estimated Jaccard ≥ threshold); empty texts never are."""
+        if sig_b is None or bool((sig_a == 0xFFFFFFFF).all()):
+            return False
+        return float(np.mean(sig_a == sig_b)) >= self.threshold
+
     def campaigns(self, min_size: int = 2) -> list[tuple[object, ...]]:
         """Groups of near-identical items (transitively linked), largest first, ids in insertion order."""
         groups: dict[object, list[object]] = defaultdict(list)

@@ -58,7 +58,6 @@ class User(UserMixin, db.Model):
     roles: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user",
         cascade="all, delete-orphan",
-        lazy="selectin",
         foreign_keys="RoleAssignment.user_id",
     )
 

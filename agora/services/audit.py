@@ -49,6 +49,8 @@ def record(**fields) -> ModerationDecision:
 
 
 def record_many(rows: list[dict]) -> list[ModerationDecision]:
+    if not rows:
+        return []
     _lock_chain()
     now = utcnow().replace(microsecond=0)
     entries = [ModerationDecision(**{"created_at": now, **row}) for row in rows]

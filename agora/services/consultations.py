@@ -1,10 +1,15 @@
 """Consultations: creation and editing by the secretariat, listing for the public."""
 import re
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, Vote
@@ -139,7 +144,56 @@ def all_for_admin() -> list[Consultation]:
     return list(db.session.scalars(select(Consultation).order_by(Consultation.created_at.desc())))
 
 
+_recent_counts: dict[int, tuple[float, "ConsultationCounts"]] = {}
+_recent_counts_lock = threading.Lock()
+
+
 def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
+    """Published submissions, distinct participants (authors or voters) and votes.
+
+    Every public page shows them, and counting a large consultation's votes costs tens of
+    milliseconds, so they are kept for COUNTS_CACHE_SECONDS; a commit in this process that
+    touches a consultation's views or votes drops its entry at once (see _forget_counts).
+    """
+    ttl = current_app.config["COUNTS_CACHE_SECONDS"]
+    now = time.monotonic()
+    found = {}
+    for cid in consultation_ids:
+        hit = _recent_counts.get(cid)
+        if hit is not None and now - hit[0] < ttl:
+            found[cid] = hit[1]
+    missing = [cid for cid in consultation_ids if cid not in found]
+    if missing:
+        fresh = _count(missing)
+        with _recent_counts_lock:
+            _recent_counts.update((cid, (now, value)) for cid, value in fresh.items())
+        found.update(fresh)
+    return {cid: found[cid] for cid in consultation_ids}
+
+
+@event.listens_for(Session, "before_flush")
+def _note_touched_consultations(session, _context, _instances) -> None:
+    touched = session.info.setdefault("touched_consultations", set())
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Submission):
+            touched.add(obj.consultation_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_counts(session) -> None:
+    touched = session.info.pop("touched_consultations", None)
+    if touched:
+        with _recent_counts_lock:
+            for cid in touched:
+                _recent_counts.pop(cid, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_touched(session) -> None:
+    session.info.pop("touched_consultations", None)
+
+
+def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
     """Published submissions, distinct participants (authors or voters) and votes, in three queries."""
     if not consultation_ids:
         return {}

@@ -33,9 +33,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 # sqlite3 waits for a lock inside C, freezing gevent's event loop (every connection of the
 # process). So SQLite itself waits only a short slice; between slices we sleep cooperatively
 # (time.sleep is gevent's under the server), up to BUSY_BUDGET in all; then the
-# OperationalError becomes a 503 with Retry-After.
+# OperationalError becomes a 503 with Retry-After. Five seconds outlast a backup's or another
+# process's short exclusive lock, so posts made meanwhile are stored late rather than refused.
 BUSY_SLICE_MS = 20
-BUSY_BUDGET = 2.0
+BUSY_BUDGET = 5.0
 
 
 def _execute_yielding_while_locked(cursor, statement, parameters, context) -> bool:

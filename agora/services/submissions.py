@@ -2,6 +2,7 @@
 import hashlib
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -9,8 +10,8 @@ from sqlalchemy.orm import selectinload
 from agora.extensions import db
 from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import audit, geography, realtime, screening, themes
-from agora.services.errors import Closed, Conflict, Invalid, NotFound
+from agora.services import audit, geography, group_commit, realtime, screening, themes
+from agora.services.errors import AgoraError, Closed, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
 MAX_CHARS_DEFAULT = 5000
@@ -70,6 +71,7 @@ def submit(
     language: str | None = None,
     profile: dict | None = None,
     commit: bool = True,
+    group: bool = False,
 ) -> tuple[Submission, bool]:
     """Validate, screen and store a view. Returns (submission, created).
 
@@ -81,60 +83,132 @@ def submit(
     gathering's ``created_at``; callers have checked the organisation, origin and note.
     With ``commit=False`` nothing is committed or announced: the caller commits the whole
     batch (all or nothing), then calls ``announce_committed`` for each submission.
+    With ``group=True`` (the busy paths: the API and the form) the view shares one transaction with
+    whatever other submissions arrive at the same moment (see ``group_commit``); the caller's own
+    transaction is committed first, separately.
     """
     if channel not in CHANNELS:
         raise Invalid("Unknown channel.", field="channel")
-    consultation = _open_consultation(consultation_id)
+    _open_consultation(consultation_id)
     clean = clean_text(text, max_chars=max_chars)
-    fingerprint = None
+    idempotency = None
     if idempotency_key is not None:
         if author is None:
             raise Invalid("Idempotency keys need a signed-in user.")
         if not 1 <= len(idempotency_key) <= 200:
             raise Invalid("The Idempotency-Key header must be 1 to 200 characters.", field="Idempotency-Key")
-        fingerprint = request_fingerprint(consultation_id, clean)
-        earlier = _replay(author.id, idempotency_key, fingerprint)
+        idempotency = (idempotency_key, request_fingerprint(consultation_id, clean))
+        earlier = replay(author.id, *idempotency)
         if earlier is not None:
             return earlier, False
 
-    verdict = screening.screen(clean, consultation, author_key=author.id if author else sender_hash)
     stated = profile if profile is not None else (
         {"constituency": author.constituency, "country": author.country, "gender": author.gender} if author else {}
     )
     country = geography.country(stated.get("country"))
-    submission = Submission(
-        consultation_id=consultation.id,
-        hearing_id=hearing_id,
-        kind=kind,
+    draft = Draft(
+        consultation_id=consultation_id,
         author_id=author.id if author else None,
         text=clean,
-        language=language or verdict.language,
-        channel=channel,
-        constituency=stated.get("constituency"),
-        country=country.code if country else None,
-        region=country.region if country else None,
-        global_south=country.global_south if country else None,
-        gender=stated.get("gender"),
-        state=verdict.state,
-        abuse_score=verdict.abuse,
-        spam_score=verdict.spam,
-        reasons=",".join(verdict.reasons),
-        model_version=verdict.model_version,
-        organisation_id=organisation_id,
-        origin=origin,
-        facilitator_note=facilitator_note,
-        import_batch_id=import_batch_id,
-        sender_hash=sender_hash,
-        external_ref=external_ref,
+        flood_key=author.id if author else sender_hash,
+        language=language,
+        idempotency=idempotency,
+        values=dict(
+            hearing_id=hearing_id,
+            kind=kind,
+            channel=channel,
+            constituency=stated.get("constituency"),
+            country=country.code if country else None,
+            region=country.region if country else None,
+            global_south=country.global_south if country else None,
+            gender=stated.get("gender"),
+            organisation_id=organisation_id,
+            origin=origin,
+            facilitator_note=facilitator_note,
+            import_batch_id=import_batch_id,
+            sender_hash=sender_hash,
+            external_ref=external_ref,
+            **({"created_at": created_at} if created_at is not None else {}),
+        ),
     )
-    if created_at is not None:
-        submission.created_at = created_at
-    db.session.add(submission)
+    if group and commit and current_app.config["GROUP_COMMIT"]:
+        # End this request's transaction (it has only read) so that it holds no connection while it
+        # waits: twenty waiting requests would otherwise drain the pool the writer needs.
+        db.session.commit()
+        outcome = group_commit.submit(draft)
+        return db.session.merge(outcome.submission, load=False), outcome.created
+    [stored] = store([draft])
+    if isinstance(stored, Exception):
+        raise stored
+    if not commit:
+        return stored, True
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer with its submission.
+        db.session.rollback()
+        earlier = replay(author.id, *idempotency) if idempotency else None
+        if earlier is None:
+            raise
+        return earlier, False
+    announce_committed(stored)
+    return stored, True
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A validated submission waiting to be screened and stored: plain values, no session objects,
+    so another session (the group commit's writer) can store it."""
+
+    consultation_id: int
+    author_id: int | None
+    text: str
+    flood_key: object  # whose posting rate is tracked: the author, or an SMS sender's hash
+    language: str | None
+    idempotency: tuple[str, str] | None  # (Idempotency-Key, request fingerprint)
+    values: dict  # the submission's other columns
+
+
+def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
+    """Screen drafts in one batch and add them, with their audit entries, to the session (flushed,
+    not committed). One result per draft, in order: the submission, or the error that refused it
+    (its consultation closed meanwhile)."""
+    results: list[Submission | AgoraError] = []
+    open_ones: dict[int, Consultation] = {}
+    for draft in drafts:
+        try:
+            open_ones.setdefault(draft.consultation_id, _open_consultation(draft.consultation_id))
+            results.append(None)
+        except AgoraError as error:
+            results.append(error)
+    accepted = [i for i, r in enumerate(results) if r is None]
+    verdicts = screening.screen_many(
+        [(drafts[i].text, open_ones[drafts[i].consultation_id], drafts[i].flood_key) for i in accepted]
+    )
+    batch = []
+    for i, verdict in zip(accepted, verdicts):
+        draft = drafts[i]
+        submission = Submission(
+            consultation_id=draft.consultation_id,
+            author_id=draft.author_id,
+            text=draft.text,
+            language=draft.language or verdict.language,
+            state=verdict.state,
+            abuse_score=verdict.abuse,
+            spam_score=verdict.spam,
+            reasons=",".join(verdict.reasons),
+            model_version=verdict.model_version,
+            **draft.values,
+        )
+        themes.place_new(submission)  # before the insert: the theme goes in with the row
+        batch.append(submission)
+        results[i] = submission
+    db.session.add_all(batch)
     db.session.flush()
-    screening.link_near_duplicates(submission, verdict)
-    themes.place_new(submission)
-    if verdict.state != "pending":
-        audit.record(
+    for submission, verdict in zip(batch, verdicts):
+        screening.link_near_duplicates(submission, verdict, batch)
+    audit.record_many([
+        dict(
             submission_id=submission.id,
             automatic=True,
             action="publish" if verdict.state == "published" else "hold",
@@ -145,26 +219,18 @@ def submit(
             abuse_score=verdict.abuse,
             spam_score=verdict.spam,
         )
-    if fingerprint is not None:
-        db.session.add(
-            IdempotencyRecord(
-                user_id=author.id, key=idempotency_key, request_hash=fingerprint, submission_id=submission.id
-            )
-        )
-    if not commit:
+        for submission, verdict in zip(batch, verdicts)
+        if verdict.state != "pending"
+    ])
+    for i in accepted:
+        if drafts[i].idempotency is not None:
+            key, fingerprint = drafts[i].idempotency
+            db.session.add(IdempotencyRecord(
+                user_id=drafts[i].author_id, key=key, request_hash=fingerprint, submission_id=results[i].id
+            ))
+    if any(d.idempotency for d in drafts):
         db.session.flush()
-        return submission, True
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent retry with the same key won the race: answer with its submission.
-        db.session.rollback()
-        earlier = _replay(author.id, idempotency_key, fingerprint) if fingerprint else None
-        if earlier is None:
-            raise
-        return earlier, False
-    announce_committed(submission)
-    return submission, True
+    return results
 
 
 def announce_committed(submission: Submission) -> None:
@@ -173,7 +239,7 @@ def announce_committed(submission: Submission) -> None:
     themes.after_submission(submission)
 
 
-def _replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
+def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
     record = db.session.scalar(
         select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
     )

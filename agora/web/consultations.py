@@ -94,6 +94,7 @@ def submit(slug):
             channel="web",
             max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
             organisation_id=organisation.id if organisation else None,
+            group=True,
         )
     except AgoraError as error:
         form.text.errors.append(error.message)

@@ -110,6 +110,7 @@ def create_submission(consultation_id):
         channel="api",
         max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
         idempotency_key=request.headers.get("Idempotency-Key"),
+        group=True,
     )
     headers = {"Location": url_for("api_v1.get_submission", submission_id=submission.id)}
     if not created:
