@@ -1,0 +1,115 @@
+"""Group commit: submissions stored together in one transaction behave as if stored one by one."""
+import threading
+
+from agora.extensions import db
+from agora.models import ModerationDecision, Submission, User
+from agora.services import audit, consultations, group_commit, submissions
+from agora.services.errors import Closed
+from tests.conftest import civic_statements
+
+CAMPAIGN = "Protect the mangroves of the northern coast: stop the new port dredging now, before the breeding season."
+
+
+def _draft(cid, user, text, key=None):
+    return submissions.Draft(
+        consultation_id=cid,
+        author_id=user.id,
+        text=text,
+        flood_key=f"author-{text[:12]}",  # distinct keys: this test is not about posting floods
+        language=None,
+        idempotency=(key, submissions.request_fingerprint(cid, text)) if key else None,
+        values={"channel": "api", "kind": "view"},
+    )
+
+
+def test_one_batch_stores_each_view_with_its_own_audit_entry_in_one_chain(app, make):
+    cid = make.consultation()
+    uid = make.user()
+    texts = civic_statements(6)
+    with app.app_context():
+        user = db.session.get(User, uid)
+        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts])
+        db.session.remove()
+        assert [o.created for o in outcomes] == [True] * 6
+        stored = db.session.query(Submission).order_by(Submission.id).all()
+        assert [s.text for s in stored] == texts
+        assert [o.submission.id for o in outcomes] == [s.id for s in stored]
+        decisions = db.session.query(ModerationDecision).order_by(ModerationDecision.id).all()
+        assert [d.submission_id for d in decisions] == [s.id for s in stored]
+        assert audit.verify().ok
+
+
+def test_near_duplicates_within_one_batch_form_a_campaign(app, make):
+    cid = make.consultation()
+    uid = make.user()
+    with app.app_context():
+        user = db.session.get(User, uid)
+        texts = [CAMPAIGN, CAMPAIGN.replace("now", "today"), "Teachers in rural schools need fair pay and training."]
+        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts])
+        db.session.remove()
+        first, second, other = (db.session.get(Submission, o.submission.id) for o in outcomes)
+        assert first.campaign_id == first.id and second.campaign_id == first.id
+        assert "near_duplicate" in second.reasons.split(",")
+        assert other.campaign_id is None
+
+
+def test_a_reused_idempotency_key_in_a_batch_does_not_sink_the_others(app, make):
+    cid = make.consultation()
+    uid = make.user()
+    texts = civic_statements(3)
+    with app.app_context():
+        user = db.session.get(User, uid)
+        group_commit._store_and_commit([_draft(cid, user, texts[0], key="k-1")])
+        db.session.remove()
+        # The same request retried (same key, same text) beside two new views, in one batch.
+        outcomes = group_commit._store_and_commit(
+            [_draft(cid, user, texts[0], key="k-1"), _draft(cid, user, texts[1]), _draft(cid, user, texts[2], key="k-2")]
+        )
+        db.session.remove()
+        assert [o.created for o in outcomes] == [False, True, True]
+        assert sorted(s.text for s in db.session.query(Submission)) == sorted(texts)
+        assert audit.verify().ok
+
+
+def test_a_consultation_closed_meanwhile_refuses_only_its_own_drafts(app, make):
+    open_id, closing_id = make.consultation(title="Still open"), make.consultation(title="Closing")
+    uid = make.user()
+    texts = civic_statements(2)
+    with app.app_context():
+        user = db.session.get(User, uid)
+        drafts = [_draft(open_id, user, texts[0]), _draft(closing_id, user, texts[1])]
+        consultations.get(closing_id).status = "closed"
+        db.session.commit()
+        outcomes = group_commit._store_and_commit(drafts)
+        db.session.remove()
+        assert outcomes[0].created and isinstance(outcomes[1], Closed)
+        assert [s.consultation_id for s in db.session.query(Submission)] == [open_id]
+
+
+def test_concurrent_api_posts_are_all_stored_once(app, make):
+    """Through the API with the writer: eight clients at once, each 201 names its own stored view."""
+    from agora.services import accounts
+
+    cid = make.consultation()
+    secrets = []
+    with app.app_context():
+        for n in range(8):
+            user = db.session.get(User, make.user())
+            secrets.append(accounts.create_token(user, "tests")[1])
+    texts = civic_statements(8)
+    answers = []
+
+    def post(n):
+        with app.test_client() as c:
+            r = c.post(f"/api/v1/consultations/{cid}/submissions", json={"text": texts[n]},
+                       headers={"Authorization": f"Bearer {secrets[n]}"})
+            answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert sorted(status for status, _ in answers) == [201] * 8
+    with app.app_context():
+        stored = {s.id: s.text for s in db.session.query(Submission)}
+        assert {body["id"]: body["text"] for _, body in answers} == stored
+        assert audit.verify().ok
