@@ -86,7 +86,9 @@ class Config:
         if url.startswith("sqlite"):
             # Short busy timeout: sqlite3 blocks gevent's loop while it waits for the lock.
             return {"connect_args": {"timeout": 2, "check_same_thread": False}}
-        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        # A write that waits more than 5 s for a lock (a migration, a long report transaction) is
+        # refused with a 503 and Retry-After, as on SQLite, instead of hanging the request.
+        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "connect_args": {"options": "-c lock_timeout=5000"}}
 
 
 class TestConfig(Config):

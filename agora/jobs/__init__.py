@@ -48,12 +48,18 @@ def submit(path: str, *args) -> None:
     app = current_app._get_current_object()
     if app.config.get("JOBS_BACKEND") == "rq":
         from redis import Redis
+        from redis.exceptions import RedisError
         from rq import Queue
 
-        Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"])).enqueue(
-            "agora.jobs.worker.execute", path, list(args), job_timeout=1800, retry=_retry()
-        )
-        return
+        try:
+            Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"])).enqueue(
+                "agora.jobs.worker.execute", path, list(args), job_timeout=1800, retry=_retry()
+            )
+            return
+        except RedisError:
+            # The caller has committed its work already (a report asked for, an import stored):
+            # with the queue unreachable, run the job here rather than fail the request or drop it.
+            log.warning("job queue unreachable; running %s%r in this process", path, args, exc_info=True)
     if app.config.get("JOBS_BACKEND") == "inline":  # tests that want the result before they go on
         run_job(app, path, args)
         return
