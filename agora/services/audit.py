@@ -82,7 +82,11 @@ def verify(batch: int = 5000) -> ChainCheck:
     prev, count, last_id = GENESIS, 0, 0
     while True:
         entries = db.session.scalars(
-            select(ModerationDecision).where(ModerationDecision.id > last_id).order_by(ModerationDecision.id).limit(batch)
+            select(ModerationDecision)
+            .where(ModerationDecision.id > last_id)
+            .order_by(ModerationDecision.id)
+            .limit(batch)
+            .execution_options(populate_existing=True)  # check what is stored, not copies in memory
         ).all()
         if not entries:
             return ChainCheck(True, count, None, None)

@@ -144,31 +144,34 @@ def all_for_admin() -> list[Consultation]:
     return list(db.session.scalars(select(Consultation).order_by(Consultation.created_at.desc())))
 
 
-_recent_counts: dict[int, tuple[float, "ConsultationCounts"]] = {}
-_recent_counts_lock = threading.Lock()
+_recent: dict[tuple[str, int], tuple[float, object]] = {}
+_recent_lock = threading.Lock()
 
 
-def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
-    """Published submissions, distinct participants (authors or voters) and votes.
-
-    Every public page shows them, and counting a large consultation's votes costs tens of
-    milliseconds, so they are kept for COUNTS_CACHE_SECONDS; a commit in this process that
-    touches a consultation's views or votes drops its entry at once (see _forget_counts).
-    """
+def _kept(what: str, consultation_ids: list[int], compute) -> dict[int, object]:
+    """Per-consultation figures every public page shows, kept for COUNTS_CACHE_SECONDS: counting a
+    large consultation's votes costs tens of milliseconds. A commit in this process that touches a
+    consultation's views drops its entries at once (see _forget_touched_consultations); other
+    processes see the change within COUNTS_CACHE_SECONDS."""
     ttl = current_app.config["COUNTS_CACHE_SECONDS"]
     now = time.monotonic()
     found = {}
     for cid in consultation_ids:
-        hit = _recent_counts.get(cid)
+        hit = _recent.get((what, cid))
         if hit is not None and now - hit[0] < ttl:
             found[cid] = hit[1]
     missing = [cid for cid in consultation_ids if cid not in found]
     if missing:
-        fresh = _count(missing)
-        with _recent_counts_lock:
-            _recent_counts.update((cid, (now, value)) for cid, value in fresh.items())
+        fresh = compute(missing)
+        with _recent_lock:
+            _recent.update(((what, cid), (now, value)) for cid, value in fresh.items())
         found.update(fresh)
     return {cid: found[cid] for cid in consultation_ids}
+
+
+def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
+    """Published submissions, distinct participants (authors or voters) and votes (kept briefly)."""
+    return _kept("counts", consultation_ids, _count)
 
 
 @event.listens_for(Session, "before_flush")
@@ -180,12 +183,12 @@ def _note_touched_consultations(session, _context, _instances) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_counts(session) -> None:
+def _forget_touched_consultations(session) -> None:
     touched = session.info.pop("touched_consultations", None)
     if touched:
-        with _recent_counts_lock:
-            for cid in touched:
-                _recent_counts.pop(cid, None)
+        with _recent_lock:
+            for key in [key for key in _recent if key[1] in touched]:
+                _recent.pop(key, None)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -332,7 +335,11 @@ def delete_translation(consultation: Consultation, language: str) -> None:
 
 
 def published_languages(consultation_id: int) -> list[tuple[str, int]]:
-    """The languages of a consultation's published views, with how many of each (most first)."""
+    """The languages of a consultation's published views, with how many of each (most first; kept briefly)."""
+    return _kept("languages", [consultation_id], lambda ids: {ids[0]: _languages(ids[0])})[consultation_id]
+
+
+def _languages(consultation_id: int) -> list[tuple[str, int]]:
     rows = db.session.execute(
         select(Submission.language, func.count(Submission.id))
         .where(

@@ -508,7 +508,7 @@ class Verification:
 
 
 def verify_report(report_id: int) -> Verification:
-    report = db.session.get(Report, report_id)
+    report = db.session.get(Report, report_id, populate_existing=True)  # what is stored now, not a copy in memory
     if report is None or report.state != "frozen":
         return Verification(False, report_id, "There is no frozen report with this number.")
     actual = digest(report.content_json.encode("utf-8"))
@@ -527,7 +527,7 @@ def verify_package(data: bytes) -> Verification:
         report_id = int(manifest["report_id"])
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
         return Verification(False, None, "This is not an Agora report package (no readable manifest.json in a zip file).")
-    report = db.session.get(Report, report_id)
+    report = db.session.get(Report, report_id, populate_existing=True)
     if report is None or report.state != "frozen":
         return Verification(False, report_id, "The package names a report that was never frozen here.")
     problems = []

@@ -6,6 +6,7 @@ sanitiser, with SVG and MathML never allowed: bleach is archived and gets no sec
 """
 import re
 import unicodedata
+from functools import lru_cache
 
 import bleach
 import nh3
@@ -58,6 +59,7 @@ def clean_line(raw, *, max_chars: int, field: str) -> str:
 _MAYBE_LINK = re.compile(r"https?://|www\.|[a-z0-9-]\.[a-z]{2,}", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)  # a pure function of the text, and every page shows the same views again
 def render_text(text: str) -> Markup:
     """Escaped text with links made clickable (rel=nofollow ugc) and line breaks kept.
 
