@@ -272,3 +272,27 @@ def test_health_endpoints(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"]["database"] == "ok"
+
+
+def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_opening_date(client, make, app):
+    from datetime import datetime, timedelta
+
+    from agora.services import accounts
+
+    now = datetime.utcnow()
+    past = make.consultation(title="Past its closing date", opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=1))
+    future = make.consultation(title="Not open yet", opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=30))
+    current = make.consultation(title="Open now", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30))
+    with app.app_context():
+        secret = accounts.create_token(db.session.get(User, make.user()), "tests")[1]
+    headers = {"Authorization": f"Bearer {secret}"}
+    answers = {
+        cid: client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": "Clean water for every school, please."}, headers=headers)
+        for cid in (past, future, current)
+    }
+    assert answers[past].status_code == 409 and answers[past].get_json()["error"]["code"] == "closed"
+    assert answers[future].status_code == 409 and "not open yet" in answers[future].get_json()["error"]["message"]
+    assert answers[current].status_code == 201
+    assert "Closed " in client.get(f"/consultations/{make.slug(past)}").get_data(as_text=True)
+    assert "Opens " in client.get(f"/consultations/{make.slug(future)}").get_data(as_text=True)
+    assert "Closes " in client.get(f"/consultations/{make.slug(current)}").get_data(as_text=True)

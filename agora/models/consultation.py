@@ -43,7 +43,22 @@ class Consultation(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        """Accepting views and votes: open, and within its dates when it has them (a consultation
+        whose closing date has passed closes by itself, as its page says)."""
+        now = utcnow()
+        return (
+            self.status == "open"
+            and (self.opens_at is None or self.opens_at <= now)
+            and (self.closes_at is None or now < self.closes_at)
+        )
+
+    @property
+    def not_yet_open(self) -> bool:
+        return self.status == "open" and self.opens_at is not None and utcnow() < self.opens_at
+
+    @property
+    def past_closing_date(self) -> bool:
+        return self.closes_at is not None and self.closes_at <= utcnow()
 
     def __repr__(self) -> str:
         return f"<Consultation {self.slug}>"

@@ -42,6 +42,8 @@ def _open_consultation(consultation_id: int) -> Consultation:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None or consultation.status == "draft":
         raise NotFound("There is no consultation with this number.")
+    if consultation.not_yet_open:
+        raise Closed("This consultation is not open yet: it accepts views and votes from its opening date.")
     if not consultation.is_open:
         raise Closed("This consultation is closed: it no longer accepts views or votes.")
     return consultation
