@@ -330,3 +330,18 @@ def test_semicolon_separated_files_from_spreadsheets_are_read(app, make, ctx):
     assert (outcome.status, outcome.imported) == ("imported", 1)
     submission = db.session.scalars(select(Submission)).one()
     assert (submission.text, submission.origin, submission.country) == (text, "radio", "KE")
+
+
+def test_people_without_an_account_count_as_participants(app, make):
+    """Views gathered offline (one person each) and by SMS (one person per sender) count in the
+    participation figures that pages and reports show."""
+    from agora.services import consultations, submissions
+
+    cid = make.consultation()
+    with app.app_context():
+        for n, text in enumerate(civic_statements(3)):
+            submissions.submit(cid, None, text, channel="import", origin="town_hall", profile={"constituency": "farmers"})
+        for sender, text in zip(("s1", "s1", "s2"), civic_statements(6)[3:]):
+            submissions.submit(cid, None, text, channel="sms", sender_hash=sender)
+        figures = consultations._count([cid])[cid]
+        assert figures.participants == 3 + 2

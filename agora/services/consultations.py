@@ -8,7 +8,7 @@ from datetime import datetime
 from itertools import chain
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from agora.extensions import db
@@ -228,8 +228,23 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
     participants = dict(
         db.session.execute(select(people.c.cid, func.count()).group_by(people.c.cid)).all()
     )
+    # People without an account: one per SMS sender, one per view imported from an offline gathering.
+    without_account = {
+        cid: (senders or 0) + int(offline or 0)
+        for cid, senders, offline in db.session.execute(
+            select(
+                Submission.consultation_id,
+                func.count(func.distinct(case((Submission.channel == "sms", Submission.sender_hash)))),
+                func.sum(case((Submission.channel == "import", 1), else_=0)),
+            )
+            .where(Submission.consultation_id.in_(consultation_ids), Submission.author_id.is_(None))
+            .group_by(Submission.consultation_id)
+        ).all()
+    }
     return {
-        cid: ConsultationCounts(subs.get(cid, 0), participants.get(cid, 0), votes.get(cid, 0))
+        cid: ConsultationCounts(
+            subs.get(cid, 0), participants.get(cid, 0) + without_account.get(cid, 0), votes.get(cid, 0)
+        )
         for cid in consultation_ids
     }
 

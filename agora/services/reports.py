@@ -90,7 +90,19 @@ def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share
     return {"largest_constituency": top, "largest_region": top_region, "global_south_share": south_share, "warnings": warnings}
 
 
+@dataclass(frozen=True)
+class _StatedProfile:
+    """What someone without an account stated with their view (SMS, offline gathering)."""
+
+    constituency: str | None
+    country: str | None
+    gender: str | None
+
+
 def _participation(published: list[Submission], votes: list[tuple[int, int, int]]) -> dict:
+    """Who took part: accounts that wrote or voted, and people without an account who wrote by SMS
+    (one person per sender) or at an offline gathering (one person per imported view), each with
+    the profile they declared (an account's, or the one stated with their view)."""
     authors = {s.author_id for s in published if s.author_id}
     voters = {user_id for user_id, _, _ in votes}
     people_ids = authors | voters
@@ -99,6 +111,11 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
         for chunk in _chunks(sorted(people_ids), 5000):
             for user in db.session.scalars(select(User).where(User.id.in_(chunk))):
                 people[user.id] = user
+    without_account: dict[tuple, _StatedProfile] = {}
+    for s in published:
+        if s.author_id is None and s.channel in ("sms", "import"):  # (not the views of deleted accounts)
+            key = ("sms", s.sender_hash) if s.channel == "sms" else ("offline", s.id)
+            without_account.setdefault(key, _StatedProfile(s.constituency, s.country, s.gender))
     from agora.services import geography
 
     def region(user):
@@ -109,15 +126,15 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
         country = geography.country(user.country) if user and user.country else None
         return None if country is None else ("global_south" if country.global_south else "global_north")
 
-    participants = [people.get(i) for i in sorted(people_ids)]
+    participants = [people.get(i) for i in sorted(people_ids)] + list(without_account.values())
     south_values = [south(u) for u in participants]
     stated_south = [v for v in south_values if v]
     south_share = _r(stated_south.count("global_south") / len(stated_south)) if stated_south else None
     constituency_rows = _breakdown([u.constituency if u else None for u in participants], CONSTITUENCIES)
     region_rows = _breakdown([region(u) for u in participants])
     return {
-        "participants": len(people_ids),
-        "submitters": len(authors),
+        "participants": len(people_ids) + len(without_account),
+        "submitters": len(authors) + len(without_account),
         "voters": len(voters),
         "submissions": len(published),
         "votes": len(votes),
