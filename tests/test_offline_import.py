@@ -345,3 +345,20 @@ def test_people_without_an_account_count_as_participants(app, make):
             submissions.submit(cid, None, text, channel="sms", sender_hash=sender)
         figures = consultations._count([cid])[cid]
         assert figures.participants == 3 + 2
+
+
+def test_the_database_refuses_a_second_copy_of_an_imported_row(app, make):
+    """Two imports running at once cannot both store the same row: the second copy is refused."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from agora.services import submissions
+
+    cid = make.consultation()
+    first, second = civic_statements(2)
+    with app.app_context():
+        submissions.submit(cid, None, first, channel="import", external_ref="import:abc:1")
+        with pytest.raises(IntegrityError):
+            submissions.submit(cid, None, second, channel="import", external_ref="import:abc:1")
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Submission.id))) == 1

@@ -16,6 +16,8 @@ class Submission(db.Model):
     __tablename__ = "submissions"
     __table_args__ = (
         Index("ix_submissions_listing", "consultation_id", "state", "created_at"),
+        # an offline row or a Pol.is comment is stored once per consultation, even by concurrent imports
+        Index("uq_submissions_external_ref", "consultation_id", "external_ref", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -286,6 +286,7 @@ def import_csv(
     max_chars: int = submissions.MAX_CHARS_DEFAULT,
     max_rows: int = MAX_ROWS,
     announce: bool = True,
+    _retried: bool = False,
 ) -> ImportOutcome:
     """Validate the whole file, then import every row in one transaction, or nothing.
 
@@ -356,9 +357,14 @@ def import_csv(
         earlier = db.session.scalar(
             select(ImportBatch).where(ImportBatch.consultation_id == consultation.id, ImportBatch.sha256 == digest)
         )
-        if earlier is None:
+        if earlier is not None:
+            return _duplicate(earlier)  # a concurrent upload of the same file won
+        if _retried:
             raise
-        return _duplicate(earlier)  # a concurrent upload of the same file won
+        # A concurrent import of another file stored some of the same rows first: import again,
+        # which now finds them and skips them.
+        return import_csv(consultation_id, facilitator, data, filename=filename, max_chars=max_chars,
+                          max_rows=max_rows, max_bytes=max_bytes, announce=announce, _retried=True)
     except Exception:
         db.session.rollback()
         # The near-duplicate index saw ids that were rolled back: rebuild it from the database.
