@@ -347,3 +347,31 @@ def test_older_snapshots_keep_their_summary_but_drop_the_placement_model(app, ma
         stored = {i: __import__("json").loads(db.session.get(ThemeSnapshot, i).data_json) for i in made}
     assert "themeset" not in stored[made[0]] and stored[made[0]]["summary"]["n"] == 10
     assert all("themeset" in stored[i] for i in made[1:])
+
+
+def test_a_report_numbers_its_themes_like_the_themes_page(app, make):
+    """The report fits its own views (reproducible), with the ids of the page's latest snapshot."""
+    from agora.services import reports
+
+    cid = make.consultation()
+    texts = civic_statements(80)
+    first = _publish(app, cid, texts[:40])
+    _refit(app, cid)
+    with app.app_context():  # those views are withdrawn; new ones arrive: the page's themes get fresh numbers
+        db.session.execute(db.update(Submission).where(Submission.id.in_(first)).values(state="hidden"))
+        db.session.commit()
+    _publish(app, cid, texts[40:], start=datetime(2026, 2, 5))
+    snapshot_id, status = _refit(app, cid)
+    assert status == "ready"
+    with app.app_context():
+        page_ids = {t["id"] for t in themes.latest_summary(cid)["themes"]}
+        db.session.get(Consultation, cid).status = "closed"
+        db.session.commit()
+        content = reports.build(cid)
+    assert content["themes"]["method"]["ids_matched_to_snapshot"] == snapshot_id
+    # The views a report theme quotes are, on the page, mostly in the theme of the same number.
+    pairs = [(item["id"], quote["submission_id"]) for item in content["themes"]["items"] for quote in item["quotes"]]
+    with app.app_context():
+        on_page = dict(db.session.execute(select(Submission.id, Submission.theme_id)).all())
+    same = sum(1 for theme_id, sid in pairs if on_page[sid] == theme_id)
+    assert pairs and same >= 0.7 * len(pairs), (same, len(pairs), page_ids)

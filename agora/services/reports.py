@@ -159,13 +159,19 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
     }
 
 
-def _themes(published: list[Submission]) -> dict:
+def _themes(published: list[Submission], consultation_id: int, hearing_id: int | None) -> dict:
+    """Themes fitted on exactly the report's views (reproducible: fixed seed), numbered like the
+    public themes page's latest snapshot, so "theme 3" means the same thing in both."""
     from moderation import themes as theme_lib
+
+    from agora.services import themes as theme_service
 
     if not published:
         return {"method": None, "items": [], "unassigned": 0, "map": []}
     texts = [s.text for s in published]
-    fitted = theme_lib.fit(texts, random_state=0)
+    snapshot = theme_service.latest_snapshot(consultation_id, hearing_id, "themes")
+    previous = theme_service.themeset_of(snapshot) if snapshot is not None else None
+    fitted = theme_lib.fit(texts, random_state=0, previous=previous)
     items = []
     for theme in sorted(fitted.themes, key=lambda t: -t.size):
         members = [s for s, a in zip(published, fitted.assignments) if a == theme.id]
@@ -178,7 +184,8 @@ def _themes(published: list[Submission]) -> dict:
         })
     coords = getattr(fitted, "coords", None) or []
     return {
-        "method": {"library": "moderation.themes", "backend": "tfidf", "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0},
+        "method": {"library": "moderation.themes", "backend": "tfidf", "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0,
+                   "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
         "items": items,
         "unassigned": sum(1 for a in fitted.assignments if a == -1),
         "map": [[_r(x), _r(y), int(a)] for (x, y), a in zip(coords, fitted.assignments)],
@@ -293,7 +300,7 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     progress("Participation and balance…")
     participation = _participation(published, votes)
     progress("Themes…")
-    themes = _themes(published)
+    themes = _themes(published, consultation.id, hearing_id)
     progress("Opinion groups and consensus…")
     opinions = _opinions(published, votes)
     transparency = moderation_service.transparency(consultation.id)

@@ -218,7 +218,7 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     snapshot_id = snapshot.id
     try:
         previous_row = latest_snapshot(consultation_id, hearing_id, "themes")
-        previous = _themeset(previous_row) if previous_row is not None else None
+        previous = themeset_of(previous_row) if previous_row is not None else None
         progress(f"Clustering {len(rows):,} views" + (f" (ids kept from snapshot #{previous_row.id})" if previous else "") + "…")
         started = time.perf_counter()
         ts = theme_lib.fit([r.text for r in rows], previous=previous)
@@ -277,7 +277,9 @@ def prune(consultation_id: int, hearing_id: int | None = None, keep: int = KEEP_
     return pruned
 
 
-def _themeset(snapshot: ThemeSnapshot):
+def themeset_of(snapshot: ThemeSnapshot):
+    """The snapshot's ThemeSet (to place texts or to number a new fit like it), or None when the
+    snapshot no longer keeps its model."""
     from moderation.themes import ThemeSet
 
     data = snapshot_data(snapshot)
@@ -408,7 +410,7 @@ def _placement_model(consultation_id: int, hearing_id: int | None):
     if hit is not None and hit[0] == identity:
         _PLACEMENT[key] = (identity, hit[1], now)
         return hit[1]
-    ts = _themeset(latest_snapshot(consultation_id, hearing_id, "themes")) if latest is not None else None
+    ts = themeset_of(latest_snapshot(consultation_id, hearing_id, "themes")) if latest is not None else None
     _PLACEMENT[key] = (identity, ts, now)
     return ts
 
