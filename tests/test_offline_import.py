@@ -362,3 +362,19 @@ def test_the_database_refuses_a_second_copy_of_an_imported_row(app, make):
             submissions.submit(cid, None, second, channel="import", external_ref="import:abc:1")
         db.session.rollback()
         assert db.session.scalar(select(func.count(Submission.id))) == 1
+
+
+def test_a_french_facilitator_reads_the_line_errors_in_french(client, make, app):
+    cid = make.consultation()
+    slug = make.slug(cid)
+    _facilitator(client, make, cid)
+    rows = _good_rows(2)
+    rows[1][6] = "14/10/2026"  # the date column
+    token = csrf_from(client, f"/consultations/{slug}/import")
+    response = client.post(
+        f"/consultations/{slug}/import", data={"csrf_token": token, "file": (io.BytesIO(_csv(rows)), "views.csv")},
+        content_type="multipart/form-data", headers={"Accept-Language": "fr"},
+    )
+    html = response.get_data(as_text=True)
+    assert "« 14/10/2026 » n&#39;est pas une date" in html or "« 14/10/2026 » n'est pas une date" in html, html[-3000:]
+    assert _count(app, cid) == 0

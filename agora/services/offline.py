@@ -53,9 +53,17 @@ EXAMPLE_CSV = (
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem in one cell: ``template`` (marked for translation, %(name)s placeholders) and its
+    ``params``; ``message`` is the English text (CLI, API), pages show it in the reader's language."""
+
     line: int
     column: str
-    message: str
+    template: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.params if self.params else self.template
 
 
 @dataclass
@@ -218,45 +226,46 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
             empty.append(line)
             continue
         if len(values) != len(names):
-            errors.append(RowError(line, "(row)", f"has {len(values)} cells; the header has {len(names)}. Check for a missing or extra comma or quote."))
+            errors.append(RowError(line, "(row)", N_("has %(cells)s cells; the header has %(columns)s. Check for a missing or extra comma or quote."), {"cells": len(values), "columns": len(names)}))
             continue
         cells = dict(zip(names, values))
         row_errors = []
 
-        def check(column, convert, message):
+        def check(column, convert, message, **extra):
             value = (cells.get(column) or "").strip()
             if not value:
                 return None
             try:
                 return convert(value)
             except (ValueError, AgoraError):
-                row_errors.append(RowError(line, column, message.format(value=value)))
+                row_errors.append(RowError(line, column, message, {"value": value, **extra}))
                 return None
 
         text = None
         try:
             text = clean_text(cells.get("text"), max_chars=max_chars)
         except AgoraError as error:
-            row_errors.append(RowError(line, "text", "is empty." if error.code == "empty" else error.message))
+            row_errors.append(RowError(line, "text", N_("is empty.") if error.code == "empty" else error.message))
         origin = (cells.get("channel") or "").strip().lower()
         if origin not in ORIGINS:
             row_errors.append(RowError(
                 line, "channel",
-                (f"“{origin}” is not a channel; " if origin else "is empty; ") + f"use one of {', '.join(ORIGINS)}.",
+                N_("“%(value)s” is not a channel; use one of %(choices)s.") if origin else N_("is empty; use one of %(choices)s."),
+                {"value": origin, "choices": ", ".join(ORIGINS)},
             ))
-        language = check("language", _language, "“{value}” is not a known ISO 639 language code (e.g. en, fr, sw, quz).")
+        language = check("language", _language, N_("“%(value)s” is not a known ISO 639 language code (e.g. en, fr, sw, quz)."))
         constituency = check(
             "constituency", lambda v: v.lower() if v.lower() in CONSTITUENCIES else _raise(),
-            "“{value}” is not a constituency; use one of " + ", ".join(CONSTITUENCIES) + " (or leave it empty).",
+            N_("“%(value)s” is not a constituency; use one of %(choices)s (or leave it empty)."), choices=", ".join(CONSTITUENCIES),
         )
-        country = check("country", _country, "“{value}” is not a country; use its ISO 3166 two-letter code (e.g. KE) or English name.")
+        country = check("country", _country, N_("“%(value)s” is not a country; use its ISO 3166 two-letter code (e.g. KE) or English name."))
         gender = check(
             "gender", lambda v: v.lower() if v.lower() in GENDERS else _raise(),
-            "“{value}” is not a gender value; use one of " + ", ".join(GENDERS) + " (or leave it empty).",
+            N_("“%(value)s” is not a gender value; use one of %(choices)s (or leave it empty)."), choices=", ".join(GENDERS),
         )
-        created_at = check("date", _date, "“{value}” is not a date; write it as YYYY-MM-DD (e.g. 2026-10-14).")
+        created_at = check("date", _date, N_("“%(value)s” is not a date; write it as YYYY-MM-DD (e.g. 2026-10-14)."))
         if created_at is not None and created_at.date() > today:
-            row_errors.append(RowError(line, "date", f"{created_at.date().isoformat()} is in the future."))
+            row_errors.append(RowError(line, "date", N_("%(value)s is in the future."), {"value": created_at.date().isoformat()}))
         note = None
         if (cells.get("note") or "").strip():
             try:
