@@ -171,3 +171,14 @@ def test_secretariat_sets_keywords_on_a_page_participants_cannot(client, make, a
     assert bad.status_code == 422 and f'aria-describedby="keyword-{cid}-error"' in bad.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Consultation, cid).sms_keyword == "ocean"
+
+
+def test_the_reply_speaks_the_language_of_the_message(client, make, gateway):
+    cid = make.consultation()
+    _keyword(gateway, cid, "Eau")
+    french = "Il faut des puits et des pompes dans chaque village, et former les jeunes à les réparer."
+    response = _post(client, {"from": NUMBER, "text": f"eau {french}"})
+    [submission] = _submissions(gateway)
+    assert response.get_data(as_text=True).startswith(f"Merci : votre avis n° {submission.id} est"), response.get_data(as_text=True)
+    unknown = _post(client, {"from": NUMBER, "text": "pluie Les enfants marchent deux heures pour aller chercher de l'eau potable."})
+    assert unknown.get_data(as_text=True).startswith("Mot-clé inconnu : PLUIE."), unknown.get_data(as_text=True)

@@ -11,9 +11,13 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models import Consultation, Submission
 from agora.services import submissions
 from agora.services.errors import AgoraError, Forbidden, Invalid, Unavailable
@@ -76,41 +80,70 @@ def set_keyword(consultation: Consultation, keyword: str | None) -> Consultation
 
 
 def receive(sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None = None) -> SmsReply:
-    """Turn one inbound message into a submission; the reply says what happened."""
+    """Turn one inbound message into a submission; the reply says what happened, in the language
+    the message is written in when the interface speaks it (else English)."""
+    status, template, params, submission_id = _receive(sender, text, salt=salt, max_chars=max_chars, message_id=message_id)
+    with force_locale(_reply_language(text)):
+        reply = gettext(template, **params)
+    return SmsReply(status, reply, submission_id)
+
+
+def _reply_language(text: str | None) -> str:
+    from moderation.language import detect
+
+    words = (text or "").strip().split(None, 1)
+    code = detect(words[1]) if len(words) > 1 else None  # the view, without the keyword
+    return code if code in current_app.config["LANGUAGES"] else "en"
+
+
+def _receive(sender, text, *, salt, max_chars, message_id):
     if not sender or not (sender := sender.strip()):
         raise Invalid("The message has no sender.", field="from")
     words = (text or "").strip().split(None, 1)
     if not words:
-        return SmsReply("invalid", "Empty message. Send the consultation keyword followed by your view.")
+        return "invalid", N_("Empty message. Send the consultation keyword followed by your view."), {}, None
     keyword, body = words[0].lower(), (words[1] if len(words) > 1 else "")
     consultation = db.session.scalar(
         select(Consultation).where(func.lower(Consultation.sms_keyword) == keyword[:MAX_KEYWORD])
     )
     if consultation is None or consultation.status == "draft":
-        return SmsReply("unknown_keyword", f"Unknown keyword {keyword[:20].upper()}. Send the consultation keyword, a space, then your view.")
+        return ("unknown_keyword", N_("Unknown keyword %(keyword)s. Send the consultation keyword, a space, then your view."),
+                {"keyword": keyword[:20].upper()}, None)
+    name = {"keyword": consultation.sms_keyword.upper()}
     if not consultation.is_open:
-        return SmsReply("closed", f"{consultation.sms_keyword.upper()}: this consultation is closed and no longer accepts views.")
+        return "closed", N_("%(keyword)s: this consultation is closed and no longer accepts views."), name, None
     hashed = sender_hash(sender, salt)
     external_ref = None
     if message_id:
         # Gateways retry: the same message id from the same gateway is stored once.
         external_ref = "sms:" + hashlib.sha256(message_id.strip().encode("utf-8")).hexdigest()
-        earlier = db.session.scalar(
-            select(Submission.id).where(Submission.consultation_id == consultation.id, Submission.external_ref == external_ref)
-        )
+        earlier = _earlier(consultation.id, external_ref)
         if earlier is not None:
-            return SmsReply("accepted", f"Thank you: your view #{earlier} is received.", earlier)
+            return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier
     try:
         submission, _created = submissions.submit(
             consultation.id, None, body, channel="sms", max_chars=max_chars, sender_hash=hashed,
             external_ref=external_ref, profile={},
         )
+    except IntegrityError:  # the gateway's retry of this message was stored a moment ago
+        db.session.rollback()
+        earlier = _earlier(consultation.id, external_ref) if external_ref else None
+        if earlier is None:
+            raise
+        return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier
     except AgoraError as error:
         if error.code == "empty":
-            return SmsReply("invalid", f"{consultation.sms_keyword.upper()}: please write your view after the keyword.")
+            return "invalid", N_("%(keyword)s: please write your view after the keyword."), name, None
         if error.status == 413:
-            return SmsReply("invalid", f"Your message is too long; the limit is {max_chars} characters.")
-        return SmsReply("invalid", "Sorry, your message could not be received. Please try again later.")
+            return "invalid", N_("Your message is too long; the limit is %(n)s characters."), {"n": max_chars}, None
+        return "invalid", N_("Sorry, your message could not be received. Please try again later."), {}, None
     if submission.state == "published":
-        return SmsReply("accepted", f"Thank you: your view #{submission.id} is published.", submission.id)
-    return SmsReply("accepted", f"Thank you: your view #{submission.id} is received and will be published after review.", submission.id)
+        return "accepted", N_("Thank you: your view #%(n)s is published."), {"n": submission.id}, submission.id
+    return ("accepted", N_("Thank you: your view #%(n)s is received and will be published after review."),
+            {"n": submission.id}, submission.id)
+
+
+def _earlier(consultation_id: int, external_ref: str) -> int | None:
+    return db.session.scalar(
+        select(Submission.id).where(Submission.consultation_id == consultation_id, Submission.external_ref == external_ref)
+    )
