@@ -27,23 +27,7 @@ def main(argv=None) -> None:
             from agora.services import demo
 
             demo.load(progress=print)
-        _warm_up()
     serve(app, args.host, args.port)
-
-
-def _warm_up() -> None:
-    """Load the moderation model and the language identifier before serving: loading them takes
-    seconds of CPU, which on the first submission would freeze every connection of the process."""
-    import logging
-
-    try:
-        from agora.services import screening
-
-        model = screening.moderator()
-        if model is not None:
-            model.score(["Warming up the moderation model before the first view arrives."])
-    except Exception:  # the first submission will try again (and keep views pending if it fails)
-        logging.getLogger(__name__).exception("could not warm up the moderation model")
 
 
 if __name__ == "__main__":
