@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from agora import permissions
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models import (
     Consultation,
     Hearing,
@@ -269,18 +270,22 @@ def post_chair_summary(hearing: Hearing, chair: User, text) -> Submission:
     return submission
 
 
-def vote(hearing: Hearing, user: User, submission_id, choice) -> Submission:
-    if user is None or not getattr(user, "is_authenticated", False):
-        raise Forbidden("Sign in to vote.")
+def _published_message(hearing: Hearing, submission_id, bad_id_message: str) -> Submission:
+    """The published message ``submission_id`` of this hearing, from an id a client sent."""
     try:
         submission_id = int(submission_id)
     except (TypeError, ValueError):
-        raise Invalid("id must be a message number.", field="id") from None
-    if not 0 < submission_id < 2**31:
-        raise NotFound("There is no published message with this number in this hearing.")
-    target = db.session.get(Submission, submission_id)
+        raise Invalid(bad_id_message, field="id") from None
+    target = db.session.get(Submission, submission_id) if 0 < submission_id < 2**31 else None
     if target is None or target.hearing_id != hearing.id or target.state != "published":
         raise NotFound("There is no published message with this number in this hearing.")
+    return target
+
+
+def vote(hearing: Hearing, user: User, submission_id, choice) -> Submission:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise Forbidden("Sign in to vote.")
+    submission_id = _published_message(hearing, submission_id, N_("id must be a message number.")).id
     submission = submissions.vote(submission_id, user, choice, consultation_id=hearing.consultation_id)
     _batcher.add_votes(hearing.id, submission.id, (submission.agree_count, submission.disagree_count, submission.pass_count))
     return submission
@@ -290,15 +295,7 @@ def pin(hearing: Hearing, chair: User, submission_id) -> Hearing:
     """Pin a published message above the thread (None unpins)."""
     require_chair(hearing, chair)
     if submission_id is not None:
-        try:
-            submission_id = int(submission_id)
-        except (TypeError, ValueError):
-            raise Invalid("id must be a message number or null.", field="id") from None
-        if not 0 < submission_id < 2**31:
-            raise NotFound("There is no published message with this number in this hearing.")
-        target = db.session.get(Submission, submission_id)
-        if target is None or target.hearing_id != hearing.id or target.state != "published":
-            raise NotFound("There is no published message with this number in this hearing.")
+        submission_id = _published_message(hearing, submission_id, N_("id must be a message number or null.")).id
     hearing.pinned_submission_id = submission_id
     db.session.commit()
     publish_state(hearing)
