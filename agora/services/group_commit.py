@@ -41,13 +41,19 @@ def _gevent_patched() -> bool:
     return patched()
 
 
-def _future():
+class _Result:
     """Where one request waits for its result: gevent's AsyncResult under the server, else a Future."""
-    if _gevent_patched():
-        from gevent.event import AsyncResult
 
-        return AsyncResult()
-    return Future()
+    def __init__(self):
+        if _gevent_patched():
+            from gevent.event import AsyncResult
+
+            box = AsyncResult()
+            self.wait, self.succeed = box.get, box.set
+        else:
+            box = Future()
+            self.wait, self.succeed = box.result, box.set_result
+        self.fail = box.set_exception
 
 
 def _start(run) -> None:
@@ -67,13 +73,13 @@ class Writer:
         self.running = False
 
     def submit(self, draft) -> Outcome:
-        future = _future()
-        self.waiting.put((draft, future))
+        result = _Result()
+        self.waiting.put((draft, result))
         with self.lock:
             if not self.running:
                 self.running = True
                 _start(self._run)
-        return future.get() if hasattr(future, "get") else future.result()
+        return result.wait()
 
     def _run(self) -> None:
         while True:
@@ -91,7 +97,7 @@ class Writer:
                     batch.append(self.waiting.get_nowait())
                 except queue.Empty:
                     break
-            drafts = [draft for draft, _future in batch]
+            drafts = [draft for draft, _waiter in batch]
             try:
                 with self.app.app_context():
                     try:
@@ -101,11 +107,11 @@ class Writer:
             except Exception as error:  # never let the writer die: every waiter gets the error
                 log.exception("group commit of %d submission(s) failed", len(drafts))
                 results = [error] * len(drafts)
-            for (_draft, future), result in zip(batch, results):
+            for (_draft, waiter), result in zip(batch, results):
                 if isinstance(result, BaseException):
-                    future.set_exception(result)
+                    waiter.fail(result)
                 else:
-                    (future.set if hasattr(future, "set") else future.set_result)(result)
+                    waiter.succeed(result)
 
 
 def _store_and_commit(drafts: list) -> list:

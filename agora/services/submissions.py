@@ -179,7 +179,8 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
     open_ones: dict[int, Consultation] = {}
     for draft in drafts:
         try:
-            open_ones.setdefault(draft.consultation_id, _open_consultation(draft.consultation_id))
+            if draft.consultation_id not in open_ones:
+                open_ones[draft.consultation_id] = _open_consultation(draft.consultation_id)
             results.append(None)
         except AgoraError as error:
             results.append(error)
