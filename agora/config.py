@@ -61,10 +61,11 @@ class Config:
         # Views posted at the same moment share one transaction (services/group_commit.py).
         self.GROUP_COMMIT = _env("GROUP_COMMIT") != "0"
         self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None
-        # Background jobs: "thread" (embedded) or "rq" (a Redis queue and worker processes).
-        self.JOBS_BACKEND = _env("JOBS") or "thread"
-        if self.JOBS_BACKEND not in ("thread", "rq", "inline"):
-            raise ValueError("AGORA_JOBS must be thread, rq or inline")
+        # Background jobs: "process" (embedded: a child process of the server), "thread" (a thread
+        # of the server) or "rq" (a Redis queue and worker processes). agora/jobs/__init__.py.
+        self.JOBS_BACKEND = _env("JOBS") or "process"
+        if self.JOBS_BACKEND not in ("process", "thread", "rq", "inline"):
+            raise ValueError("AGORA_JOBS must be process, thread, rq or inline")
         if self.JOBS_BACKEND == "rq" and not self.REDIS_URL:
             raise ValueError("AGORA_JOBS=rq needs AGORA_REDIS_URL")
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")

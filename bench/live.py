@@ -15,7 +15,9 @@ broadcast server (no app, no database, no coalescing) and the ratios are printed
 Reported: time from post until the last viewer has the message (p50/p95/p99), delivered frames/s
 (every event frame any client got, presence and state included), frames per client per second
 (mean, and the worst second of the worst client), server CPU µs per delivered frame and per
-delivered message, server memory per client, lost and duplicated messages.
+delivered message, server memory per client, lost and duplicated messages. Theme refits run in the
+server's job process (AGORA_JOBS=process, the embedded default): its CPU is the "jobs CPU %" column,
+apart from the server's (AGORA_JOBS=thread puts them back in the server).
 
 ``--restart`` kills the server(s) a third of the way into the posting (SIGTERM) and starts them
 again on the same port and database; the viewers reconnect with the hearing page's back-off
@@ -83,6 +85,14 @@ def proc_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes a server started (the embedded job process that runs theme refits)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def proc_rss_kb(pid: int) -> int:
@@ -264,6 +274,10 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU seconds of the server processes, those stopped by a restart included."""
         return self.cpu_retired + sum(proc_cpu_seconds(pid) for pid in self.pids)
+
+    def jobs_cpu_seconds(self) -> float:
+        """CPU seconds of the servers' job processes (theme refits), apart from the servers'."""
+        return sum(proc_cpu_seconds(child) for pid in self.pids for child in child_pids(pid))
 
     def rss_kb(self) -> int:
         return sum(proc_rss_kb(pid) for pid in self.pids)
@@ -643,7 +657,7 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
         for i in range(0 if restart else args.full_clients):
             clients.append(Client(server.urls[i % len(server.urls)], server.hearing_id, None, on_full_messages))
         time.sleep(2.0)
-        rss1, cpu1 = server.rss_kb(), server.cpu_seconds()
+        rss1, cpu1, jobs_cpu1 = server.rss_kb(), server.cpu_seconds(), server.jobs_cpu_seconds()
         redis_cpu1 = proc_cpu_seconds(own_redis.process.pid) if own_redis else 0.0
         clients_cpu1 = sum(proc_cpu_seconds(c.process.pid) for c in children) + proc_cpu_seconds(os.getpid())
         if args.py_spy and not restart:
@@ -708,7 +722,7 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
             resync_cpu = server.cpu_seconds() - resync_cpu[1]
         time.sleep(3.0)
         t2 = time.time()
-        cpu2 = server.cpu_seconds()
+        cpu2, jobs_cpu2 = server.cpu_seconds(), server.jobs_cpu_seconds()
         redis_cpu2 = proc_cpu_seconds(own_redis.process.pid) if own_redis else 0.0
         clients_cpu2 = sum(proc_cpu_seconds(c.process.pid) for c in children) + proc_cpu_seconds(os.getpid())
         if profiler is not None:
@@ -767,6 +781,7 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
         "post_time": post_time,
         "ack_p95": percentile([(acked[s] - sent[s]) * 1000 for s in published if s in acked], 95),
         "server_cpu": (cpu2 - cpu1) / duration,
+        "jobs_cpu": max(0.0, jobs_cpu2 - jobs_cpu1) / duration,
         "clients_cpu": (clients_cpu2 - clients_cpu1) / duration,
         "redis_cpu": (redis_cpu2 - redis_cpu1) / duration if own_redis else None,
     }
@@ -786,7 +801,7 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
 
 
 def table(rows: list[dict]) -> str:
-    head = ["server", "viewers", "posted", "published", "p50 ms", "p95 ms", "p99 ms", "frames/s", "frames/client/s", "worst client s", "CPU µs/frame", "CPU µs/msg", "KB/client", "lost", "dup", "ack p95 ms", "server CPU %", "clients CPU %"]
+    head = ["server", "viewers", "posted", "published", "p50 ms", "p95 ms", "p99 ms", "frames/s", "frames/client/s", "worst client s", "CPU µs/frame", "CPU µs/msg", "KB/client", "lost", "dup", "ack p95 ms", "server CPU %", "jobs CPU %", "clients CPU %"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         lines.append(" | ".join([
@@ -794,7 +809,7 @@ def table(rows: list[dict]) -> str:
             f"{r['p50']:.0f}", f"{r['p95']:.0f}", f"{r['p99']:.0f}", f"{r['frames_per_s']:.0f}",
             f"{r['frames_per_client_s']:.2f}", str(r["worst_client_second"]), f"{r['cpu_us_per_frame']:.0f}",
             f"{r['cpu_us_per_message_delivery']:.0f}", f"{r['kb_per_client']:.0f}", str(r["lost"]), str(r["duplicated"]),
-            f"{r['ack_p95']:.0f}", f"{100 * r['server_cpu']:.0f}", f"{100 * r['clients_cpu']:.0f}",
+            f"{r['ack_p95']:.0f}", f"{100 * r['server_cpu']:.0f}", f"{100 * r['jobs_cpu']:.0f}", f"{100 * r['clients_cpu']:.0f}",
         ]))
     return "\n".join(lines)
 

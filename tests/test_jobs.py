@@ -1,5 +1,10 @@
-"""Background jobs: a job asked for while the Redis queue is unreachable still runs."""
+"""Background jobs: they run in a child process in the embedded mode, and still run when the Redis
+queue is unreachable or the process running them dies."""
+import os
+import signal
 import threading
+import time
+from pathlib import Path
 
 from agora import jobs
 
@@ -25,3 +30,46 @@ def test_a_job_runs_in_the_process_when_the_queue_is_unreachable(app, caplog):
         app.config["JOBS_BACKEND"], app.config["REDIS_URL"] = saved
     assert RAN["value"] == 42
     assert "job queue unreachable" in caplog.text
+
+
+def hang_once(folder):
+    """A job: the first run says it started and hangs (to be killed); the next one finishes."""
+    folder = Path(folder)
+    first = not (folder / "started").exists()
+    (folder / "started").write_text(str(os.getpid()))
+    if first:
+        time.sleep(60)
+    (folder / "done").write_text(str(os.getpid()))
+
+
+def interrupted(name, *args):
+    """This module's clean-up hook, called by the server when a child died running one of its jobs."""
+    (Path(args[0]) / "interrupted").write_text(name)
+
+
+def _wait_for(path: Path, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path.name} never appeared")
+
+
+def test_jobs_run_in_a_child_process_and_survive_its_death(app, tmp_path):
+    """Embedded default: jobs run in a child process (refits never hold the server's GIL); when the
+    child is killed mid-job, the module's clean-up hook runs and the job runs again in a new child."""
+    saved = app.config["JOBS_BACKEND"]
+    app.config["JOBS_BACKEND"] = "process"
+    try:
+        with app.app_context():
+            jobs.submit("tests.test_jobs.hang_once", str(tmp_path))
+        first = int(_wait_for(tmp_path / "started"))
+        assert first != os.getpid(), "the job ran in the server's own process"
+        os.kill(first, signal.SIGKILL)
+        second = int(_wait_for(tmp_path / "done"))
+        assert second not in (first, os.getpid())
+        assert (tmp_path / "interrupted").read_text() == "hang_once"
+    finally:
+        app.config["JOBS_BACKEND"] = saved
+        jobs._job_process(app).stop()

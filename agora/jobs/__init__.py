@@ -1,7 +1,9 @@
 """Background work. Jobs take ids, open their own session and call services.
 
-Embedded (default): a native thread from gevent's thread pool when the server is gevent-patched
-(CPU-heavy scikit-learn work must never run on the event loop), else a plain thread.
+Embedded (default, ``AGORA_JOBS=process``): one child process of the server runs them
+(`agora.jobs.process`): CPU-heavy scikit-learn work must never run on the event loop, nor hold
+the server's GIL. ``AGORA_JOBS=thread``: a native thread of the server instead (gevent's thread
+pool when the server is gevent-patched), as do databases a child cannot open (in-memory SQLite).
 Scaled out (`AGORA_REDIS_URL` set and `AGORA_JOBS=rq`): an RQ queue on Redis, run by
 `python -m agora.jobs.worker` processes, which emit through the Socket.IO message queue.
 """
@@ -63,12 +65,34 @@ def submit(path: str, *args) -> None:
     if app.config.get("JOBS_BACKEND") == "inline":  # tests that want the result before they go on
         run_job(app, path, args)
         return
+    if app.config.get("JOBS_BACKEND") == "process" and ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+        _job_process(app).submit(path, args)
+        return
+    in_thread(app, path, args)
+
+
+def in_thread(app, path: str, args: tuple) -> None:
+    """Run the job in a native thread of this process (never on gevent's loop)."""
     if _gevent_patched():
         import gevent
 
         gevent.get_hub().threadpool.spawn(run_job, app, path, args)
     else:
         threading.Thread(target=run_job, args=(app, path, args), daemon=True, name=f"job:{path}").start()
+
+
+_processes: dict = {}
+_processes_lock = threading.Lock()
+
+
+def _job_process(app):
+    """The app's job process (one per app per server process), made on first use."""
+    from agora.jobs.process import JobProcess
+
+    with _processes_lock:
+        if app not in _processes:
+            _processes[app] = JobProcess(app)
+        return _processes[app]
 
 
 def _retry():

@@ -43,21 +43,9 @@ def horse_killed(job, retpid, ret_val, rusage) -> None:
     except (IndexError, TypeError, ValueError):
         return
     log.warning("job %s%r was interrupted: the process running it died (%s)", path, tuple(args), ret_val)
-    from importlib import import_module
+    from agora.jobs.process import clean_up_interrupted
 
-    from agora.extensions import db
-
-    module, _, name = path.rpartition(".")
-    try:
-        hook = getattr(import_module(module), "interrupted", None)
-        if hook is not None:
-            with _application().app_context():
-                try:
-                    hook(name, *args)
-                finally:
-                    db.session.remove()
-    except Exception:
-        log.exception("cleaning up after the interrupted job %s failed", path)
+    clean_up_interrupted(_application(), path, args)
 
 
 def main() -> int:
