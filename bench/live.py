@@ -21,7 +21,7 @@ apart from the server's (AGORA_JOBS=thread puts them back in the server).
 
 ``--restart`` kills the server(s) a third of the way into the posting (SIGTERM) and starts them
 again on the same port and database; the viewers reconnect with the hearing page's back-off
-(1 s doubling to 10 s, ±50 % jitter) and join with the last id they saw. Reported: when the server
+(1 s doubling to 5 s, ±50 % jitter) and join with the last id they saw. Reported: when the server
 listened again, when every viewer had reconnected and received its replay (resynced), counted
 from the kill, and lost or duplicated messages across the restart (posts refused while the server
 is down are counted as failed, not lost: the poster was told).
@@ -426,7 +426,7 @@ def viewer_worker(config: dict) -> None:
                 ws = None
                 attempt = 0
                 while ws is None and not stopping[0]:  # the hearing page's back-off
-                    gevent.sleep(min(1.0 * 2 ** attempt, 10.0) * random.uniform(0.5, 1.5))
+                    gevent.sleep(min(1.0 * 2 ** attempt, 5.0) * random.uniform(0.5, 1.5))
                     attempt += 1
                     ws = connect(state)
                 if ws is None:

@@ -44,7 +44,7 @@
     auth: { csrf: root.dataset.csrf },
     reconnection: true,
     reconnectionDelay: 1000,
-    reconnectionDelayMax: 10000,
+    reconnectionDelayMax: 5000,  // Socket.IO's default: back within 7.5 s of a restart
     randomizationFactor: 0.5,
     timeout: 10000
   });
