@@ -532,6 +532,7 @@ class Client:
         self.url, self.hearing_id, self.email, self.on_messages = url, hearing_id, email, on_messages
         self.frames: list[float] = []
         self.client = None
+        self.http, self.auth = None, {}
         self.lock = threading.Lock()
         self.connect()
 
@@ -539,16 +540,9 @@ class Client:
         import requests
         import socketio
 
-        http = requests.Session()
-        auth = {}
-        if self.email:
-            html = http.get(self.url + "/account/login", timeout=30).text
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-            r = http.post(self.url + "/account/login", data={"email": self.email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False, timeout=30)
-            if r.status_code != 302:
-                raise RuntimeError(f"login failed for {self.email}")
-            page = http.get(self.url + f"/hearings/{self.hearing_id}", timeout=30).text
-            auth = {"csrf": re.search(r'data-csrf="([^"]+)"', page).group(1)}
+        if self.http is None:
+            self.http, self.auth = self.sign_in(requests.Session())
+        http, auth = self.http, self.auth  # a reconnect reuses the session cookie, as a browser does
         client = socketio.Client(reconnection=False)
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
@@ -562,6 +556,19 @@ class Client:
         client.connect(self.url, namespaces=[NS], headers={"Cookie": cookie, "User-Agent": http.headers["User-Agent"]}, auth=auth, transports=["websocket"], wait_timeout=20)
         client.call("join", {"hearing_id": self.hearing_id, "last_id": 0}, namespace=NS, timeout=30)
         self.client = client
+
+    def sign_in(self, http):
+        """Sign in once (posters), as a browser would: reconnects reuse the session cookie."""
+        auth = {}
+        if self.email:
+            html = http.get(self.url + "/account/login", timeout=30).text
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+            r = http.post(self.url + "/account/login", data={"email": self.email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False, timeout=30)
+            if r.status_code != 302:
+                raise RuntimeError(f"login failed for {self.email}")
+            page = http.get(self.url + f"/hearings/{self.hearing_id}", timeout=30).text
+            auth = {"csrf": re.search(r'data-csrf="([^"]+)"', page).group(1)}
+        return http, auth
 
     @property
     def connected(self) -> bool:
