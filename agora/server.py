@@ -44,7 +44,9 @@ def warm_up(app) -> None:
             model = screening.moderator()
             if model is not None:
                 model.score(["Warming up the moderation model before the first view arrives."])
-        import sklearn.cluster  # noqa: F401  (imported by refits in a native thread: the GIL is held while importing)
+        # Imported by refits when they run in a native thread of the server (AGORA_JOBS=thread, the
+        # chair's summary before a first snapshot): the GIL is held while importing.
+        import sklearn.cluster  # noqa: F401
         import sklearn.decomposition  # noqa: F401
         import sklearn.metrics  # noqa: F401
         from babel import Locale

@@ -36,13 +36,25 @@ def run_job(app, path: str, args: tuple) -> None:
             db.session.remove()
 
 
-def _gevent_patched() -> bool:
+def gevent_patched() -> bool:
+    """Whether this process serves under gevent (threads are then greenlets on the event loop)."""
     try:
         from gevent import monkey
 
         return monkey.is_module_patched("threading")
     except ImportError:
         return False
+
+
+def off_loop(fn, *args):
+    """Call ``fn(*args)`` and return its result; under gevent, in its native thread pool, so the
+    event loop (every other request and socket) keeps turning while CPU work runs. No session
+    objects should cross: the thread has no application context of its own."""
+    if gevent_patched():
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
 
 
 def submit(path: str, *args) -> None:
@@ -73,7 +85,7 @@ def submit(path: str, *args) -> None:
 
 def in_thread(app, path: str, args: tuple) -> None:
     """Run the job in a native thread of this process (never on gevent's loop)."""
-    if _gevent_patched():
+    if gevent_patched():
         import gevent
 
         gevent.get_hub().threadpool.spawn(run_job, app, path, args)

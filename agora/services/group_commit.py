@@ -22,6 +22,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from agora.extensions import db
+from agora.jobs import gevent_patched
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,11 @@ class Outcome:
     created: bool  # False: an earlier submission with the same Idempotency-Key
 
 
-def _gevent_patched() -> bool:
-    from agora.jobs import _gevent_patched as patched
-
-    return patched()
-
-
 class _Result:
     """Where one request waits for its result: gevent's AsyncResult under the server, else a Future."""
 
     def __init__(self):
-        if _gevent_patched():
+        if gevent_patched():
             from gevent.event import AsyncResult
 
             box = AsyncResult()
@@ -57,7 +52,7 @@ class _Result:
 
 
 def _start(run) -> None:
-    if _gevent_patched():
+    if gevent_patched():
         import gevent
 
         gevent.spawn(run)

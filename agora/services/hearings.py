@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from agora import permissions
 from agora.extensions import db
+from agora.jobs import off_loop
 from agora.i18n import N_
 from agora.models import (
     Consultation,
@@ -977,20 +978,6 @@ def compute_themes(texts: list[str], ids: list[int]) -> dict:
     return {"status": "ok", "n": len(texts), "themes": out}
 
 
-def run_native(fn, *args):
-    """Run CPU-bound work in gevent's native thread pool when serving under gevent."""
-    try:
-        from gevent import monkey
-
-        if monkey.is_module_patched("socket"):
-            import gevent
-
-            return gevent.get_hub().threadpool.apply(fn, args)
-    except ImportError:
-        pass
-    return fn(*args)
-
-
 def theme_inputs(hearing: Hearing, limit: int = 5000) -> tuple[list[str], list[int]]:
     rows = db.session.execute(
         select(Submission.id, Submission.text)
@@ -1032,7 +1019,7 @@ def summary(hearing: Hearing) -> dict:
     if themes is None:
         texts, ids = theme_inputs(hearing)
         try:
-            themes = run_native(compute_themes, texts, ids)
+            themes = off_loop(compute_themes, texts, ids)
         except Exception:
             log.exception("themes failed for hearing %s", hearing.id)
             themes = {"status": "failed", "n": len(texts), "themes": []}

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from agora.extensions import db
+from agora.jobs import off_loop
 from agora.models import Consultation, Hearing, Submission, ThemeSnapshot
 from agora.models._base import utcnow
 from agora.services.errors import NotFound
@@ -142,21 +143,6 @@ def snapshot_data(snapshot: ThemeSnapshot) -> dict:
     while len(_DATA) > 16:
         _DATA.popitem(last=False)
     return data
-
-
-def off_loop(fn, *args):
-    """Run CPU work (parsing a large snapshot) in gevent's native thread pool when serving under
-    gevent, so the event loop keeps turning; a plain call otherwise. No database access inside."""
-    try:
-        from gevent import monkey
-
-        if monkey.is_module_patched("socket"):
-            import gevent
-
-            return gevent.get_hub().threadpool.apply(fn, args)
-    except ImportError:
-        pass
-    return fn(*args)
 
 
 def params(snapshot: ThemeSnapshot | None) -> dict:

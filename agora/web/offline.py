@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from agora import permissions
 from agora.extensions import db, limiter
+from agora.jobs import off_loop
 from agora.models import User
 from agora.services import consultations, offline
 from agora.services.errors import AgoraError, Forbidden
@@ -62,7 +63,7 @@ def import_upload(slug):
         return _render(consultation, form, 422)
     upload = form.file.data
     try:
-        outcome = _off_loop(
+        outcome = off_loop(
             _import, current_app._get_current_object(), consultation.id, current_user.id, upload.read(),
             upload.filename or "upload.csv",
         )
@@ -85,21 +86,6 @@ def _import(app, consultation_id, user_id, data, filename):
             )
         finally:
             db.session.remove()
-
-
-def _off_loop(fn, *args):
-    """Thousands of rows are seconds of scoring and writing: under gevent, run them in its native
-    thread pool so the event loop (every other request and socket) keeps turning."""
-    try:
-        from gevent import monkey
-
-        if monkey.is_module_patched("socket"):
-            import gevent
-
-            return gevent.get_hub().threadpool.apply(fn, args)
-    except ImportError:
-        pass
-    return fn(*args)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
