@@ -35,7 +35,7 @@ class JobProcess:
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
         self._ids = itertools.count(1)
-        self._unfinished: dict[int, dict] = {}  # id -> {"path", "args", "attempts", "started"}
+        self._unfinished: dict[int, dict] = {}  # id -> {"path", "args", "attempts", "started", "child"}
 
     def submit(self, path: str, args: tuple) -> None:
         with self._lock:
