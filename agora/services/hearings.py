@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from agora import permissions
@@ -92,6 +92,9 @@ def create(consultation_id: int, title, scheduled_at: datetime | None = None) ->
     return hearing
 
 
+_HEARING_WITH_CONSULTATION = select(Hearing).options(joinedload(Hearing.consultation)).where(Hearing.id == bindparam("id"))
+
+
 def get(hearing_id) -> Hearing:
     """:raise NotFound: unknown hearing, or one whose consultation is still a draft."""
     try:
@@ -100,8 +103,8 @@ def get(hearing_id) -> Hearing:
         raise NotFound("There is no hearing with this number.") from None
     if not 0 < hearing_id < 2**31:  # beyond PostgreSQL's integer: no such row
         raise NotFound("There is no hearing with this number.")
-    # one query for both (every socket event of a hearing starts here)
-    hearing = db.session.get(Hearing, hearing_id, options=[joinedload(Hearing.consultation)])
+    # one query for both, built once (every socket event of a hearing starts here)
+    hearing = db.session.scalars(_HEARING_WITH_CONSULTATION, {"id": hearing_id}).first()
     if hearing is None or hearing.consultation is None or hearing.consultation.status == "draft":
         raise NotFound("There is no hearing with this number.")
     return hearing
@@ -376,6 +379,52 @@ def _visible_messages():
     )
 
 
+# A crowd rejoins at once after a restart or a network blip, each with a join that reads the
+# hearing's state and replay: these statements are built once (building and keying a statement
+# cost more than running it on SQLite), and read plain rows, not ORM objects.
+_MESSAGE_ROWS = select(
+    Submission.id,
+    Submission.kind,
+    Submission.text,
+    Submission.language,
+    Submission.constituency,
+    Submission.created_at,
+    Submission.agree_count,
+    Submission.disagree_count,
+    Submission.pass_count,
+    User.display_name.label("author_name"),
+    User.kind.label("author_kind"),
+).outerjoin(User, User.id == Submission.author_id)
+_MISSED = (
+    _MESSAGE_ROWS.where(Submission.hearing_id == bindparam("hearing_id"), Submission.id > bindparam("last_id"), *_visible_messages())
+    .order_by(Submission.id)
+    .limit(REPLAY_LIMIT)
+)
+_RETRACTED = (
+    select(Submission.id)
+    .where(
+        Submission.hearing_id == bindparam("hearing_id"),
+        Submission.id <= bindparam("last_id"),
+        Submission.state.in_(("hidden", "rejected")),
+    )
+    .order_by(Submission.id)
+)
+_APPROVED_LATE = (
+    _MESSAGE_ROWS.join(ModerationDecision, ModerationDecision.submission_id == Submission.id)
+    .where(
+        Submission.hearing_id == bindparam("hearing_id"),
+        Submission.id <= bindparam("last_id"),
+        *_visible_messages(),
+        ModerationDecision.to_state == "published",
+        ModerationDecision.automatic.is_(False),
+        ModerationDecision.created_at >= bindparam("since"),
+    )
+    .order_by(Submission.id)
+    .distinct()
+)
+_PUBLISHED_MESSAGE = _MESSAGE_ROWS.where(Submission.id == bindparam("id"), *_visible_messages())
+
+
 def replay(hearing: Hearing, last_id=0, since: str | None = None) -> dict:
     """What a (re)joining client missed after ``last_id``: published messages in order, the ids it
     may have shown that are no longer visible, and messages approved late (after ``since``)."""
@@ -383,51 +432,23 @@ def replay(hearing: Hearing, last_id=0, since: str | None = None) -> dict:
         last_id = max(0, int(last_id or 0))
     except (TypeError, ValueError):
         raise Invalid("last_id must be a message number.", field="last_id") from None
-    messages = list(
-        db.session.scalars(
-            select(Submission)
-            .where(Submission.hearing_id == hearing.id, Submission.id > last_id, *_visible_messages())
-            .options(joinedload(Submission.author))  # one query, not one per author (a crowd rejoins at once)
-            .order_by(Submission.id)
-            .limit(REPLAY_LIMIT)
-        )
-    )
+    if last_id >= 2**31:  # beyond PostgreSQL's integer: nothing is newer
+        last_id = 2**31 - 1
+    where = {"hearing_id": hearing.id, "last_id": last_id}
+    messages = db.session.execute(_MISSED, where).all()
     retracted: list[int] = []
-    late: list[Submission] = []
+    late = []
     if last_id:
-        retracted = list(
-            db.session.scalars(
-                select(Submission.id)
-                .where(Submission.hearing_id == hearing.id, Submission.id <= last_id, Submission.state.in_(("hidden", "rejected")))
-                .order_by(Submission.id)
-            )
-        )
+        retracted = list(db.session.scalars(_RETRACTED, where))
         since_at = _parse_cursor(since)
         if since_at is not None:
-            late = list(
-                db.session.scalars(
-                    select(Submission)
-                    .options(joinedload(Submission.author))
-                    .join(ModerationDecision, ModerationDecision.submission_id == Submission.id)
-                    .where(
-                        Submission.hearing_id == hearing.id,
-                        Submission.id <= last_id,
-                        *_visible_messages(),
-                        ModerationDecision.to_state == "published",
-                        ModerationDecision.automatic.is_(False),
-                        ModerationDecision.created_at >= since_at,
-                    )
-                    .order_by(Submission.id)
-                    .distinct()
-                )
-            )
+            late = db.session.execute(_APPROVED_LATE, {**where, "since": since_at}).all()
     # Messages committed here but not yet broadcast will reach this client in the next frame
     # (it is already in the room): leave them out so nothing arrives twice.
     coming = _batcher.coming(hearing.id)
-    messages = [s for s in messages if s.id not in coming]
     return {
-        "messages": [message_payload(s) for s in messages],
-        "late": [message_payload(s) for s in late],
+        "messages": [_row_payload(row) for row in messages if row.id not in coming],
+        "late": [_row_payload(row) for row in late],
         "retracted": retracted,
         "more": len(messages) == REPLAY_LIMIT,
         "cursor": cursor(),
@@ -560,21 +581,19 @@ def withdraw_floor(hearing: Hearing, user: User) -> None:
     publish_state(hearing)
 
 
+_SPOKEN_CONSTITUENCIES = select(SpeakerRequest.constituency).where(
+    SpeakerRequest.hearing_id == bindparam("hearing_id"), SpeakerRequest.state.in_(("speaking", "done"))
+)
+
+
 def _next_by_rotation(hearing: Hearing, queued: list[SpeakerRequest]) -> SpeakerRequest | None:
     """With rotation on, the first queued request whose constituency has spoken least so far,
     so no constituency speaks twice before every other waiting one has spoken."""
     if not queued:
         return None
-    if not hearing.rotation:
+    if not hearing.rotation or len(queued) == 1:
         return queued[0]
-    spoken = Counter(
-        c
-        for c in db.session.scalars(
-            select(SpeakerRequest.constituency).where(
-                SpeakerRequest.hearing_id == hearing.id, SpeakerRequest.state.in_(("speaking", "done"))
-            )
-        )
-    )
+    spoken = Counter(db.session.scalars(_SPOKEN_CONSTITUENCIES, {"hearing_id": hearing.id}))
     return min(queued, key=lambda r: (spoken.get(r.constituency, 0), r.position, r.id))
 
 
@@ -661,12 +680,21 @@ def _as_id(value) -> int:
 
 def message_payload(s: Submission) -> dict:
     author = s.author
+    return _payload(s, author.display_name if author is not None and author.kind == "account" else None)
+
+
+def _row_payload(row) -> dict:
+    """A row of ``_MESSAGE_ROWS`` as sent to pages."""
+    return _payload(row, row.author_name if row.author_kind == "account" else None)
+
+
+def _payload(s, author_name: str | None) -> dict:
     return {
         "id": s.id,
         "kind": s.kind,
         "text": s.text,
         "language": s.language,
-        "author": author.display_name if author is not None and author.kind == "account" else None,
+        "author": author_name,
         "constituency": s.constituency,
         "constituency_label": CONSTITUENCIES.get(s.constituency) if s.constituency else None,
         "created_at": s.created_at.isoformat() + "Z",
@@ -693,18 +721,30 @@ def request_payload(r: SpeakerRequest) -> dict:
     }
 
 
+_OPEN_REQUESTS = (
+    select(SpeakerRequest)
+    .options(joinedload(SpeakerRequest.user))
+    .where(SpeakerRequest.hearing_id == bindparam("hearing_id"), SpeakerRequest.state.in_(("speaking", "queued")))
+    .order_by(SpeakerRequest.position, SpeakerRequest.id)
+)
+
+
 def state_payload(hearing: Hearing) -> dict:
     """Everything a page needs to draw the hearing's current state."""
-    speaking = _requests(hearing.id, ("speaking",))
-    queued = _requests(hearing.id, ("queued",))
-    pinned = db.session.get(Submission, hearing.pinned_submission_id) if hearing.pinned_submission_id else None
+    open_requests = list(db.session.scalars(_OPEN_REQUESTS, {"hearing_id": hearing.id}))
+    speaking = [r for r in open_requests if r.state == "speaking"]
+    queued = [r for r in open_requests if r.state == "queued"]
+    pinned = None
+    if hearing.pinned_submission_id:
+        row = db.session.execute(_PUBLISHED_MESSAGE, {"id": hearing.pinned_submission_id}).first()
+        pinned = _row_payload(row) if row is not None else None
     return {
         "id": hearing.id,
         "state": hearing.state,
         "slow_mode": hearing.slow_mode_seconds,
         "time_limit": hearing.speaker_time_limit_seconds,
         "rotation": hearing.rotation,
-        "pinned": message_payload(pinned) if pinned is not None and pinned.state == "published" else None,
+        "pinned": pinned,
         "speaker": request_payload(speaking[0]) if speaking else None,
         "queue": [request_payload(r) for r in queued],
         "next_id": (_next_by_rotation(hearing, queued).id if queued else None),
