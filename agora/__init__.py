@@ -38,6 +38,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from agora import extensions, i18n
     from agora.services import database
+    from agora.web import page_cache
 
     extensions.db.init_app(app)
     database.configure(app)
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     i18n.install_template_gettext(app)
     extensions.compress.init_app(app)
     extensions.login_manager.init_app(app)
+    page_cache.init_app(app)
     extensions.login_manager.login_view = "auth.login"
     extensions.login_manager.session_protection = "strong"
     extensions.socketio.init_app(

@@ -58,6 +58,9 @@ class Config:
         # Public pages' participation counts are recomputed at most this often per process (and at
         # once after this process commits a view or a vote): counting 200k votes costs ~40 ms.
         self.COUNTS_CACHE_SECONDS = _env_int("COUNTS_CACHE_SECONDS", 10)
+        # Anonymous readers share a rendering of a public page until this process commits anything,
+        # for at most this long (agora/web/page_cache.py); 0 renders every page afresh.
+        self.PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 5)
         # Views posted at the same moment share one transaction (services/group_commit.py).
         self.GROUP_COMMIT = _env("GROUP_COMMIT") != "0"
         self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None

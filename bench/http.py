@@ -14,7 +14,9 @@ on, for the blocks (the "blocks" rows; their rates are the monitor's, not the pr
 - with the monitor on: posting, posting while another process holds the SQLite write lock for 3 s,
   and reading the page;
 - read a consultation page, kept alive, with and without TCP_NODELAY (the 40 ms Nagle floor),
-  also from a single kept-alive client (latency rather than throughput);
+  also from a single kept-alive client (latency rather than throughput); wrk reads anonymously, so
+  its readers share one rendering (agora/web/page_cache.py): rows with every page rendered
+  (AGORA_PAGE_CACHE_SECONDS=0) give the cost of a signed-in reader's page;
 - a bare Flask endpoint inserting one row into SQLite (bench/bare_app.py), for the ratio;
 - the same post and read scaled out (PostgreSQL + Redis, N server processes, wrk split across them).
 
@@ -286,6 +288,14 @@ def main(argv=None) -> int:
             rows.append(("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None))
         finally:
             nagle.stop()
+        # Anonymous readers share a rendering (agora/web/page_cache.py); what rendering every page costs:
+        rendered = Server({**env, "AGORA_PAGE_CACHE_SECONDS": "0"}, cpu=server_cpu)
+        try:
+            warm(rendered.url, None, page, lua.name)
+            rows.append(("embedded: read the page, every page rendered (no sharing)", wrk([rendered.url], page, **run), None))
+            rows.append(("embedded: read the page, 1 connection, every page rendered", wrk([rendered.url], page, **one), None))
+        finally:
+            rendered.stop()
     if want("read") or want("post"):
         server = Server(env, cpu=server_cpu)
         try:

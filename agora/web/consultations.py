@@ -8,12 +8,14 @@ from agora.extensions import limiter
 from agora.services import consultations, moderation, organisations, reports, submissions
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
+from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 
 
 @bp.get("/")
+@shared_with_anonymous_readers
 def index():
     status = request.args.get("status") or None
     stage = request.args.get("stage") or None
@@ -55,7 +57,6 @@ def _render_detail(consultation, form, status=200):
         view_languages=languages,
         view_language=language,
         form=form,
-        vote_form=VoteForm(),
         my_votes=my_votes,
         transparency=moderation.transparency(consultation.id),
         published_reports=reports.public_list(consultation.id),
@@ -69,11 +70,14 @@ def _render_detail(consultation, form, status=200):
 
 
 @bp.get("/<slug>")
+@shared_with_anonymous_readers
 def detail(slug):
     consultation = consultations.get_by_slug(slug)
     if consultation.status == "draft":
         abort(404)
-    return _render_detail(consultation, SubmissionForm())
+    # A form made for an anonymous reader would put a CSRF token in a new session cookie: nothing
+    # to post without signing in, and a page with a cookie cannot be shared with other readers.
+    return _render_detail(consultation, SubmissionForm() if current_user.is_authenticated else None)
 
 
 @bp.post("/<slug>/submissions")

@@ -4,11 +4,13 @@ from sqlalchemy import text
 
 from agora.extensions import db
 from agora.services import consultations
+from agora.web.page_cache import shared_with_anonymous_readers
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@shared_with_anonymous_readers
 def index():
     found = consultations.public_list()
     return render_template(
