@@ -134,11 +134,13 @@ class NearDuplicateIndex:
             for other in self._buckets.get((band, key), ()):
                 if other != exclude:
                     candidates[other] = None
-        out = []
+        if not candidates:
+            return []
         self.comparisons += len(candidates)
-        for other in candidates:
-            if float(np.mean(self._signatures[other] == sig)) >= self.threshold:
-                out.append(other)
+        # one array operation for all candidates: a letter-writing campaign brings hundreds of them
+        others = list(candidates)
+        agreement = (np.stack([self._signatures[other] for other in others]) == sig).mean(axis=1)
+        out = [other for other, share in zip(others, agreement) if share >= self.threshold]
         return sorted(out, key=self._order.__getitem__)
 
     def _find(self, item_id: object) -> object:
