@@ -37,6 +37,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -217,12 +218,16 @@ def hold_sqlite_lock(path: str, after: float, seconds: float) -> threading.Threa
     return thread
 
 
+def first_post(url: str, post_env: dict) -> None:
+    body = json.dumps({"text": "The first view after a start: clean water for every school, please."}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + post_env["BENCH_TOKEN"]}
+    urllib.request.urlopen(urllib.request.Request(url + post_env["BENCH_PATH"], data=body, headers=headers), timeout=120)
+
+
 def warm(url: str, post_env: dict | None, page: str, lua: str) -> None:
     """Load the moderation model, templates and caches before measuring (2 s of each load)."""
     if post_env:
-        body = json.dumps({"text": "Warming up: clean water for every school, please."}).encode()
-        headers = {"Content-Type": "application/json", "Authorization": "Bearer " + post_env["BENCH_TOKEN"]}
-        urllib.request.urlopen(urllib.request.Request(url + post_env["BENCH_PATH"], data=body, headers=headers), timeout=120)
+        first_post(url, post_env)
         wrk([url], "", lua=lua, env=post_env, seconds=2, connections=4)
     wrk([url], page, seconds=2, connections=4)
 
@@ -312,6 +317,15 @@ def main(argv=None) -> int:
     if want("post"):
         watched = Server(env, cpu=server_cpu, monitor=True)
         try:
+            # A new process indexes a consultation's stored views for near-duplicates on its first
+            # post there (seconds for thousands): the loop must keep answering meanwhile.
+            stored = sqlite3.connect(database).execute("SELECT count(*) FROM submissions").fetchone()[0]
+            before = watched.blocks()
+            first = threading.Thread(target=first_post, args=(watched.url, post_env))
+            first.start()
+            rows.append((f"blocks: GET /healthz, 1 conn, while the first post indexes {stored:,} views", wrk([watched.url], "/healthz", **one), None))
+            first.join(120)
+            rows[-1] = (rows[-1][0], rows[-1][1], watched.blocks() - before)
             warm(watched.url, post_env, page, lua.name)
             before = watched.blocks()
             rows.append(("blocks: post, gevent's monitor thread on", wrk([watched.url], "", lua=lua.name, env=post_env, **run), watched.blocks() - before))
