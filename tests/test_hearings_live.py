@@ -88,7 +88,7 @@ class Client:
             token = self._csrf("/account/login")
             r = self.http.post(base_url + "/account/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False)
             assert r.status_code == 302, r.text[:300]
-        self.page_csrf = re.search(r'data-csrf="([^"]+)"', self.http.get(f"{base_url}/hearings/{hearing_id}").text).group(1)
+        self.page_csrf = re.search(r'data-csrf="([^"]*)"', self.http.get(f"{base_url}/hearings/{hearing_id}").text).group(1)
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)

@@ -111,3 +111,34 @@ def test_turned_off_every_page_is_rendered(client, app, page):
         assert seen
     finally:
         app.config["PAGE_CACHE_SECONDS"] = 5
+
+
+def test_viewers_of_a_live_hearing_share_its_page_and_see_each_new_message(client, app, make):
+    from agora.models import Hearing
+    from agora.services import hearings
+
+    chair = make.user(email="chair@example.org", name="Chair")
+    speaker = make.user(email="speaker@example.org", name="Speaker")
+    with app.app_context():
+        hearing = hearings.create(make.consultation(), "Review of SDG 14")
+        hearings.appoint_chair(hearing, db.session.get(User, chair), None)
+        hearings.open_hearing(hearing, db.session.get(User, chair))
+        hearing_id = hearing.id
+    url = f"/hearings/{hearing_id}"
+    first = client.get(url)
+    assert first.status_code == 200 and "Set-Cookie" not in first.headers
+    assert 'data-csrf=""' in first.get_data(as_text=True)  # nothing to post with before signing in
+    with queries(app) as seen:
+        assert app.test_client().get(url).data == first.data
+    assert not seen
+
+    message = "Fisheries subsidies reform must protect small-scale fishers first."
+    with app.app_context():
+        hearings.post_message(db.session.get(Hearing, hearing_id), db.session.get(User, speaker), message)
+    assert message in client.get(url).get_data(as_text=True)
+
+    # a signed-in participant's page has the message form and the token the socket connect needs
+    participant = app.test_client()
+    login(participant, "speaker@example.org")
+    html = participant.get(url).get_data(as_text=True)
+    assert 'id="message-form"' in html and 'data-csrf=""' not in html

@@ -13,6 +13,7 @@ from agora.extensions import limiter
 from agora.models.user import CONSTITUENCIES
 from agora.services import accounts, consultations, hearings, submissions
 from agora.services.errors import AgoraError
+from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import VOTE_LIMIT, user_or_ip
 
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
@@ -97,10 +98,15 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
     my_request = None
     if user is not None:
         my_request = next((r for r in ([state["speaker"]] if state["speaker"] else []) + state["queue"] if r["user_id"] == user.id), None)
-    floor_form = floor_form or FloorForm()
-    if user is not None and not floor_form.constituency.data and user.constituency:
-        floor_form.constituency.data = user.constituency
+    # Forms (and the CSRF token they put in the session) only for people who can use them: an
+    # anonymous viewer's page then has no cookie and is shared (agora/web/page_cache.py).
+    if user is not None:
+        floor_form = floor_form or FloorForm()
+        message_form = message_form or MessageForm()
+        if not floor_form.constituency.data and user.constituency:
+            floor_form.constituency.data = user.constituency
     is_chair = permissions.can_chair_hearing(user, hearing)
+    is_admin = permissions.is_admin(user)
     return render_template(
         "hearings/detail.html",
         hearing=hearing,
@@ -108,13 +114,12 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
         thread=thread,
         state=state,
         is_chair=is_chair,
-        is_admin=permissions.is_admin(user),
+        is_admin=is_admin,
         my_request=my_request,
         my_votes=submissions.votes_of(user, [s.id for s in thread]),
-        message_form=message_form or MessageForm(),
+        message_form=message_form,
         floor_form=floor_form,
-        chair_form=ChairForm(),
-        empty_form=EmptyForm(),
+        chair_form=ChairForm() if is_admin else None,
         chairs=hearings.chairs_of(hearing),
         record=hearings.speakers_record(hearing) if hearing.state != "scheduled" else [],
         summary=hearings.balance(hearing) if is_chair else None,
@@ -125,6 +130,7 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
 
 
 @bp.get("/<int:hearing_id>")
+@shared_with_anonymous_readers
 def detail(hearing_id):
     return _render(hearings.get(hearing_id))
 
