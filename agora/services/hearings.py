@@ -528,14 +528,16 @@ def speakers_record(hearing: Hearing) -> list[SpeakerRecord]:
 # The speakers' queue
 
 
+_REQUESTS_IN_STATES = (  # built once, like the replay's statements: every join reads the queue
+    select(SpeakerRequest)
+    .options(joinedload(SpeakerRequest.user))  # the payloads show each requester's name
+    .where(SpeakerRequest.hearing_id == bindparam("hearing_id"), SpeakerRequest.state.in_(bindparam("states", expanding=True)))
+    .order_by(SpeakerRequest.position, SpeakerRequest.id)
+)
+
+
 def _requests(hearing_id: int, states) -> list[SpeakerRequest]:
-    return list(
-        db.session.scalars(
-            select(SpeakerRequest)
-            .where(SpeakerRequest.hearing_id == hearing_id, SpeakerRequest.state.in_(states))
-            .order_by(SpeakerRequest.position, SpeakerRequest.id)
-        )
-    )
+    return list(db.session.scalars(_REQUESTS_IN_STATES, {"hearing_id": hearing_id, "states": list(states)}))
 
 
 def request_floor(hearing: Hearing, user: User, constituency=None, topic="") -> SpeakerRequest:
@@ -721,17 +723,9 @@ def request_payload(r: SpeakerRequest) -> dict:
     }
 
 
-_OPEN_REQUESTS = (
-    select(SpeakerRequest)
-    .options(joinedload(SpeakerRequest.user))
-    .where(SpeakerRequest.hearing_id == bindparam("hearing_id"), SpeakerRequest.state.in_(("speaking", "queued")))
-    .order_by(SpeakerRequest.position, SpeakerRequest.id)
-)
-
-
 def state_payload(hearing: Hearing) -> dict:
     """Everything a page needs to draw the hearing's current state."""
-    open_requests = list(db.session.scalars(_OPEN_REQUESTS, {"hearing_id": hearing.id}))
+    open_requests = _requests(hearing.id, ("speaking", "queued"))
     speaking = [r for r in open_requests if r.state == "speaking"]
     queued = [r for r in open_requests if r.state == "queued"]
     pinned = None

@@ -84,9 +84,7 @@ def shared_with_anonymous_readers(view):
         commits = _commits[0]
         hit = store.get(key, commits, current_app.config["PAGE_CACHE_SECONDS"])
         if hit is not None:
-            response = make_response(hit[2])
-            response.mimetype = "text/html"
-            return response
+            return make_response(hit[2])  # text/html, Flask's default
         response = make_response(view(*args, **kwargs))
         if (
             response.status_code == 200
