@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.utils import murmurhash3_32
@@ -68,10 +69,13 @@ class NearDuplicateIndex:
         """Index a text; return ids of earlier items that are near-duplicates of it (oldest first)."""
         return self.add_signature(item_id, self.signature(text))
 
-    def add_signature(self, item_id: object, sig: np.ndarray) -> list[object]:
-        """Index a stored signature (cheap start-up rebuild); same answer as ``add``."""
+    def add_signature(self, item_id: object, sig: np.ndarray, matches: Sequence[object] | None = None) -> list[object]:
+        """Index a stored signature (cheap start-up rebuild); same answer as ``add``.
+
+        ``matches``: its near-duplicates already in the index, if the caller has just looked them up
+        (``query_signature``), so they are not looked up twice."""
         sig = np.asarray(sig, dtype=np.uint32)
-        matches = self._query(sig, exclude=item_id)
+        matches = self._query(sig, exclude=item_id) if matches is None else list(matches)
         if item_id in self._signatures:
             return matches
         self._signatures[item_id] = sig
@@ -93,11 +97,14 @@ class NearDuplicateIndex:
         """``query`` for a signature already computed (``signature``)."""
         return self._query(np.asarray(sig, dtype=np.uint32), exclude=None)
 
-    def similar(self, sig_a: np.ndarray, sig_b: np.ndarray | None) -> bool:
-        """Whether two signatures are near-duplicates (estimated Jaccard ≥ threshold); empty texts never are."""
-        if sig_b is None or bool((sig_a == 0xFFFFFFFF).all()):
-            return False
-        return float(np.mean(sig_a == sig_b)) >= self.threshold
+    def similar_among(self, sig: np.ndarray, others: Sequence[np.ndarray | None]) -> list[int]:
+        """Positions in ``others`` of near-duplicates of ``sig`` (estimated Jaccard ≥ threshold),
+        compared in one array operation; empty texts and None never match."""
+        positions = [i for i, other in enumerate(others) if other is not None]
+        if not positions or bool((sig == 0xFFFFFFFF).all()):
+            return []
+        agreement = (np.stack([others[i] for i in positions]) == sig).mean(axis=1)
+        return [i for i, share in zip(positions, agreement) if share >= self.threshold]
 
     def campaigns(self, min_size: int = 2) -> list[tuple[object, ...]]:
         """Groups of near-identical items (transitively linked), largest first, ids in insertion order."""

@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from agora.extensions import db
 from agora.models import ModerationDecision
@@ -48,6 +48,15 @@ def record(**fields) -> ModerationDecision:
     return record_many([fields])[0]
 
 
+# Built once: every batch of posts runs it.
+_PREVIOUS_HASH = (
+    select(ModerationDecision.entry_hash)
+    .where(ModerationDecision.id < bindparam("before"))
+    .order_by(ModerationDecision.id.desc())
+    .limit(1)
+)
+
+
 def record_many(rows: list[dict]) -> list[ModerationDecision]:
     if not rows:
         return []
@@ -57,12 +66,7 @@ def record_many(rows: list[dict]) -> list[ModerationDecision]:
     db.session.add_all(entries)
     db.session.flush()  # ids, defaults and (on SQLite) the write lock
     first_id = min(entry.id for entry in entries)
-    prev = db.session.scalar(
-        select(ModerationDecision.entry_hash)
-        .where(ModerationDecision.id < first_id)
-        .order_by(ModerationDecision.id.desc())
-        .limit(1)
-    ) or GENESIS
+    prev = db.session.scalar(_PREVIOUS_HASH, {"before": first_id}) or GENESIS
     for entry in sorted(entries, key=lambda e: e.id):
         entry.created_at = entry.created_at.replace(microsecond=0)
         entry.prev_hash = prev

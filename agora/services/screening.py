@@ -168,9 +168,7 @@ def screen_many(items: list[tuple]) -> list[Screening]:
                 index = _index_for(consultation.id)
                 signature = index.signature(text)
                 near = tuple(sorted(index.query_signature(signature)))
-                in_batch = tuple(
-                    j for j, (cid, other) in enumerate(earlier) if cid == consultation.id and index.similar(signature, other)
-                )
+                in_batch = tuple(index.similar_among(signature, [other if cid == consultation.id else None for cid, other in earlier]))
             earlier.append((consultation.id if consultation is not None else None, signature))
             flood = author_key is not None and _flood_tracker().observe(author_key, time.time())
             if near or in_batch or flood:
@@ -201,7 +199,9 @@ def link_near_duplicates(submission: Submission, verdict: Screening, batch: list
     try:
         index = _index_for(submission.consultation_id)
         if verdict.signature is not None:
-            index.add_signature(submission.id, verdict.signature)
+            # found while screening: stored ones, then the batch's earlier items (indexed just before)
+            found = verdict.near_duplicate_of + tuple(batch[j].id for j in verdict.near_in_batch)
+            index.add_signature(submission.id, verdict.signature, matches=found)
         else:
             index.add(submission.id, submission.text)
     except Exception:

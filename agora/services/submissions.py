@@ -91,7 +91,9 @@ def submit(
     """
     if channel not in CHANNELS:
         raise Invalid("Unknown channel.", field="channel")
-    _open_consultation(consultation_id)
+    grouped = group and commit and current_app.config["GROUP_COMMIT"]
+    if not grouped:  # else the writer checks it, once for its batch, in the transaction that stores
+        _open_consultation(consultation_id)
     clean = clean_text(text, max_chars=max_chars)
     idempotency = None
     if idempotency_key is not None:
@@ -133,7 +135,7 @@ def submit(
             **({"created_at": created_at} if created_at is not None else {}),
         ),
     )
-    if group and commit and current_app.config["GROUP_COMMIT"]:
+    if grouped:
         # End this request's transaction (it has only read) so that it holds no connection while it
         # waits: twenty waiting requests would otherwise drain the pool the writer needs.
         db.session.commit()
