@@ -1,7 +1,10 @@
 """Background jobs: they run in a child process in the embedded mode, and still run when the Redis
 queue is unreachable or the process running them dies."""
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -73,3 +76,32 @@ def test_jobs_run_in_a_child_process_and_survive_its_death(app, tmp_path):
     finally:
         app.config["JOBS_BACKEND"] = saved
         jobs._job_process(app).stop()
+
+
+def write_file(path):
+    """A job: writes its process id to a file."""
+    Path(path).write_text(str(os.getpid()))
+
+
+def test_the_job_process_finishes_its_job_and_ends_quietly_when_the_server_is_gone(app, tmp_path):
+    """A server stopped while its job process runs a job: the job still ends, and the child exits
+    without a traceback for the start/end messages nobody reads any more."""
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "AGORA_INSTANCE_PATH": app.instance_path,
+        "AGORA_SECRET_KEY": "test",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "agora.jobs.process"], cwd=Path(__file__).resolve().parent.parent,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    child.stdout.close()  # the server is gone: nobody reads what the child says
+    job = {"id": 1, "path": "tests.test_jobs.write_file", "args": [str(tmp_path / "done")]}
+    child.stdin.write(json.dumps(job) + "\n")
+    child.stdin.close()
+    stderr = child.stderr.read()
+    assert child.wait(60) == 0
+    assert (tmp_path / "done").read_text() == str(child.pid)
+    assert "Traceback" not in stderr, stderr
+    assert "the server is gone" in stderr

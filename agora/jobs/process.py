@@ -170,8 +170,13 @@ def main() -> int:
 
     def say(event: str, job_id) -> None:
         with say_lock:
-            channel.write(json.dumps({"event": event, "id": job_id}) + "\n")
-            channel.flush()
+            try:
+                channel.write(json.dumps({"event": event, "id": job_id}) + "\n")
+                channel.flush()
+            except (BrokenPipeError, ValueError):  # ValueError: closed after an earlier broken pipe
+                # The server stopped: our input closes too, so we exit once running jobs end; the
+                # next server's job process is sent again whatever was not reported finished.
+                log.info("the server is gone; job %s %s not reported", job_id, event)
 
     def work(job: dict) -> None:
         say("started", job["id"])
