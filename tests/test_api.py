@@ -144,6 +144,24 @@ def test_revoked_token_stops_working(client, make, token, app):
     assert client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=auth(token)).status_code == 401
 
 
+def test_the_profile_shows_when_each_token_was_last_used(client, token, app):
+    """A token used by someone else shows up on its owner's profile; the use is written at most
+    once a minute, not on every call."""
+    from agora.models import ApiToken
+
+    login(client, "api@example.org")
+    assert "never used" in client.get("/account/profile").get_data(as_text=True)
+    assert client.get("/api/v1/consultations", headers=auth(token)).status_code == 200
+    page = client.get("/account/profile").get_data(as_text=True)
+    assert "last used" in page and "never used" not in page
+    with app.app_context():
+        first = db.session.query(ApiToken).one().last_used_at
+    assert first is not None
+    assert client.get("/api/v1/consultations", headers=auth(token)).status_code == 200
+    with app.app_context():
+        assert db.session.query(ApiToken).one().last_used_at == first
+
+
 def test_bad_query_arguments(client, make):
     cid = make.consultation()
     assert client.get(f"/api/v1/consultations/{cid}/submissions?per_page=1000").status_code == 422
