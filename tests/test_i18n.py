@@ -148,6 +148,10 @@ def test_compiled_catalogue_matches_its_source(language):
         expected = gettext.GNUTranslations(fresh)._catalog
     with mo.open("rb") as handle:
         shipped = gettext.GNUTranslations(handle)._catalog
+    # The header names the Babel release that compiled it: not content, and it differs between
+    # machines that compile with different releases.
+    for catalog in (shipped, expected):
+        catalog[""] = re.sub(r"(?m)^Generated-By: .*\n", "", catalog.get("", ""))
     assert shipped == expected, f"{mo} is out of date: run python scripts/translations.py compile"
 
 
