@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agora.services.errors import AgoraError, Invalid, TooLarge
-from agora.services.sanitize import clean_html, clean_line, clean_text, render_text
+from agora.services.sanitize import VISIBLE_TEXT_PATTERN, clean_html, clean_line, clean_text, render_text
 
 ANY_TEXT = st.one_of(st.text(max_size=6000), st.binary(max_size=200), st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=3))
 
@@ -20,6 +20,24 @@ def test_clean_text_accepts_or_refuses_clearly(raw):
     assert text and text == text.strip() and len(text) <= 5000
     assert not any(ord(c) < 32 and c not in "\t\n" for c in text)
     assert clean_text(text, max_chars=5000) == text  # idempotent
+
+
+SPACES_AND_CONTROLS = st.text(st.characters(categories=("Zs", "Zl", "Zp", "Cc", "Cf")), max_size=20)
+
+
+@given(st.one_of(st.text(max_size=200), SPACES_AND_CONTROLS, st.tuples(SPACES_AND_CONTROLS, st.text(max_size=3)).map("".join)))
+@settings(max_examples=500)
+def test_the_api_pattern_for_a_view_says_exactly_which_texts_are_accepted(raw):
+    """The OpenAPI document's pattern for a view's text matches when cleaning leaves something."""
+    import re
+
+    try:
+        clean_text(raw, max_chars=5000)
+        kept = True
+    except Invalid as error:
+        assert error.code == "empty", error.message
+        kept = False
+    assert bool(re.search(VISIBLE_TEXT_PATTERN, raw)) == kept, repr(raw)
 
 
 @given(st.text(max_size=2000))

@@ -16,7 +16,14 @@ from agora.services.errors import Invalid, TooLarge
 
 # C0/C1 control characters except tab, newline and carriage return; plus bidi overrides
 # that can make text display differently from what is stored (Trojan-source style).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_RANGES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROL_RANGES}]")
+# What str.strip() removes (no whitespace lies outside the first 65,536 code points).
+_WHITESPACE = "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace())
+# A JSON Schema "pattern" (read alike by ECMA-262 and Python's re) that a text matches exactly when
+# clean_text leaves something of it: the API's description says which texts are accepted (a text of only
+# whitespace and control characters is not), so a client can check before sending.
+VISIBLE_TEXT_PATTERN = f"[^{_CONTROL_RANGES}{_WHITESPACE}]"
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 BRIEFING_TAGS = {

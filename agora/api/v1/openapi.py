@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of API v1; a test checks it against the URL map and real responses."""
+from agora.services.sanitize import VISIBLE_TEXT_PATTERN
 
 ERROR = {
     "type": "object",
@@ -181,7 +182,10 @@ def spec(base: str = "/api/v1") -> dict:
                         "required": True,
                         "content": {"application/json": {"schema": {
                             "type": "object", "required": ["text"], "additionalProperties": False,
-                            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 5000}},
+                            "properties": {"text": {
+                                "type": "string", "minLength": 1, "maxLength": 5000, "pattern": VISIBLE_TEXT_PATTERN,
+                                "description": "Plain text with at least one character that is not whitespace or a control character",
+                            }},
                         }}},
                     },
                     "responses": {
