@@ -27,13 +27,9 @@ def _order_served(server_class, handler_class) -> list[str]:
         other = sockets["other"] = socket.create_connection(address)
         gevent.sleep(0.2)  # both accepted and waiting for a request
         busy.sendall(b"".join(b"GET /busy/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(20)))
-        deadline = gevent.Timeout(10)
-        deadline.start()
-        try:
+        with gevent.Timeout(10):
             while len(served) < 21:
                 gevent.sleep(0.01)
-        finally:
-            deadline.cancel()
         busy.close()
         other.close()
         return served

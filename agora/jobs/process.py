@@ -174,8 +174,8 @@ def main() -> int:
                 channel.write(json.dumps({"event": event, "id": job_id}) + "\n")
                 channel.flush()
             except (BrokenPipeError, ValueError):  # ValueError: closed after an earlier broken pipe
-                # The server stopped: our input closes too, so we exit once running jobs end; the
-                # next server's job process is sent again whatever was not reported finished.
+                # The server stopped: our input closes too, so we finish the jobs we were given
+                # (nobody is left to hear about them) and exit.
                 log.info("the server is gone; job %s %s not reported", job_id, event)
 
     def work(job: dict) -> None:
