@@ -93,6 +93,20 @@ def test_reject_then_appeal_to_a_different_moderator_restores(app, client, make,
     assert "1 restored on appeal" in transparency and "1 rejected" in transparency
 
 
+def test_the_moderation_record_on_the_page_counts_a_decision_at_once(app, client, make, world):
+    """The page keeps its moderation record briefly (counting every decision is costly on large
+    consultations): a moderator's decision made here still shows on the next view of the page."""
+    cid, slug, ids = world
+    sid = make.submission(cid, ids["author"], ABUSIVE)  # held by the screening
+    before = client.get(f"/consultations/{slug}").get_data(as_text=True)
+    assert "0 hidden" in before
+    login(client, "mod1@example.org")
+    _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "abuse"})
+    assert _state(app, sid) == "hidden"
+    after = client.get(f"/consultations/{slug}").get_data(as_text=True)
+    assert "1 hidden" in after and "0 hidden" not in after
+
+
 def test_participants_and_foreign_moderators_are_refused(app, client, make, world):
     cid, slug, ids = world
     sid = make.submission(cid, ids["author"], ABUSIVE)

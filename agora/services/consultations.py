@@ -148,7 +148,7 @@ _recent: dict[tuple[str, int], tuple[float, object]] = {}
 _recent_lock = threading.Lock()
 
 
-def _kept(what: str, consultation_ids: list[int], compute) -> dict[int, object]:
+def kept_briefly(what: str, consultation_ids: list[int], compute) -> dict[int, object]:
     """Per-consultation figures every public page shows, kept for COUNTS_CACHE_SECONDS: counting a
     large consultation's votes costs tens of milliseconds. A commit in this process that touches a
     consultation's views drops its entries at once (see _forget_touched_consultations); other
@@ -171,7 +171,7 @@ def _kept(what: str, consultation_ids: list[int], compute) -> dict[int, object]:
 
 def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
     """Published submissions, distinct participants (authors or voters) and votes (kept briefly)."""
-    return _kept("counts", consultation_ids, _count)
+    return kept_briefly("counts", consultation_ids, _count)
 
 
 @event.listens_for(Session, "before_flush")
@@ -351,7 +351,7 @@ def delete_translation(consultation: Consultation, language: str) -> None:
 
 def published_languages(consultation_id: int) -> list[tuple[str, int]]:
     """The languages of a consultation's published views, with how many of each (most first; kept briefly)."""
-    return _kept("languages", [consultation_id], lambda ids: {ids[0]: _languages(ids[0])})[consultation_id]
+    return kept_briefly("languages", [consultation_id], lambda ids: {ids[0]: _languages(ids[0])})[consultation_id]
 
 
 def _languages(consultation_id: int) -> list[tuple[str, int]]:
