@@ -1,6 +1,5 @@
 """The authorization matrix: every route of the app × every role, allowed or refused as specified.
 The test enumerates the app's URL map, so a new route without a line here fails it."""
-import re
 
 import pytest
 
@@ -125,7 +124,7 @@ NOT_FOUND_MEANS_REFUSED = set()
 @pytest.fixture
 def world(app, make):
     """Two consultations (A, where the roles apply, and B), a hearing in each, and the items the routes act on."""
-    from agora.models import Appeal, Consultation, Organisation, OrganisationMember, Submission, User
+    from agora.models import Consultation, Organisation, OrganisationMember, Submission, User
     from agora.services import accounts, hearings, moderation, reports
     from tests.conftest import civic_statements
 

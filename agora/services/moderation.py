@@ -16,7 +16,7 @@ from agora.extensions import db
 from agora.models import Appeal, Flag, ModelVersion, ModerationDecision, Submission, User
 from agora.models._base import utcnow
 from agora.models.moderation import CODE_OF_CONDUCT
-from agora.services import audit, realtime, screening
+from agora.services import audit, consultations, realtime, screening
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -408,9 +408,7 @@ def recent_transparency(consultation_id: int) -> Transparency:
     """``transparency`` as a consultation's page shows it: kept briefly, like the page's counts (it
     counts every decision in the consultation: ~15 ms a page at 14,000 views). A commit in this
     process that changes the consultation's views drops it at once; reports count afresh."""
-    from agora.services.consultations import kept_briefly
-
-    return kept_briefly("transparency", [consultation_id], lambda ids: {ids[0]: transparency(ids[0])})[consultation_id]
+    return consultations.kept_briefly("transparency", [consultation_id], lambda ids: {ids[0]: transparency(ids[0])})[consultation_id]
 
 
 AUDIT_COLUMNS = ("id", "created_at", "submission_id", "consultation_id", "actor", "automatic", "action", "from_state", "to_state", "reason", "note", "model_version", "abuse_score", "spam_score", "entry_hash")
