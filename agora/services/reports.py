@@ -20,10 +20,12 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from agora.extensions import db
+from agora.jobs import off_loop
 from agora.models import Consultation, Forum, Report, Submission, Transmission, User, Vote
 from agora.models._base import utcnow
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
+from agora.services import archives
 from agora.services import moderation as moderation_service
 from agora.services import screening
 from agora.services.errors import Conflict, Invalid, NotFound
@@ -541,16 +543,45 @@ def verify_report(report_id: int) -> Verification:
     return Verification(True, report.id, f"Report {report.id} matches its frozen SHA-256 {report.sha256}.", (), ("report.json",))
 
 
+@dataclass(frozen=True)
+class PackageContents:
+    """What verification needs from an uploaded package: its manifest and every entry's SHA-256."""
+
+    manifest_bytes: bytes
+    digests: dict[str, str]  # every entry but manifest.json
+
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
+def read_package(data: bytes) -> PackageContents:
+    """Open an uploaded package with the archive caps and hash its entries in chunks (no
+    database, no application context: it runs in a native thread, off the event loop)."""
+    archive = archives.SafeZip(data)
+    manifest_bytes = archive.read("manifest.json", max_bytes=MAX_MANIFEST_BYTES)
+    return PackageContents(manifest_bytes, {name: archive.sha256(name) for name in archive.names() if name != "manifest.json"})
+
+
 def verify_package(data: bytes) -> Verification:
-    """Check an uploaded package against what was frozen: manifest, then every file."""
+    """Check an uploaded package against what was frozen: manifest, then every file.
+
+    :raise TooLarge, Invalid: an archive over the caps of agora.services.archives (a zip bomb),
+        or one compressed other than stored/deflate, encrypted or damaged."""
+    not_a_package = Verification(False, None, "This is not an Agora report package (no readable manifest.json in a zip file).")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        manifest_bytes = archive.read("manifest.json")
-        manifest = json.loads(manifest_bytes)
+        contents = off_loop(read_package, data)
+    except archives.ArchiveRefused as error:
+        if error.code == "not_a_zip":
+            return not_a_package
+        raise
+    except KeyError:  # no manifest.json
+        return not_a_package
+    try:
+        manifest = json.loads(contents.manifest_bytes)
         report_id = int(manifest["report_id"])
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
-        return Verification(False, None, "This is not an Agora report package (no readable manifest.json in a zip file).")
+    except (KeyError, ValueError, TypeError):
+        return not_a_package
+    manifest_bytes, digests, names = contents.manifest_bytes, contents.digests, set(contents.digests) | {"manifest.json"}
     report = db.session.get(Report, report_id, populate_existing=True)
     if report is None or report.state != "frozen":
         return Verification(False, report_id, "The package names a report that was never frozen here.")
@@ -564,11 +595,11 @@ def verify_package(data: bytes) -> Verification:
         if name not in names:
             problems.append(f"{name}: missing")
             continue
-        found = digest(archive.read(name))
+        found = digests[name]
         checked.append(name)
         if found != expected:
             problems.append(f"{name}: changed (expected {expected[:12]}…, found {found[:12]}…)")
-    if "report.json" in names and digest(archive.read("report.json")) != report.sha256:
+    if "report.json" in names and digests["report.json"] != report.sha256:
         problems.append("report.json: does not match the frozen report")
     extra = sorted(names - set(manifest.get("files") or {}) - {"manifest.json"})
     problems += [f"{name}: not part of the frozen package" for name in extra]
