@@ -23,8 +23,14 @@ from agora.services.sanitize import clean_text
 CLAIM_MINUTES = 10
 QUEUE_STATES = ("pending", "held")
 ACTIONS = {"approve": "published", "hide": "hidden", "reject": "rejected"}
-VIOLATIONS = {k for k in CODE_OF_CONDUCT if k != "within_rules"}
-FLAG_REASONS = tuple(VIOLATIONS)
+VIOLATIONS = tuple(k for k in CODE_OF_CONDUCT if k != "within_rules")  # in the code's order
+FLAG_REASONS = VIOLATIONS
+# The reasons that fit each decision: publishing or keeping says the item is within the code of
+# conduct; hiding, rejecting or upholding names the rule that was broken. Forms offer only these.
+REASONS_FOR = {
+    "approve": ("within_rules",), "keep": ("within_rules",), "restored": ("within_rules",),
+    "hide": VIOLATIONS, "reject": VIOLATIONS, "upheld": VIOLATIONS,
+}
 
 
 @dataclass(frozen=True)
@@ -164,11 +170,19 @@ def claim(user: User, submission_id: int) -> Submission:
     return submission
 
 
+def reasons_for(action: str) -> dict[str, str]:
+    """The code of conduct's reasons that fit ``action`` (approve, keep, hide, reject, restored,
+    upheld), in the code's order: what a decision form offers."""
+    return {key: CODE_OF_CONDUCT[key] for key in REASONS_FOR[action]}
+
+
 def _check_reason(action: str, reason: str) -> None:
     if reason not in CODE_OF_CONDUCT:
         raise Invalid("Choose a reason from the code of conduct.", field="reason")
-    if action in ("hide", "reject") and reason not in VIOLATIONS:
-        raise Invalid("Hiding or rejecting needs the rule that was broken.", field="reason")
+    if reason not in REASONS_FOR[action]:
+        if reason == "within_rules":
+            raise Invalid("Hiding or rejecting needs the rule that was broken.", field="reason")
+        raise Invalid("Publishing or keeping an item says it is within the code of conduct: choose that reason.", field="reason")
 
 
 def decide(user: User, submission_id: int, action: str, reason: str, note: str | None = None, *, commit: bool = True) -> Submission:
@@ -344,7 +358,7 @@ def decide_appeal(user: User, appeal_id: int, outcome: str, reason: str, note: s
         raise Forbidden("An appeal must be decided by a different moderator from the one who made the first decision.")
     if outcome not in ("restored", "upheld"):
         raise Invalid("The outcome is restored or upheld.", field="outcome")
-    _check_reason("approve" if outcome == "restored" else "hide", reason)
+    _check_reason(outcome, reason)
     before = submission.state
     if outcome == "restored":
         submission.state = "published"
@@ -499,4 +513,14 @@ def active_model_version() -> str | None:
 
 def code_of_conduct() -> dict[str, str]:
     return dict(CODE_OF_CONDUCT)
+
+
+def decision_reasons() -> dict[str, dict[str, str]]:
+    """Each decision's fitting reasons, for the forms: ``{"approve": {"within_rules": …}, …}``."""
+    return {action: reasons_for(action) for action in REASONS_FOR}
+
+
+def flag_reasons() -> dict[str, str]:
+    """What a participant may report a view for: the rules of the code that can be broken."""
+    return {key: CODE_OF_CONDUCT[key] for key in FLAG_REASONS}
 

@@ -40,6 +40,7 @@ def item(submission_id):
         "moderation/item.html",
         ctx=moderation.context(current_user, submission_id),
         code=moderation.code_of_conduct(),
+        reasons=moderation.decision_reasons(),
         model_version=moderation.active_model_version(),
     )
 
@@ -71,7 +72,7 @@ def decide(submission_id):
 @login_required
 def campaign(campaign_id):
     members = moderation.campaign_members(current_user, campaign_id)
-    return render_template("moderation/campaign.html", campaign_id=campaign_id, members=members, code=moderation.code_of_conduct())
+    return render_template("moderation/campaign.html", campaign_id=campaign_id, members=members, reasons=moderation.decision_reasons())
 
 
 @bp.post("/moderation/campaigns/<int:campaign_id>/decide")
@@ -80,8 +81,12 @@ def decide_campaign(campaign_id):
     members = moderation.campaign_members(current_user, campaign_id)
     selected = {int(i) for i in request.form.getlist("ids") if i.isdigit()}
     ids = [m.id for m in members if m.id in selected and m.state in moderation.QUEUE_STATES]
+    # the page sends one choice, "action:reason" (the form offers only reasons that fit the action)
+    action, _sep, reason = request.form.get("decision", "").partition(":")
+    if not action:
+        action, reason = request.form.get("action", ""), request.form.get("reason", "")
     try:
-        decided = moderation.decide_many(current_user, ids, request.form.get("action", ""), request.form.get("reason", ""), request.form.get("note"))
+        decided = moderation.decide_many(current_user, ids, action, reason, request.form.get("note"))
     except AgoraError as error:
         if error.status in (403, 404):
             raise
@@ -94,7 +99,7 @@ def decide_campaign(campaign_id):
 @bp.get("/moderation/appeals")
 @login_required
 def appeals():
-    return render_template("moderation/appeals.html", appeals=moderation.open_appeals(current_user), code=moderation.code_of_conduct())
+    return render_template("moderation/appeals.html", appeals=moderation.open_appeals(current_user), reasons=moderation.decision_reasons())
 
 
 @bp.post("/moderation/appeals/<int:appeal_id>/decide")
