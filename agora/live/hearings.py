@@ -23,6 +23,7 @@ from agora import permissions
 from agora.extensions import db, socketio
 from agora.services import hearings, realtime
 from agora.services.errors import AgoraError
+from agora.services.sanitize import refuse_invalid_unicode
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ def event(*, fields: dict, required=("hearing_id",), joined: bool = True):
                 return _fail("The payload is not plain JSON.")
             if size > MAX_PAYLOAD_BYTES:
                 return _fail(f"The payload is too large (over {MAX_PAYLOAD_BYTES} bytes).", "too_large")
+            try:
+                refuse_invalid_unicode(data)
+            except AgoraError as error:
+                return _fail(error.message, error.code)
             unknown = set(data) - set(fields)
             if unknown:
                 return _fail(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))[:200]}.")

@@ -6,10 +6,12 @@ chain's look-up of the previous entry, the model's set-up for scoring one text. 
 is waiting (up to MAX_BATCH), screens it in one batch, stores it and commits once; each request
 waits for its own result and answers only after the commit, so an acknowledged view is stored.
 
-One bad draft never sinks the others: if the batch's commit fails on a constraint (a concurrent
-retry with the same Idempotency-Key), the batch is stored again one draft at a time. Any other
-failure (the database locked past its budget, or gone) reaches every request of the batch, which
-answers 503 and stores nothing. The writer is a greenlet under the gevent server and a thread
+One bad draft never sinks the others: if storing the batch fails for any reason that can belong
+to one draft (a constraint, such as a concurrent retry with the same Idempotency-Key; a text the
+database cannot encode; a bug the draft's text triggers), the batch is stored again one draft at
+a time, and only the draft that fails alone gets its error. Only a failure of the database
+itself (locked past its budget, or gone: `shared_failure`) reaches every request of the batch,
+which answers 503 and stores nothing. The writer is a greenlet under the gevent server and a thread
 elsewhere; it stops after IDLE_SECONDS without work and starts again on the next draft.
 """
 import logging
@@ -19,10 +21,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from agora.extensions import db
 from agora.jobs import gevent_patched
+from agora.services.errors import AgoraError
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,12 @@ class Writer:
                     waiter.succeed(result)
 
 
+def shared_failure(error: BaseException) -> bool:
+    """Whether the error is the database's (locked, unreachable, out of connections), so it would
+    fail any draft alike; anything else may belong to one draft and is retried draft by draft."""
+    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
+
+
 def _store_and_commit(drafts: list) -> list:
     """Store drafts in one transaction; one Outcome or exception per draft, in order."""
     from agora.services import submissions
@@ -116,17 +126,24 @@ def _store_and_commit(drafts: list) -> list:
     try:
         results = submissions.store(drafts)
         db.session.commit()
-    except IntegrityError as error:
+    except Exception as error:
         db.session.rollback()
+        if shared_failure(error):
+            raise
         if len(drafts) > 1:
-            log.info("group commit hit a constraint; storing its %d drafts one by one", len(drafts))
-            return [_store_and_commit([draft])[0] for draft in drafts]
+            log.info("group commit of %d drafts failed (%s); storing them one by one", len(drafts), type(error).__name__)
+            return [_alone(draft) for draft in drafts]
         draft = drafts[0]
-        earlier = submissions.replay(draft.author_id, *draft.idempotency) if draft.idempotency else None
-        return [Outcome(earlier, False) if earlier is not None else error]
-    except Exception:
-        db.session.rollback()
-        raise
+        if isinstance(error, IntegrityError) and draft.idempotency:
+            try:
+                earlier = submissions.replay(draft.author_id, *draft.idempotency)
+            except AgoraError as conflict:  # the key was taken meanwhile for another text
+                return [conflict]
+            if earlier is not None:
+                return [Outcome(earlier, False)]
+        if not isinstance(error, IntegrityError):
+            log.error("a draft failed alone in the group commit", exc_info=error)
+        return [error]
     outcomes = []
     for result in results:
         if isinstance(result, Exception):
@@ -135,6 +152,15 @@ def _store_and_commit(drafts: list) -> list:
             submissions.announce_committed(result)
             outcomes.append(Outcome(result, True))
     return outcomes
+
+
+def _alone(draft):
+    """One draft in its own transaction: its Outcome, or the exception that is its alone (a
+    database failure here is this draft's answer: the drafts stored before it stay stored)."""
+    try:
+        return _store_and_commit([draft])[0]
+    except Exception as error:
+        return error
 
 
 def submit(draft) -> Outcome:

@@ -33,6 +33,29 @@ BRIEFING_TAGS = {
 BRIEFING_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}}
 
 
+def refuse_invalid_unicode(value, *, field: str | None = None) -> None:
+    """Raise Invalid (422, code "encoding") if ``value`` (a string, or a JSON structure of them,
+    keys included) holds a lone surrogate (U+D800 to U+DFFF). JSON's escape "\\ud800" decodes to
+    one; it is not a character, cannot be encoded as UTF-8 and so cannot be stored. Adapters call
+    this on a whole JSON body or socket payload; clean_text calls it on every text."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Invalid(
+                    "The text holds an invalid character (a lone UTF-16 surrogate); send valid Unicode.",
+                    field=field, code="encoding",
+                ) from None
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+
+
 def clean_text(raw, *, max_chars: int, field: str = "text") -> str:
     """Normalise user text (NFC, no control characters, trimmed) or raise Invalid/TooLarge."""
     if raw is None:
@@ -44,6 +67,7 @@ def clean_text(raw, *, max_chars: int, field: str = "text") -> str:
             raise Invalid("The text is not valid UTF-8.", field=field, code="encoding") from None
     if not isinstance(raw, str):
         raise Invalid("The text must be a string.", field=field, code="type")
+    refuse_invalid_unicode(raw, field=field)
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()

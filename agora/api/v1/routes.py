@@ -9,6 +9,7 @@ from agora.api.v1.serialize import consultation_json, submission_json
 from agora.extensions import limiter
 from agora.services import consultations, submissions
 from agora.services.errors import AgoraError, Invalid
+from agora.services.sanitize import refuse_invalid_unicode
 from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
 
 
@@ -27,6 +28,7 @@ def json_body(allowed: set[str], required: set[str]) -> dict:
         raise BadJson("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise Invalid("The request body must be a JSON object.", code="not_an_object")
+    refuse_invalid_unicode(body)  # "\ud800" is valid JSON but not text: 422 here, never a failed batch later
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise Invalid(f"Unknown field(s): {', '.join(unknown)}.", code="unknown_field", field=unknown[0])
