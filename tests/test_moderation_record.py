@@ -140,3 +140,78 @@ def test_a_campaign_is_decided_with_one_choice_of_decision_and_fitting_reason(ap
     assert {_state(app, s) for s in sids} == {"held"}
     assert _post(client, url, {"decision": "reject:spam", "ids": [str(s) for s in sids]}).status_code == 302
     assert {_state(app, s) for s in sids} == {"rejected"}
+
+
+def test_a_moderator_never_decides_on_their_own_held_view_or_reports_on_it(app, client, make, world):
+    cid, slug, ids = world
+    held = make.submission(cid, ids["mod1"], ABUSIVE)
+    reported = make.submission(cid, ids["mod1"], CIVIC)
+    assert _state(app, held) == "held" and _state(app, reported) == "published"
+    login(client, "other@example.org")
+    assert _post(client, f"/submissions/{reported}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code == 302
+    _logout(client)
+
+    login(client, "mod1@example.org")
+    queue = client.get("/moderation/").get_data(as_text=True)
+    rows = {sid: row for sid in (held, reported) for row in queue.split("<tr>") if f"#{sid}</a>" in row}
+    assert all("yours — another moderator decides" in row for row in rows.values()) and len(rows) == 2
+    page = client.get(f"/moderation/items/{held}").get_data(as_text=True)
+    assert "yours — another moderator decides" in page and not _selects(page)
+    for sid, action, reason in ((held, "approve", "within_rules"), (reported, "keep", "within_rules")):
+        refused = _post(client, f"/moderation/items/{sid}/decide", {"action": action, "reason": reason})
+        assert refused.status_code == 403
+        assert "You wrote this item: another moderator decides it." in refused.get_data(as_text=True)
+    assert _post(client, f"/moderation/items/{held}/claim", {}).status_code == 403
+    assert (_state(app, held), _state(app, reported)) == ("held", "published")
+    with app.app_context():
+        assert db.session.query(ModerationDecision).filter_by(automatic=False).count() == 0
+    _logout(client)
+
+    login(client, "mod2@example.org")  # another moderator decides them
+    assert "yours — another moderator decides" not in client.get("/moderation/").get_data(as_text=True)
+    assert _post(client, f"/moderation/items/{held}/decide", {"action": "hide", "reason": "abuse"}).status_code == 302
+    assert _post(client, f"/moderation/items/{reported}/decide", {"action": "keep", "reason": "within_rules"}).status_code == 302
+    assert (_state(app, held), _state(app, reported)) == ("hidden", "published")
+
+
+def test_a_moderator_never_decides_the_appeal_on_their_own_view(app, client, make, world):
+    cid, slug, ids = world
+    make.user(email="mod3@example.org", role="moderator")
+    sid = make.submission(cid, ids["mod1"], ABUSIVE)
+    login(client, "mod2@example.org")
+    assert _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "abuse"}).status_code == 302
+    _logout(client)
+
+    login(client, "mod1@example.org")  # the author appeals, then tries to decide their own appeal
+    assert _post(client, f"/account/views/{sid}/appeal", {"statement": "This was satire."}).status_code == 302
+    with app.app_context():
+        appeal_id = db.session.query(Appeal).one().id
+    page = client.get("/moderation/appeals").get_data(as_text=True)
+    assert "yours — another moderator decides" in page and not _selects(page)
+    refused = _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"})
+    assert refused.status_code == 403
+    assert "This appeal is on your own view: another moderator decides it." in refused.get_data(as_text=True)
+    assert _state(app, sid) == "hidden"
+    _logout(client)
+
+    login(client, "mod3@example.org")  # neither the author nor the first moderator
+    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "abuse"}).status_code == 302
+    with app.app_context():
+        assert db.session.query(Appeal).one().decided_by_id != ids["mod1"]
+
+
+def test_a_campaign_member_of_the_moderators_own_is_left_to_another_moderator(app, client, make, world):
+    cid, slug, ids = world
+    text = "BUY CHEAP PILLS http://spam.example http://spam.example/2 http://spam.example/3 "
+    own = make.submission(cid, ids["mod1"], text + "0")
+    others = [make.submission(cid, make.user(), text + str(i)) for i in range(1, 3)]
+    with app.app_context():
+        campaign_id = db.session.get(Submission, own).campaign_id
+    login(client, "mod1@example.org")
+    page = client.get(f"/moderation/campaigns/{campaign_id}").get_data(as_text=True)
+    assert f'value="{own}" id="m{own}" disabled' in page and "yours — another moderator decides" in page
+    url = f"/moderation/campaigns/{campaign_id}/decide"
+    assert _post(client, url, {"decision": "reject:spam", "ids": [str(s) for s in [own, *others]]}).status_code == 403
+    assert {_state(app, s) for s in [own, *others]} == {"held"}
+    assert _post(client, url, {"decision": "reject:spam", "ids": [str(s) for s in others]}).status_code == 302
+    assert [_state(app, s) for s in [own, *others]] == ["held", "rejected", "rejected"]

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from agora import permissions
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models import Appeal, Flag, ModelVersion, ModerationDecision, Submission, User
 from agora.models._base import utcnow
 from agora.models.moderation import CODE_OF_CONDUCT
@@ -40,6 +41,7 @@ class QueueItem:
     campaign_size: int
     open_flags: int
     claimed_by: User | None
+    own: bool = False  # the viewing moderator wrote it: another moderator decides
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,31 @@ class ItemContext:
     near_duplicates: list
     campaign_size: int
     appeal: Appeal | None
+    own: bool = False  # the viewing moderator wrote it: another moderator decides
 
 
 def _require_moderator(user: User, consultation_id: int) -> None:
     if not permissions.can_moderate(user, consultation_id):
         raise Forbidden("You are not a moderator of this consultation.")
+
+
+OWN_ITEM = N_("You wrote this item: another moderator decides it.")
+OWN_APPEAL = N_("This appeal is on your own view: another moderator decides it.")
+
+
+def is_own(user: User, submission: Submission) -> bool:
+    """Whether ``user`` wrote ``submission``: nobody decides on their own content."""
+    return submission.author_id is not None and submission.author_id == getattr(user, "id", None)
+
+
+def is_own_appeal(user: User, record: Appeal) -> bool:
+    """Whether ``record`` is an appeal on ``user``'s own view."""
+    return is_own(user, record.submission) or (record.author_id is not None and record.author_id == getattr(user, "id", None))
+
+
+def _require_not_own(user: User, submission: Submission) -> None:
+    if is_own(user, submission):
+        raise Forbidden(OWN_ITEM, code="own_content")
 
 
 def _submission(submission_id: int) -> Submission:
@@ -106,6 +128,7 @@ def queue(user: User, consultation_id: int | None = None, limit: int = 100) -> l
             campaign_size=campaigns.get(s.campaign_id, 0),
             open_flags=int(f),
             claimed_by=claimers.get(s.claimed_by_id) if s.claimed_at and now - s.claimed_at < timedelta(minutes=CLAIM_MINUTES) else None,
+            own=is_own(user, s),
         )
         for s, p, f in rows
     ]
@@ -151,13 +174,14 @@ def context(user: User, submission_id: int) -> ItemContext:
         ).all()
     appeal = db.session.scalar(select(Appeal).where(Appeal.submission_id == submission.id))
     size = _campaign_sizes({submission.campaign_id}).get(submission.campaign_id, 0) if submission.campaign_id else 0
-    return ItemContext(submission, list(decisions), list(flags), list(recent), list(near), size, appeal)
+    return ItemContext(submission, list(decisions), list(flags), list(recent), list(near), size, appeal, is_own(user, submission))
 
 
 def claim(user: User, submission_id: int) -> Submission:
     """Mark an item as being worked on, so two moderators don't decide it at once."""
     submission = _submission(submission_id)
     _require_moderator(user, submission.consultation_id)
+    _require_not_own(user, submission)
     now = utcnow()
     if (
         submission.claimed_by_id not in (None, user.id)
@@ -189,6 +213,7 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
     """approve / hide / reject an item in the queue, or hide / keep a flagged published one."""
     submission = _submission(submission_id)
     _require_moderator(user, submission.consultation_id)  # who may act comes before what they sent
+    _require_not_own(user, submission)  # their held views and reports on their views go to another moderator
     if action not in ACTIONS and action != "keep":
         raise Invalid("The action is approve, hide, reject or keep.", field="action")
     _check_reason(action, reason)
@@ -354,6 +379,8 @@ def decide_appeal(user: User, appeal_id: int, outcome: str, reason: str, note: s
     _require_moderator(user, submission.consultation_id)
     if record.decided_at is not None:
         raise Conflict("This appeal has already been decided; the decision is final.", code="already_decided")
+    if is_own_appeal(user, record):
+        raise Forbidden(OWN_APPEAL, code="own_content")
     if record.original_moderator_id == user.id:
         raise Forbidden("An appeal must be decided by a different moderator from the one who made the first decision.")
     if outcome not in ("restored", "upheld"):

@@ -9,6 +9,7 @@ from agora.extensions import limiter
 from agora.services import moderation
 from agora.services.errors import AgoraError
 from agora.web.ratelimits import SUBMIT_LIMIT, user_or_ip
+from agora.web.redirects import safe_next
 
 bp = Blueprint("moderation", __name__)
 
@@ -72,7 +73,8 @@ def decide(submission_id):
 @login_required
 def campaign(campaign_id):
     members = moderation.campaign_members(current_user, campaign_id)
-    return render_template("moderation/campaign.html", campaign_id=campaign_id, members=members, reasons=moderation.decision_reasons())
+    own = {m.id for m in members if moderation.is_own(current_user, m)}
+    return render_template("moderation/campaign.html", campaign_id=campaign_id, members=members, own=own, reasons=moderation.decision_reasons())
 
 
 @bp.post("/moderation/campaigns/<int:campaign_id>/decide")
@@ -99,7 +101,9 @@ def decide_campaign(campaign_id):
 @bp.get("/moderation/appeals")
 @login_required
 def appeals():
-    return render_template("moderation/appeals.html", appeals=moderation.open_appeals(current_user), reasons=moderation.decision_reasons())
+    appeals = moderation.open_appeals(current_user)
+    own = {a.id for a in appeals if moderation.is_own_appeal(current_user, a)}
+    return render_template("moderation/appeals.html", appeals=appeals, own=own, reasons=moderation.decision_reasons())
 
 
 @bp.post("/moderation/appeals/<int:appeal_id>/decide")
@@ -143,9 +147,7 @@ def audit_export():
 def flag(submission_id):
     moderation.flag(current_user, submission_id, request.form.get("reason", ""), request.form.get("note"))
     flash(_("Thank you: moderators will look at this view."), "success")
-    back = request.form.get("next") or url_for("main.index")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("main.index")
+    back = safe_next(request.form.get("next"), url_for("main.index"))
     return redirect(back)
 
 
