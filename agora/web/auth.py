@@ -9,14 +9,13 @@ from agora.services import accounts
 from agora.services.errors import AgoraError
 from agora.web.forms import CodeForm, DeleteForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
 from agora.web.ratelimits import SIGNIN_LIMIT, SIGNUP_LIMIT
+from agora.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.index")
+    return safe_next(target, url_for("main.index"))
 
 
 def _start_session(user, remember=False):

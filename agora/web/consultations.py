@@ -10,6 +10,7 @@ from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
+from agora.web.redirects import safe_next
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 
@@ -130,7 +131,5 @@ def vote(slug, submission_id):
             "pass": submission.pass_count,
         }
     flash(_("Your vote is recorded."), "success")
-    back = request.form.get("next") or url_for("consultations.detail", slug=slug)
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("consultations.detail", slug=slug)
+    back = safe_next(request.form.get("next"), url_for("consultations.detail", slug=slug))
     return redirect(f"{back}#s{submission.id}")

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from agora.extensions import db
 from agora.services import consultations
 from agora.web.page_cache import shared_with_anonymous_readers
+from agora.web.redirects import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -26,9 +27,7 @@ def about():
 @bp.get("/language/<code>")
 def set_language(code):
     """Remember the chosen interface language in a cookie (works without JavaScript)."""
-    target = request.args.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = safe_next(request.args.get("next"), "/")
     # The page the switch came from, without a ?lang= that would override the new choice.
     path, _, query = target.partition("?")
     query = "&".join(part for part in query.split("&") if part and not part.startswith("lang="))
