@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
-from agora.services import audit, screening
+from agora.services import audit, csvfiles, screening
 from agora.services.errors import Invalid
 
 REQUIRED_COMMENT_COLUMNS = {"comment-id", "author-id", "moderated", "comment-body", "timestamp"}
@@ -29,7 +29,8 @@ class ImportResult:
 def _read_csv(path: Path) -> list[dict]:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+            # an export of Agora's own had its cells neutralised (csvfiles): read them as they were
+            return [{key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()} for row in csv.DictReader(handle)]
     except UnicodeDecodeError as error:
         raise Invalid(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
@@ -229,7 +230,7 @@ def export_polis(consultation_id: int, folder, *, include_moderated: bool = Fals
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvfiles.writer(handle)
         writer.writerow(POLIS_COMMENT_COLUMNS)
         for r in sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True):  # newest first, as Pol.is
             moment = r.created_at.replace(tzinfo=timezone.utc)
@@ -249,7 +250,7 @@ def export_polis(consultation_id: int, folder, *, include_moderated: bool = Fals
     authored = Counter(r.author_id for r in rows if r.author_id is not None)
     columns = sorted(comment_no.values())
     with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvfiles.writer(handle)
         writer.writerow(POLIS_PARTICIPANT_COLUMNS + [str(c) for c in columns])
         for person in sorted(people, key=lambda p: person_no[p]):
             cast = by_person.get(person, {})

@@ -4,7 +4,6 @@ verify and transmit to forums.
 A frozen report never changes; a correction is a new version that supersedes it. Reports hold
 aggregates and verbatim quotes only: no participant's name, account or id.
 """
-import csv
 import dataclasses
 import hashlib
 import hmac
@@ -25,9 +24,8 @@ from agora.models import Consultation, Forum, Report, Submission, Transmission, 
 from agora.models._base import utcnow
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import archives
+from agora.services import archives, csvfiles, screening
 from agora.services import moderation as moderation_service
-from agora.services import screening
 from agora.services.errors import Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line
 
@@ -450,7 +448,7 @@ def csv_tables(content: dict) -> dict[str, str]:
 
     def write(name, header, rows):
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csvfiles.writer(buffer, lineterminator="\n")  # cells neutralised: participants wrote the texts
         writer.writerow(header)
         writer.writerows(rows)
         tables[name] = buffer.getvalue()
