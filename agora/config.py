@@ -71,6 +71,9 @@ class Config:
             raise ValueError("AGORA_JOBS must be process, thread, rq or inline")
         if self.JOBS_BACKEND == "rq" and not self.REDIS_URL:
             raise ValueError("AGORA_JOBS=rq needs AGORA_REDIS_URL")
+        # Each view is embedded once, by a background job right after it is stored
+        # (services/embeddings.py); off, the next theme refit embeds what is missing.
+        self.EMBEDDINGS_AUTO = _env_bool("EMBEDDINGS_AUTO", True)
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
         self.SMS_SECRET, self.SMS_SALT = _env("SMS_SECRET"), _env("SMS_SALT")  # SMS gateway signature; sender-hash salt
@@ -102,3 +105,4 @@ class TestConfig(Config):
         super().__init__(instance_path)
         self.TESTING = True
         self.SECRET_KEY = "test-secret-key"
+        self.EMBEDDINGS_AUTO = False  # tests that need the background embedding turn it on

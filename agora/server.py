@@ -61,7 +61,10 @@ def warm_up(app) -> None:
         from babel import Locale
         from babel.numbers import format_decimal
 
-        from moderation import opinions, themes  # noqa: F401
+        from moderation import embeddings, opinions, themes  # noqa: F401
+
+        # The chair's summary embeds the messages the background job has not reached yet.
+        embeddings.warm_up()
 
         for code in app.config.get("LANGUAGES", ()):
             format_decimal(1234.5, locale=Locale.parse(code))

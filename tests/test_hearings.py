@@ -132,14 +132,72 @@ def test_slow_mode_replay_and_retract(app, make, setup):
         assert balance["posters"]["region"] and balance["posters"]["total"] == 1
 
 
-def test_theme_summary_runs_and_says_when_there_are_too_few_messages(app):
-    assert hearings.compute_themes(["one", "two"], [1, 2])["status"] == "too_few"
-    texts = [f"{topic} {i}" for i in range(6) for topic in ("fishing quotas science", "plastic waste rivers")]
-    result = hearings.compute_themes(texts, list(range(len(texts))))
-    assert result["status"] in ("ok", "unavailable")
-    if result["status"] == "ok":
-        assert sum(t["size"] for t in result["themes"]) == len(texts)
-        assert all(1 <= len(t["quotes"]) <= 2 for t in result["themes"])
+HEARING_MESSAGES = [  # (concern, language, text): two concerns, in the six languages
+    ("fish", "en", "Fishing quotas must follow the science."),
+    ("fish", "fr", "Les quotas de pêche doivent suivre la science."),
+    ("fish", "es", "Las cuotas de pesca deben seguir a la ciencia."),
+    ("fish", "ru", "Квоты на вылов рыбы должны основываться на науке."),
+    ("fish", "ar", "يجب أن تتبع حصص الصيد العلم."),
+    ("fish", "zh", "捕鱼配额必须以科学为依据。"),
+    ("plastic", "en", "Stop plastic waste from reaching the rivers."),
+    ("plastic", "fr", "Empêchez les déchets plastiques d'atteindre les rivières."),
+    ("plastic", "es", "Hay que impedir que los residuos plásticos lleguen a los ríos."),
+    ("plastic", "ru", "Не допускайте попадания пластиковых отходов в реки."),
+    ("plastic", "ar", "امنعوا وصول النفايات البلاستيكية إلى الأنهار."),
+    ("plastic", "zh", "阻止塑料垃圾流入河流。"),
+]
+
+
+def test_theme_summary_says_when_there_are_too_few_messages(app, setup):
+    with app.app_context():
+        hearing = db.session.get(Hearing, setup["hearing_id"])
+        assert hearings.summary(hearing)["themes"]["status"] == "too_few"
+
+
+def test_chairs_summary_groups_a_short_six_language_hearing_by_meaning(app, make, setup):
+    """Twelve messages, two concerns, six languages: two themes, each holding every language,
+    named in each, with how the room leans on it, who speaks in it and who does not."""
+    _open(app, setup["hearing_id"], setup["chair_id"])
+    # one message a person (a sixth message within a minute from one person is held as a flood)
+    authors = [make.user(email=f"h{i}@example.org", constituency="ngo" if concern == "fish" else "youth",
+                         country="SN" if concern == "fish" else "FR")
+               for i, (concern, _, _) in enumerate(HEARING_MESSAGES)]
+    voter = make.user(email="voter@example.org")
+    with app.app_context():
+        hearing = db.session.get(Hearing, setup["hearing_id"])
+        ids = {}
+        for author_id, (concern, language, text) in zip(authors, HEARING_MESSAGES):
+            author = db.session.get(User, author_id)
+            message = hearings.post_message(hearing, author, text)
+            assert message.state == "published" and message.language == language, (text, message.language)
+            ids[text] = message.id
+        for text in [t for c, _, t in HEARING_MESSAGES if c == "fish"][:3]:
+            hearings.vote(hearing, db.session.get(User, voter), ids[text], "agree")
+        themes = hearings.summary(hearing)["themes"]
+        assert themes["status"] == "ok" and themes["n"] == 12 and themes["new"] == 12
+        assert len(themes["themes"]) == 2
+        by_concern = {}
+        for theme in themes["themes"]:
+            members = {c for c, _, t in HEARING_MESSAGES if any(q["id"] == ids[t] for q in theme["quotes"])}
+            assert len(members) == 1, theme  # one concern a theme
+            by_concern[members.pop()] = theme
+            assert theme["size"] == 6 and set(theme["languages"]) == {"en", "fr", "es", "ru", "ar", "zh"}
+            assert set(theme["labels"]) == set(theme["languages"]) and " · " not in theme["label"]
+            assert {q["language"] for q in theme["quotes"]} == set(theme["languages"])
+        fish, plastic = by_concern["fish"], by_concern["plastic"]
+        assert fish["lean"] == {"agree": 3, "disagree": 0, "pass": 0, "votes": 3}
+        assert plastic["lean"]["votes"] == 0
+        assert fish["constituencies"] == {"present": {"ngo": 6}, "absent": ["youth"]}
+        assert plastic["constituencies"]["absent"] == ["ngo"]
+        assert "捕鱼" in fish["labels"]["zh"] or "配额" in fish["labels"]["zh"]
+
+        # the next summary keeps the themes' ids and says what is new since the last one
+        late = hearings.post_message(hearing, db.session.get(User, voter), "La pesca ilegal vacía nuestros mares.")
+        again = hearings.summary(hearing)["themes"]
+        assert again["new"] == 1
+        assert {t["id"] for t in again["themes"]} == {fish["id"], plastic["id"]}
+        fish_again = next(t for t in again["themes"] if t["id"] == fish["id"])
+        assert fish_again["new"] == 1 and fish_again["size"] == 7, late.language
 
 
 # --- socket namespace -----------------------------------------------------------------------

@@ -90,8 +90,8 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
         summary = themes.latest_summary(cid)
     assert summary["status"] == "ready" and summary["n"] == 40 and summary["themes"]
     first = summary["themes"][0]
-    assert set(first) == {"id", "label", "terms", "size", "share", "quotes", "trend"}
-    assert len(first["quotes"]) in (1, 2) and {q["id"] for q in first["quotes"]} <= set(ids)
+    assert set(first) == {"id", "label", "labels", "languages", "terms", "size", "share", "quotes", "trend"}
+    assert 1 <= len(first["quotes"]) <= themes.QUOTES + 3 and {q["id"] for q in first["quotes"]} <= set(ids)
     assert first["trend"] in themes.TRENDS
     assert sum(t["size"] for t in summary["themes"]) + summary["other"] == 40
 
@@ -111,10 +111,13 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
     assert f'href="/consultations/{slug}/themes"' in client.get(f"/consultations/{slug}").get_data(as_text=True)
 
 
-def test_new_views_are_placed_at_once_from_memory_and_a_refit_follows(app, make, monkeypatch):
+def test_new_views_are_embedded_then_placed_from_memory_and_a_refit_follows(app, make, monkeypatch):
+    """A new view is embedded by the background job right after it is stored (inline here), which
+    places it in the nearest theme with the snapshot kept in memory."""
     from moderation.themes import ThemeSet
 
-    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", THEMES_DEBOUNCE_SECONDS=0, THEMES_MIN_INTERVAL_SECONDS=0)
+    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", THEMES_DEBOUNCE_SECONDS=0, THEMES_MIN_INTERVAL_SECONDS=0,
+                      EMBEDDINGS_AUTO=True, EMBEDDINGS_DEBOUNCE_SECONDS=0)
     cid = make.consultation()
     texts = civic_statements(33)
     _publish(app, cid, texts[:30])

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 from agora.models.user import ApiToken, RoleAssignment, User
 from agora.models.consultation import Consultation
-from agora.models.submission import IdempotencyRecord, Submission, Vote
+from agora.models.submission import IdempotencyRecord, Submission, SubmissionVector, Vote
 from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecision
 from agora.models.hearing import Hearing, SpeakerRequest
 from agora.models.themes import ThemeSnapshot
@@ -39,6 +39,7 @@ __all__ = [
     "RoleAssignment",
     "SpeakerRequest",
     "Submission",
+    "SubmissionVector",
     "ThemeSnapshot",
     "Transmission",
     "User",

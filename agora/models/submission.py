@@ -1,7 +1,7 @@
 """Submissions (views and hearing messages), votes on them, and API idempotency records."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.extensions import db
@@ -98,4 +98,20 @@ class IdempotencyRecord(db.Model):
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionVector(db.Model):
+    """A submission's sentence embedding, computed once after it is stored (``services.embeddings``).
+
+    Themes, placement, search and near-duplicates across languages read it instead of embedding
+    again. 512 float16 (1 KB); ``model`` names what made it, so a new model re-embeds.
+    """
+
+    __tablename__ = "submission_vectors"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(40))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

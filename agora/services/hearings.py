@@ -996,67 +996,121 @@ def _region_of(user) -> str:
     return country.region if country else "unstated"
 
 
-def compute_themes(texts: list[str], ids: list[int]) -> dict:
-    """Pure and CPU-heavy: run it in a native thread, never on the event loop."""
-    if len(texts) < THEMES_MIN_TEXTS:
-        return {"status": "too_few", "needed": THEMES_MIN_TEXTS, "n": len(texts), "themes": []}
-    try:
-        from moderation import themes as theme_lib
-    except Exception:  # the themes library is not there yet
-        return {"status": "unavailable", "n": len(texts), "themes": []}
-    result = theme_lib.fit(texts, max_k=min(8, max(2, len(texts) // 3)))
+THEME_QUOTES = 4
+
+
+def compute_themes(rows: list, vectors, previous=None, since: int = 0) -> dict:
+    """The chair's themes from the hearing's messages (``theme_inputs``) and their vectors.
+
+    Pure and CPU-heavy: run it in a native thread, never on the event loop. Vectors not stored
+    yet (zero rows) are embedded here. Per theme: its name in each language it has messages in,
+    how the room leans on its messages (the votes on them), which constituencies and regions of
+    the room speak in it and which do not, how many of its messages are new since ``since`` (the
+    last message of the previous summary), and quotes across its languages. ``previous``: the
+    last summary's ThemeSet, so a theme keeps its id (and "new" means new) from one summary to
+    the next. Returns (summary, ThemeSet)."""
+    import numpy as np
+
+    if len(rows) < THEMES_MIN_TEXTS:
+        return {"status": "too_few", "needed": THEMES_MIN_TEXTS, "n": len(rows), "themes": []}, previous
+    from moderation import embeddings as model
+    from moderation import themes as theme_lib
+
+    texts = [r.text for r in rows]
+    missing = np.flatnonzero(~np.abs(vectors).any(axis=1))
+    if len(missing):
+        vectors[missing] = model.encode([texts[i] for i in missing])
+    result = theme_lib.fit(
+        texts, max_k=min(8, max(2, len(texts) // 3)), vectors=vectors,
+        languages=[r.language for r in rows], previous=previous,
+    )
+    room_constituencies = {r.constituency or "unstated" for r in rows}
+    room_regions = {r.region or "unstated" for r in rows}
     out = []
     for theme in sorted(result.themes, key=lambda t: -t.size):
-        quotes = [{"id": ids[i], "text": texts[i][:280]} for i in list(theme.representatives)[:2]]
-        out.append({"id": theme.id, "label": theme.label, "size": theme.size, "share": round(theme.share, 3), "quotes": quotes})
-    return {"status": "ok", "n": len(texts), "themes": out}
+        members = [rows[i] for i, a in enumerate(result.assignments) if a == theme.id]
+        agree = sum(r.agree_count for r in members)
+        disagree = sum(r.disagree_count for r in members)
+        passed = sum(r.pass_count for r in members)
+        constituencies = Counter(r.constituency or "unstated" for r in members)
+        regions = Counter(r.region or "unstated" for r in members)
+        out.append({
+            "id": theme.id,
+            "label": theme.label,
+            "labels": dict(theme.labels),
+            "size": theme.size,
+            "share": round(theme.share, 3),
+            "new": sum(1 for r in members if r.id > since),
+            "languages": dict(theme.languages),
+            "lean": {"agree": agree, "disagree": disagree, "pass": passed, "votes": agree + disagree + passed},
+            "constituencies": {"present": dict(constituencies.most_common()),
+                               "absent": sorted(room_constituencies - set(constituencies))},
+            "regions": {"present": dict(regions.most_common()), "absent": sorted(room_regions - set(regions))},
+            "quotes": [
+                {"id": rows[i].id, "text": texts[i][:280], "language": rows[i].language}
+                for i in list(theme.representatives)[: THEME_QUOTES + 3]
+            ],
+        })
+    return {"status": "ok", "n": len(rows), "new": sum(1 for r in rows if r.id > since), "themes": out}, result
 
 
-def theme_inputs(hearing: Hearing, limit: int = 5000) -> tuple[list[str], list[int]]:
+def theme_inputs(hearing: Hearing, limit: int = 5000) -> list:
+    """The hearing's published messages (newest ``limit``), oldest first, with what the summary
+    shows about each: language, the author's declared constituency and region, its votes."""
     rows = db.session.execute(
-        select(Submission.id, Submission.text)
+        select(Submission.id, Submission.text, Submission.language, Submission.constituency, Submission.region,
+               Submission.agree_count, Submission.disagree_count, Submission.pass_count)
         .where(Submission.hearing_id == hearing.id, Submission.kind == "message", Submission.state == "published")
         .order_by(Submission.id.desc())
         .limit(limit)
     ).all()
     rows.reverse()
-    return [t for _, t in rows], [i for i, _ in rows]
+    return rows
 
 
 def _stored_themes(hearing: Hearing) -> dict | None:
     """The latest theme snapshot the themes service computed for this hearing in the background
-    (it refits as messages arrive), in the panel's shape; None when there is none yet."""
-    try:
-        from agora.services import themes as theme_service
+    (it refits as messages arrive: a hearing too large to cluster at each summary), in the
+    panel's shape; None when there is none yet."""
+    from agora.services import themes as theme_service
 
-        latest = theme_service.latest_summary(hearing.consultation_id, hearing.id)
-    except Exception:  # the themes service is optional here: compute our own
-        log.debug("no stored themes for hearing %s", hearing.id, exc_info=True)
-        return None
-    if latest.get("status") != "ready" or not latest.get("themes"):
+    latest = theme_service.latest_summary(hearing.consultation_id, hearing.id)
+    if latest.get("status") != "ready" or not latest.get("themes") or latest.get("n", 0) < LIVE_THEMES_UP_TO:
         return None
     return {
         "status": "ok",
         "n": latest.get("n", 0),
         "computed_at": latest.get("computed_at"),
         "themes": [
-            {"id": t["id"], "label": t["label"], "size": t["size"], "share": round(float(t["share"]), 3),
-             "quotes": [{"id": q.get("id"), "text": str(q.get("text", ""))[:280]} for q in t.get("quotes", [])[:2]]}
+            {"id": t["id"], "label": t["label"], "labels": t.get("labels", {}), "size": t["size"],
+             "share": round(float(t["share"]), 3), "languages": t.get("languages", {}),
+             "quotes": [{"id": q.get("id"), "text": str(q.get("text", ""))[:280], "language": q.get("language")}
+                        for q in t.get("quotes", [])[:THEME_QUOTES]]}
             for t in sorted(latest["themes"], key=lambda t: -t["size"])
         ],
     }
 
 
+LIVE_THEMES_UP_TO = 5000  # messages: up to this many, each summary clusters them afresh (< 1 s)
+_previous_themes: dict[int, tuple] = {}  # hearing id -> (ThemeSet, last message id) of the last summary
+
+
 def summary(hearing: Hearing) -> dict:
     """The chair's panel: balance now, themes computed in a native thread."""
+    from agora.services import embeddings
+
     themes = _stored_themes(hearing)
     if themes is None:
-        texts, ids = theme_inputs(hearing)
+        rows = theme_inputs(hearing, LIVE_THEMES_UP_TO)
+        previous, since = _previous_themes.get(hearing.id, (None, 0))
         try:
-            themes = off_loop(compute_themes, texts, ids)
+            stored, _missing = embeddings.stored_vectors([r.id for r in rows])
+            themes, fitted = off_loop(compute_themes, rows, stored, previous, since)
+            if rows and themes.get("status") == "ok":
+                _previous_themes[hearing.id] = (fitted, rows[-1].id)
         except Exception:
             log.exception("themes failed for hearing %s", hearing.id)
-            themes = {"status": "failed", "n": len(texts), "themes": []}
+            themes = {"status": "failed", "n": len(rows), "themes": []}
     return {"hearing_id": hearing.id, "balance": balance(hearing), "themes": themes, "computed_at": utcnow().isoformat() + "Z"}
 
 
@@ -1155,6 +1209,10 @@ _themes = _ThemeScheduler()
 
 
 def _themes_dirty(hearing_id: int) -> None:
+    """A message was published: embed it soon (in the background), count it for the summary."""
+    from agora.services import embeddings
+
+    embeddings.schedule()
     _themes.dirty(hearing_id)
 
 

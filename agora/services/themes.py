@@ -30,7 +30,9 @@ from agora.extensions import db
 from agora.jobs import off_loop
 from agora.models import Consultation, Hearing, Submission, ThemeSnapshot
 from agora.models._base import utcnow
+from agora.services import embeddings
 from agora.services.errors import NotFound
+from moderation.embeddings import MODEL as EMBEDDING_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +189,7 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     rows = db.session.execute(
         select(
             Submission.id, Submission.text, Submission.created_at, Submission.constituency,
-            Submission.region, Submission.global_south, Submission.gender,
+            Submission.region, Submission.global_south, Submission.gender, Submission.language,
         )
         .where(*published_filter(consultation_id, hearing_id))
         .order_by(Submission.id.desc())
@@ -207,7 +209,11 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
         previous = themeset_of(previous_row) if previous_row is not None else None
         progress(f"Clustering {len(rows):,} views" + (f" (ids kept from snapshot #{previous_row.id})" if previous else "") + "…")
         started = time.perf_counter()
-        ts = theme_lib.fit([r.text for r in rows], previous=previous)
+        vectors = embeddings.vectors_for([r.id for r in rows])  # stored once per view; missing ones now
+        embedded = time.perf_counter() - started
+        ts = theme_lib.fit(
+            [r.text for r in rows], previous=previous, vectors=vectors, languages=[r.language for r in rows]
+        )
         seconds = time.perf_counter() - started
         progress(f"Found {len(ts.themes)} themes in {seconds:.1f} s ({ts.k_chosen_by}).")
         summary = _summarise(ts, rows, previous)
@@ -217,7 +223,9 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
             snapshot,
             n_items=len(rows),
             params={
-                "method": "tf-idf + LSA + k-means (moderation.themes)",
+                "method": f"multilingual sentence embeddings ({EMBEDDING_MODEL}) + k-means (moderation.themes)",
+                "backend": "embeddings",
+                "embedding_seconds": round(embedded, 2),
                 "k_chosen_by": ts.k_chosen_by,
                 "last_id": ids[-1],
                 "previous_id": previous_row.id if previous_row is not None else None,
@@ -323,11 +331,16 @@ def _summarise(ts, rows, previous) -> dict:
             {
                 "id": theme.id,
                 "label": theme.label,
+                "labels": dict(theme.labels),
+                "languages": dict(theme.languages),
                 "terms": list(theme.terms),
                 "size": theme.size,
                 "share": theme.share,
+                # central and diverse first, then one of each of the theme's other languages:
+                # each reader sees those in their own language first (``quotes_for``)
                 "quotes": [
-                    {"id": rows[i].id, "text": _quote(rows[i].text)} for i in list(theme.representatives)[:QUOTES]
+                    {"id": rows[i].id, "text": _quote(rows[i].text), "language": rows[i].language}
+                    for i in list(theme.representatives)[: QUOTES + 3]
                 ],
                 "trend": _trend(members, recent, n, previous_ids, theme.id),
                 "weekly": [weekly.get(w, 0) for w in weeks],
@@ -349,6 +362,19 @@ def _summarise(ts, rows, previous) -> dict:
         "points": points,
         "k_chosen_by": ts.k_chosen_by,
     }
+
+
+def label_for(theme: dict, language: str | None) -> str:
+    """The theme's name in the reader's language when it has views in it, else its main name."""
+    return (theme.get("labels") or {}).get(language or "", theme["label"])
+
+
+def quotes_for(theme: dict, language: str | None, count: int = QUOTES) -> list[dict]:
+    """``count`` quotes of a theme, those in the reader's language first (the order within each
+    group kept: central, then diverse)."""
+    quotes = list(theme.get("quotes") or [])
+    mine = [q for q in quotes if language and q.get("language") == language]
+    return (mine + [q for q in quotes if q not in mine])[:count]
 
 
 def _quote(text: str) -> str:
@@ -402,18 +428,44 @@ def _placement_model(consultation_id: int, hearing_id: int | None):
 
 
 def place_new(submission: Submission) -> None:
-    """Before the commit: put a published view in its nearest theme, in the same transaction
-    (one write per submission, not two). Never raises: a failure leaves it unplaced."""
+    """Before the commit: put a published view in its nearest theme, in the same transaction,
+    when the themes read words (an older snapshot: ~0.05 ms). Themes that read meaning need the
+    view's embedding, which the embedding job computes right after the commit and then places it
+    (``place_embedded``): no post waits for an embedding. Never raises."""
     try:
         if submission.state != "published" or submission.kind == "chair_summary" or submission.theme_id is not None:
             return
         from moderation import themes as theme_lib
 
         ts = _placement_model(submission.consultation_id, submission.hearing_id)
-        if ts is not None:
+        if ts is not None and ts.model.get("backend", "tfidf") == "tfidf":
             submission.theme_id = theme_lib.place(ts, [submission.text])[0]
     except Exception:
         log.exception("placing submission %s in a theme failed", getattr(submission, "id", None))
+
+
+def place_embedded(rows, vectors) -> int:
+    """Place views whose vectors just became ready (rows: id, consultation_id, hearing_id, text)
+    in their scope's latest themes; the caller commits. Returns how many were placed."""
+    from sqlalchemy import update
+
+    from moderation import themes as theme_lib
+
+    scopes: dict[tuple, list[int]] = {}
+    for i, row in enumerate(rows):
+        scopes.setdefault((row.consultation_id, row.hearing_id), []).append(i)
+    placed = 0
+    for (consultation_id, hearing_id), indexes in scopes.items():
+        ts = _placement_model(consultation_id, hearing_id)
+        if ts is None:
+            continue
+        theme_ids = theme_lib.place(ts, [rows[i].text for i in indexes], vectors=vectors[indexes])
+        db.session.execute(
+            update(Submission),
+            [{"id": rows[i].id, "theme_id": int(t)} for i, t in zip(indexes, theme_ids)],
+        )
+        placed += len(indexes)
+    return placed
 
 
 def after_submission(submission: Submission) -> None:
@@ -422,6 +474,7 @@ def after_submission(submission: Submission) -> None:
     Never raises: a failure here is logged and the submission stands.
     """
     try:
+        embeddings.schedule()
         if submission.state != "published" or submission.kind == "chair_summary":
             return
         maybe_schedule(submission.consultation_id, submission.hearing_id)
@@ -516,10 +569,12 @@ def latest_summary(consultation_id: int, hearing_id: int | None = None) -> dict:
             {
                 "id": t["id"],
                 "label": t["label"],
+                "labels": dict(t.get("labels", {})),
+                "languages": dict(t.get("languages", {})),
                 "terms": list(t["terms"]),
                 "size": t["size"],
                 "share": t["share"],
-                "quotes": [dict(q) for q in t["quotes"][:2]],
+                "quotes": [dict(q) for q in t["quotes"]],
                 "trend": t["trend"],
             }
             for t in summary.get("themes", [])
@@ -560,6 +615,8 @@ def page(consultation_id: int, hearing_id: int | None = None) -> dict:
     if ready is None:
         return result
     result["summary"] = snapshot_data(ready).get("summary")
+    # snapshots made before themes read meaning say "tf-idf" in their method
+    result["ready_method"] = "meaning" if params(ready).get("backend") == "embeddings" else "words"
     last_id = params(ready).get("last_id", 0)
     placed = dict(
         db.session.execute(

@@ -4,7 +4,7 @@ Charts are SVG drawn here, on the server, with every value escaped, and each has
 alternative (a title, a description and a table); the pages need no JavaScript.
 """
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from flask_babel import format_percent, gettext as _
+from flask_babel import format_percent, get_locale, gettext as _
 from markupsafe import Markup, escape
 
 from agora.i18n import translate
@@ -57,10 +57,13 @@ def themes_page(slug):
     per_page = current_app.config["PAGE_SIZE"]
     links, warnings = {}, {}
     svg_map = trends = None
+    reader = str(get_locale() or "en")
     if summary:
-        for theme in summary["themes"]:
+        for theme in summary["themes"]:  # named and quoted in the reader's language where it can be
+            theme["shown_label"] = themes.label_for(theme, reader)
+            theme["shown_quotes"] = themes.quotes_for(theme, reader)
             if hearing_id is None:
-                for quote in theme["quotes"]:
+                for quote in theme["shown_quotes"]:
                     page = themes.listing_page(quote["id"], consultation.id, per_page)
                     links[quote["id"]] = url_for("consultations.detail", slug=slug, page=page if page > 1 else None, _anchor=f"s{quote['id']}")
             if theme["size"] >= 10:
@@ -83,6 +86,9 @@ def themes_page(slug):
         label=label,
         percent=percent,
         colour=colour,
+        # a trend says where a conversation is going: a closed consultation goes nowhere
+        show_trend=consultation.status == "open" or hearing_id is not None,
+        reader=reader,
         active="themes",
     )
 
@@ -133,7 +139,8 @@ def _attr(value) -> str:
 
 
 def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
-    """Each view a dot at its 2-D position, coloured and numbered by theme; title and description."""
+    """Each view a dot at its 2-D position, coloured and numbered by theme, the numbers never on
+    top of each other; title and description (the legend and the table carry the names)."""
     points = summary.get("points") or []
     order = {t["id"]: i for i, t in enumerate(summary["themes"])}
     pad = 16
@@ -147,10 +154,10 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
 
     title = _("Map of %(n)s views by theme", n=len(points))
     description = _(
-        "Each dot is a view; views that use similar words tend to be close together (each axis is "
-        "drawn by rank, so the spacing shows order, not distance). Colours and numbers "
-        "show the themes listed below; grey dots are views in no theme. The themes' sizes and key "
-        "terms are in the list that follows."
+        "Each dot is a view; views that say similar things, in any language, tend to be close "
+        "together (each axis is drawn by rank, so the spacing shows order, not distance). Colours "
+        "and numbers show the themes listed below; grey dots are views in no theme. The themes' "
+        "names and sizes are in the list that follows."
     )
     parts = [
         f'<svg class="theme-map" viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -165,15 +172,31 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{_attr(colour(index))}" fill-opacity="0.75"/>')
         if index >= 0:
             centres.setdefault(index, []).append((cx, cy))
+    placed: list[tuple[float, float]] = []
     for index, spots in sorted(centres.items()):
-        cx = sum(s[0] for s in spots) / len(spots)
-        cy = sum(s[1] for s in spots) / len(spots)
+        cx, cy = _free_spot(sum(s[0] for s in spots) / len(spots), sum(s[1] for s in spots) / len(spots),
+                            placed, width, height, pad)
+        placed.append((cx, cy))
         parts.append(
             f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="14" font-weight="700" text-anchor="middle" '
             f'fill="#1b1f24" stroke="#ffffff" stroke-width="3" paint-order="stroke">{index + 1}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _free_spot(x: float, y: float, taken: list, width: int, height: int, pad: int, gap: float = 20.0):
+    """The nearest point to (x, y) on a spiral of steps that is at least ``gap`` from every label
+    already placed, inside the frame: two themes' numbers never cover each other."""
+    import math
+
+    for step in range(200):
+        angle, radius = step * 0.9, gap * 0.35 * step
+        cx = min(max(x + radius * math.cos(angle), pad), width - pad)
+        cy = min(max(y + radius * math.sin(angle), pad + 6), height - pad)
+        if all((cx - a) ** 2 + (cy - b) ** 2 >= gap * gap for a, b in taken):
+            return cx, cy
+    return x, y
 
 
 def _ranks(values: list) -> list[float]:

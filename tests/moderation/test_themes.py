@@ -191,66 +191,120 @@ def test_default_backend_never_imports_torch():
     assert out.stdout.strip() == "False"
 
 
-# --------------------------------------------------------------------------- embeddings backend
-# A stand-in encoder (no torch): each word has a fixed random vector, and every text also carries a
-# large shared component, as real sentence embeddings do (every cosine between them is high).
+# --------------------------------------------------------------------------- meaning across languages
+# The same three concerns written in the six UN languages: a theme is a concern, not a language.
+
+SIX = {
+    "water": {
+        "en": ["Clean drinking water for every village", "Villages need safe water to drink"],
+        "fr": ["De l'eau potable propre pour chaque village", "Les villages ont besoin d'eau potable saine"],
+        "es": ["Agua potable limpia para cada aldea", "Las aldeas necesitan agua segura para beber"],
+        "ar": ["مياه شرب نظيفة لكل قرية", "القرى تحتاج إلى مياه آمنة للشرب"],
+        "zh": ["每个村庄都要有干净的饮用水", "村庄需要安全的饮用水"],
+        "ru": ["Чистая питьевая вода для каждой деревни", "Деревням нужна безопасная питьевая вода"],
+    },
+    "school": {
+        "en": ["We need more teachers in primary schools", "Primary schools are short of teachers"],
+        "fr": ["Il faut plus d'enseignants dans les écoles primaires", "Les écoles primaires manquent d'enseignants"],
+        "es": ["Necesitamos más maestros en las escuelas primarias", "A las escuelas primarias les faltan maestros"],
+        "ar": ["نحتاج إلى مزيد من المعلمين في المدارس الابتدائية", "المدارس الابتدائية تعاني من نقص المعلمين"],
+        "zh": ["小学需要更多的老师", "小学缺少老师"],
+        "ru": ["В начальных школах нужно больше учителей", "Начальным школам не хватает учителей"],
+    },
+    "internet": {
+        "en": ["Mobile internet is far too expensive", "Mobile data costs far too much"],
+        "fr": ["L'internet mobile coûte beaucoup trop cher", "Les données mobiles coûtent bien trop cher"],
+        "es": ["El internet móvil es demasiado caro", "Los datos móviles cuestan demasiado"],
+        "ar": ["الإنترنت عبر الهاتف المحمول باهظ الثمن", "بيانات الهاتف المحمول مكلفة للغاية"],
+        "zh": ["手机上网费用太贵了", "移动数据流量太贵"],
+        "ru": ["Мобильный интернет слишком дорогой", "Мобильные данные стоят слишком дорого"],
+    },
+}
 
 
-def _fake_encoder(dims=384):
-    import zlib
+def _six_language_corpus():
+    texts, topics, languages = [], [], []
+    for t, (_, by_language) in enumerate(SIX.items()):
+        for language, sentences in by_language.items():
+            for sentence in sentences:
+                texts.append(sentence)
+                topics.append(t)
+                languages.append(language)
+    return texts, topics, languages
 
+
+@pytest.fixture(scope="module")
+def six():
+    texts, topics, languages = _six_language_corpus()
+    return texts, topics, languages, themes.fit(texts, languages=languages)
+
+
+def test_themes_follow_meaning_not_language(six):
+    texts, topics, languages, ts = six
+    assert -1 not in ts.assignments
+    for theme in ts.themes:  # each theme is one concern, and holds it in every language
+        assert len({top for top, a in zip(topics, ts.assignments) if a == theme.id}) == 1, ts.k_chosen_by
+        assert set(theme.languages) == {"en", "fr", "es", "ar", "zh", "ru"}
+    assert 3 <= len(ts.themes) <= 4
+    # the words-only backend groups the same texts by language instead (what this replaced)
+    words = themes.fit(texts, k=3, backend="tfidf")
+    assert not _same_partition(words.assignments, topics)
+
+
+def test_names_are_phrases_from_the_themes_own_views_in_each_language(six):
+    texts, topics, languages, ts = six
+    water = ts.theme(ts.assignments[0])
+    assert set(water.labels) == {"en", "fr", "es", "ar", "zh", "ru"}
+    own = {lang: " ".join(t for t, l, top in zip(texts, languages, topics) if l == lang and top == 0)
+           for lang in water.labels}
+    for lang, name in water.labels.items():
+        assert name in own[lang], (lang, name)  # taken from the theme's own views in that language
+        assert " · " not in name
+    assert water.label in water.labels.values()
+
+
+def test_quotes_cover_the_themes_languages(six):
+    texts, topics, languages, ts = six
+    for theme in ts.themes:
+        assert {languages[i] for i in theme.representatives} == set(theme.languages)
+
+
+def test_place_a_new_view_in_any_language(six):
+    texts, topics, languages, ts = six
+    water, school, internet = (ts.assignments[topics.index(t)] for t in range(3))
+    placed = themes.place(ts, ["Il n'y a pas d'eau potable au village", "老师太少了，学校缺人",
+                               "Мобильный интернет очень дорогой"])
+    assert placed == [water, school, internet]
+
+
+def test_stored_vectors_are_used_instead_of_embedding_again(six, monkeypatch):
+    from moderation import embeddings
+
+    texts, topics, languages, ts = six
+    vectors = embeddings.encode(texts)
+    batches = []
+    real = embeddings.encode
+    monkeypatch.setattr(embeddings, "encode", lambda batch: batches.append(list(batch)) or real(batch))
+    again = themes.fit(texts, languages=languages, vectors=vectors)
+    assert again.assignments == ts.assignments
+    assert texts not in batches  # only the name candidates were embedded, never the views
+    assert themes.place(again, ["x"], vectors=vectors[:1]) == [ts.assignments[0]]
+    with pytest.raises(ValueError):
+        themes.fit(texts, vectors=vectors[:3])
+
+
+def test_stored_vectors_are_compact_and_faithful():
     import numpy as np
 
-    shared = np.random.default_rng(7).normal(size=dims)
-    words: dict = {}
+    from moderation import embeddings
 
-    def encode(texts, batch_size=64):
-        out = np.zeros((len(texts), dims))
-        for i, text in enumerate(texts):
-            tokens = text.split()
-            if not tokens:
-                continue
-            vec = sum(words.setdefault(w, np.random.default_rng(zlib.crc32(w.encode())).normal(size=dims))
-                      for w in tokens) / len(tokens)
-            vec = vec + 3.0 * shared
-            out[i] = vec / np.linalg.norm(vec)
-        return out
-
-    return encode
-
-
-def _topic_corpus(per_topic=20):
-    import numpy as np
-
-    rng = np.random.default_rng(11)
-    topics = {"water": "wells pipes drinking sanitation", "school": "teachers pupils classrooms fees",
-              "internet": "broadband mobile data coverage"}
-    filler = "the a more for our in with and new every".split()
-    texts, truth = [], []
-    for t, (name, words) in enumerate(topics.items()):
-        for _ in range(per_topic):
-            chosen = [name, name] + list(rng.choice(words.split(), 2, replace=False)) + list(rng.choice(filler, 1))
-            texts.append(" ".join(rng.permutation(chosen)))
-            truth.append(t)
-    return texts, truth
-
-
-@pytest.fixture()
-def fake_embeddings(monkeypatch):
-    from moderation import _embeddings
-
-    monkeypatch.setattr(_embeddings, "encode", _fake_encoder())
-
-
-def test_embedding_backend_chooses_k_by_the_gap_statistic(fake_embeddings):
-    texts, truth = _topic_corpus()
-    ts = themes.fit(texts, backend="embeddings")
-    assert ts.k_chosen_by.startswith("gap statistic")
-    assert len(ts.themes) == 3 and _same_partition(ts.assignments, truth)
-    assert themes.place(ts, texts) == ts.assignments
-    restored = themes.ThemeSet.from_dict(json.loads(json.dumps(ts.to_dict())))
-    new = ["", "wells for pupils", "broadband coverage"]
-    assert themes.place(restored, new) == themes.place(ts, new)
+    vectors = embeddings.encode(["clean water", "agua limpia", "学校老师", ""])
+    raw = [embeddings.to_bytes(v) for v in vectors]
+    assert all(len(r) == 1024 for r in raw)
+    back = embeddings.from_bytes(raw)
+    assert np.abs(back @ back.T - vectors @ vectors.T).max() < 2e-3
+    assert not back[3].any()  # a blank text is a zero row
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])  # meaning crosses languages
 
 
 def test_gap_statistic_finds_planted_clusters():

@@ -1,0 +1,220 @@
+"""Each submission's sentence embedding: computed once, off the event loop, kept, reused.
+
+Right after a submission is committed, ``schedule`` asks for a background job (the job process
+embedded, an RQ worker scaled out) that embeds every submission still without a vector, in
+batches, stores the vectors (``submission_vectors``, float16) and places the published ones in
+their consultation's or hearing's latest themes. Theme refits, the chair's live summary and search
+read the stored vectors (``vectors_for``) and embed only what is missing. Nothing here runs on the
+request path: a post costs no embedding.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+from sqlalchemy import select
+
+from agora.extensions import db
+from agora.models import Submission, SubmissionVector
+
+log = logging.getLogger(__name__)
+
+BATCH = 256
+DEBOUNCE_SECONDS = 0.5  # at most two embedding jobs a second per process, the last one always sent
+
+
+def _model() -> str:
+    from moderation.embeddings import MODEL
+
+    return MODEL
+
+
+def _missing(limit: int, consultation_id: int | None = None):
+    """Submissions without a vector of the current model, oldest first."""
+    query = (
+        select(Submission.id, Submission.consultation_id, Submission.text)
+        .outerjoin(SubmissionVector, (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model()))
+        .where(SubmissionVector.submission_id.is_(None))
+        .order_by(Submission.id)
+        .limit(limit)
+    )
+    if consultation_id is not None:
+        query = query.where(Submission.consultation_id == consultation_id)
+    return db.session.execute(query).all()
+
+
+def _store(rows, vectors: np.ndarray) -> None:
+    """Write vectors (replacing one of an older model); the caller commits."""
+    from moderation.embeddings import to_bytes
+
+    model = _model()
+    ids = [r.id for r in rows]
+    db.session.execute(SubmissionVector.__table__.delete().where(SubmissionVector.submission_id.in_(ids)))
+    db.session.execute(
+        SubmissionVector.__table__.insert(),
+        [
+            {"submission_id": r.id, "consultation_id": r.consultation_id, "model": model, "vector": to_bytes(v)}
+            for r, v in zip(rows, vectors)
+        ],
+    )
+
+
+def embed_pending(consultation_id: int | None = None, *, progress=None, batch: int = BATCH) -> int:
+    """Embed every submission still without a vector (of one consultation, or all), in batches,
+    committing each; then place the newly embedded published views. Returns how many.
+
+    ``progress(done, total)``: called after each batch (the CLI's progress bar)."""
+    from moderation import embeddings as model
+
+    total = None
+    if progress is not None:
+        from sqlalchemy import func
+
+        total = db.session.scalar(
+            select(func.count(Submission.id))
+            .outerjoin(SubmissionVector, (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model()))
+            .where(SubmissionVector.submission_id.is_(None),
+                   *(() if consultation_id is None else (Submission.consultation_id == consultation_id,)))
+        )
+    done = 0
+    while True:
+        rows = _missing(batch, consultation_id)
+        if not rows:
+            break
+        vectors = model.encode([r.text for r in rows])
+        _store(rows, vectors)
+        db.session.commit()
+        _place([r.id for r in rows], vectors)
+        done += len(rows)
+        if progress is not None:
+            progress(done, max(total or 0, done))
+        if len(rows) < batch:
+            break
+    return done
+
+
+def stored_vectors(ids: list[int]) -> tuple[np.ndarray, list[int]]:
+    """The stored vectors of these submissions as a (n, 512) float32 matrix, in order, with zero
+    rows for those not embedded yet, and the positions of those. Reads only: fine anywhere."""
+    from moderation import embeddings as model
+
+    out = np.zeros((len(ids), model.DIMENSIONS), dtype=np.float32)
+    position = {submission_id: i for i, submission_id in enumerate(ids)}
+    found = set()
+    for start in range(0, len(ids), 5000):
+        rows = db.session.execute(
+            select(SubmissionVector.submission_id, SubmissionVector.vector).where(
+                SubmissionVector.submission_id.in_(ids[start : start + 5000]), SubmissionVector.model == _model()
+            )
+        ).all()
+        if rows:
+            for r, vector in zip(rows, model.from_bytes([r.vector for r in rows])):
+                out[position[r.submission_id]] = vector
+                found.add(r.submission_id)
+    return out, [position[i] for i in ids if i not in found]
+
+
+def vectors_for(ids: list[int], *, progress=None) -> np.ndarray:
+    """Like ``stored_vectors``, but the missing ones are embedded now and stored: call it from a
+    job, never the event loop, when many may be missing."""
+    from moderation import embeddings as model
+
+    out, missing = stored_vectors(ids)
+    position = {submission_id: i for i, submission_id in enumerate(ids)}
+    step = BATCH * 4
+    for start in range(0, len(missing), step):
+        chunk = [ids[i] for i in missing[start : start + step]]
+        rows = db.session.execute(
+            select(Submission.id, Submission.consultation_id, Submission.text).where(Submission.id.in_(chunk))
+        ).all()
+        vectors = model.encode([r.text for r in rows])
+        for r, vector in zip(rows, vectors):
+            out[position[r.id]] = vector
+        try:
+            _store(rows, vectors)
+            db.session.commit()
+        except Exception:  # a concurrent job stored them first: they are the same vectors
+            db.session.rollback()
+            log.info("vectors of %s submissions were stored meanwhile", len(rows), exc_info=True)
+        if progress is not None:
+            progress(min(start + step, len(missing)), len(missing))
+    return out
+
+
+def _place(ids: list[int], vectors: np.ndarray) -> None:
+    """Put newly embedded published views without a theme into their scope's latest themes."""
+    from agora.services import themes
+
+    rows = db.session.execute(
+        select(Submission.id, Submission.consultation_id, Submission.hearing_id, Submission.text).where(
+            Submission.id.in_(ids), Submission.state == "published", Submission.theme_id.is_(None),
+            Submission.kind != "chair_summary",
+        )
+    ).all()
+    if not rows:
+        return
+    position = {submission_id: i for i, submission_id in enumerate(ids)}
+    placed = themes.place_embedded(rows, np.vstack([vectors[position[r.id]] for r in rows]))
+    if placed:
+        db.session.commit()
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+_lock = threading.Lock()
+_last_sent = 0.0
+_trailing = False
+
+
+def schedule() -> None:
+    """After a commit: make sure an embedding job runs soon (debounced; never raises).
+
+    A burst of posts sends one job at once and one more at the end of the burst, so the last
+    view of a burst is never left waiting for the next post."""
+    global _last_sent, _trailing
+    from flask import current_app
+
+    try:
+        if not current_app.config.get("EMBEDDINGS_AUTO", True):
+            return
+        app = current_app._get_current_object()
+        now = time.monotonic()
+        with _lock:
+            wait = app.config.get("EMBEDDINGS_DEBOUNCE_SECONDS", DEBOUNCE_SECONDS) - (now - _last_sent)
+            if wait <= 0:
+                _last_sent = now
+                send_now = True
+            elif _trailing:
+                return
+            else:
+                _trailing = True
+                send_now = False
+        if send_now:
+            _submit(app)
+        else:
+            timer = threading.Timer(wait, _send_trailing, args=(app,))
+            timer.daemon = True
+            timer.start()
+    except Exception:
+        log.exception("scheduling the embedding of new submissions failed")
+
+
+def _send_trailing(app) -> None:
+    global _last_sent, _trailing
+    with _lock:
+        _trailing = False
+        _last_sent = time.monotonic()
+    with app.app_context():
+        _submit(app)
+
+
+def _submit(app) -> None:
+    from agora import jobs
+
+    try:
+        jobs.submit("agora.jobs.embeddings.embed_pending")
+    except Exception:
+        log.exception("could not start the embedding job; the next refit embeds what is missing")
