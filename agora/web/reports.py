@@ -24,6 +24,7 @@ def show(report_id):
     report = _readable(report_id)
     return render_template(
         "reports/report.html", report=report, content=reports.content_of(report), standalone=False,
+        package_sha256=reports.package_sha256(report),
         transmissions=[t for t in reports.transmissions_of(report.consultation_id) if t.report_id == report.id],
     )
 
