@@ -19,6 +19,7 @@ def create_app(config=None, instance_path: str | None = None) -> Flask:
 
     app.config.from_object((config or Config)(app.instance_path))
     register_logging(app)
+    register_proxy(app)
     register_extensions(app)
     register_converters(app)
     register_blueprints(app)
@@ -33,6 +34,17 @@ def register_logging(app: Flask) -> None:
     if not app.debug and not app.testing and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind AGORA_PROXY_HOPS reverse proxies, the client's address and scheme are the ones they
+    forward (Werkzeug's ProxyFix); X-Forwarded-Host is never trusted (the socket origin check
+    compares against the Host)."""
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def register_extensions(app: Flask) -> None:

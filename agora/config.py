@@ -63,6 +63,11 @@ class Config:
         self.PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 5)
         # Views posted at the same moment share one transaction (services/group_commit.py).
         self.GROUP_COMMIT = _env("GROUP_COMMIT") != "0"
+        # Behind a reverse proxy (nginx, a load balancer): how many proxies append to
+        # X-Forwarded-For / X-Forwarded-Proto in front of the app. 0 (the default) trusts neither
+        # header, so nobody can choose the address the rate limits see; set it to the exact number
+        # of proxies, or every user shares the proxy's address (agora/__init__.py, ProxyFix).
+        self.PROXY_HOPS = _env_int("PROXY_HOPS", 0)
         self.CORS_ORIGINS = [o for o in (_env("CORS_ORIGINS") or "").split(",") if o] or None
         # Background jobs: "process" (embedded: a child process of the server), "thread" (a thread
         # of the server) or "rq" (a Redis queue and worker processes). agora/jobs/__init__.py.

@@ -46,7 +46,7 @@ def _reads_are_free() -> bool:
 limiter = Limiter(
     key_func=get_remote_address,
     default_limits=[],
-    application_limits=["240 per minute"],
+    application_limits=["240 per minute"],  # = ratelimits.IP_WRITE_LIMIT, keyed by IP
     application_limits_exempt_when=_reads_are_free,
     headers_enabled=True,
 )

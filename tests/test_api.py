@@ -62,7 +62,15 @@ def test_idempotency_key_prevents_duplicates(client, make, token, app):
 
 
 def test_concurrent_retries_with_one_key_store_one_submission(app, make, token):
+    from datetime import timedelta
+
+    from agora.models import User
+
     cid = make.consultation()
+    with app.app_context():  # an established account: four tries fit its limit (a new one has 3 a minute)
+        user = db.session.query(User).filter_by(email="api@example.org").one()
+        user.created_at -= timedelta(days=2)
+        db.session.commit()
     headers = {**auth(token), "Idempotency-Key": "same-key"}
     statuses = []
 

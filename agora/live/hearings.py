@@ -24,6 +24,7 @@ from agora.extensions import db, socketio
 from agora.services import hearings, realtime
 from agora.services.errors import AgoraError
 from agora.services.sanitize import refuse_invalid_unicode
+from agora.web.ratelimits import FLOOR_LIMIT, HEARING_MESSAGE_LIMIT, VOTE_LIMIT, spend
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,12 @@ def _user():
     return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
-def event(*, fields: dict, required=("hearing_id",), joined: bool = True):
+def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit: tuple | None = None):
     """Guard an event handler: flood budget, payload shape and size, joined hearing, errors as acks.
 
     ``fields`` maps each allowed key to a type (or tuple of types); unknown keys are refused.
+    ``limit`` is (the rate limit, the HTTP route's endpoint) of the same action done by a form:
+    the event spends the user's budget of that route (agora.web.ratelimits.spend).
     """
 
     def decorate(handler):
@@ -104,6 +107,8 @@ def event(*, fields: dict, required=("hearing_id",), joined: bool = True):
                     return _fail(f"The field {key} has the wrong type.")
             if joined and "hearing_id" in data and data["hearing_id"] not in conn.joined:
                 return _fail("Join this hearing before sending events to it.", "not_joined")
+            if limit is not None and _user() is not None and not spend(*limit):
+                return _fail("Too many requests. Please wait a moment and try again.", "rate_limited")
             try:
                 hearing = hearings.get(data["hearing_id"]) if "hearing_id" in data else None
                 result = handler(self, conn, hearing, data)
@@ -197,18 +202,18 @@ class HearingNamespace(Namespace):
         conn.joined.discard(hearing.id)
         hearings.presence.change(hearing.id, -1)
 
-    @event(fields={"hearing_id": int, "text": str, "client_id": str}, required=("hearing_id", "text"))
+    @event(fields={"hearing_id": int, "text": str, "client_id": str}, required=("hearing_id", "text"), limit=(HEARING_MESSAGE_LIMIT, "hearings.post_message"))
     def on_post_message(self, conn, hearing, data):
         """A participant posts; the ack says published or held (held waits for a moderator)."""
         submission = hearings.post_message(hearing, _user(), data["text"], client_id=data.get("client_id"))
         return {"id": submission.id, "state": submission.state}
 
-    @event(fields={"hearing_id": int, "id": int, "vote": str}, required=("hearing_id", "id", "vote"))
+    @event(fields={"hearing_id": int, "id": int, "vote": str}, required=("hearing_id", "id", "vote"), limit=(VOTE_LIMIT, "hearings.vote"))
     def on_vote(self, conn, hearing, data):
         s = hearings.vote(hearing, _user(), data["id"], data["vote"])
         return {"id": s.id, "vote": data["vote"], "votes": [s.agree_count, s.disagree_count, s.pass_count]}
 
-    @event(fields={"hearing_id": int, "constituency": str, "topic": str})
+    @event(fields={"hearing_id": int, "constituency": str, "topic": str}, limit=(FLOOR_LIMIT, "hearings.request_floor"))
     def on_request_floor(self, conn, hearing, data):
         r = hearings.request_floor(hearing, _user(), data.get("constituency"), data.get("topic") or "")
         return {"request": hearings.request_payload(r)}

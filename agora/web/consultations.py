@@ -9,7 +9,7 @@ from agora.services import consultations, moderation, organisations, reports, su
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
-from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
+from agora.web.ratelimits import SUBMIT_LIMIT, VIEWS_SCOPE, VOTE_LIMIT, VOTES_SCOPE, user_or_ip
 from agora.web.redirects import safe_next
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -83,7 +83,7 @@ def detail(slug):
 
 @bp.post("/<slug>/submissions")
 @login_required
-@limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
+@limiter.shared_limit(SUBMIT_LIMIT, scope=VIEWS_SCOPE, key_func=user_or_ip)
 def submit(slug):
     consultation = consultations.get_by_slug(slug)
     form = SubmissionForm()
@@ -116,7 +116,7 @@ def submit(slug):
 
 @bp.post("/<slug>/submissions/<int:submission_id>/vote")
 @login_required
-@limiter.limit(VOTE_LIMIT, key_func=user_or_ip)
+@limiter.shared_limit(VOTE_LIMIT, scope=VOTES_SCOPE, key_func=user_or_ip)
 def vote(slug, submission_id):
     consultation = consultations.get_by_slug(slug)
     VoteForm().validate_on_submit()  # the CSRF check runs globally before this view

@@ -14,12 +14,11 @@ from agora.models.user import CONSTITUENCIES
 from agora.services import accounts, consultations, hearings, submissions
 from agora.services.errors import AgoraError
 from agora.web.page_cache import shared_with_anonymous_readers
-from agora.web.ratelimits import VOTE_LIMIT, user_or_ip
+from agora.web.ratelimits import FLOOR_LIMIT, VOTE_LIMIT, user_or_ip
+from agora.web.ratelimits import HEARING_MESSAGE_LIMIT as MESSAGE_LIMIT
 
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
 
-MESSAGE_LIMIT = "30 per minute; 500 per day"
-FLOOR_LIMIT = "10 per minute"
 
 
 class MessageForm(FlaskForm):

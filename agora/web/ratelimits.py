@@ -1,5 +1,9 @@
-"""Rate limits, per user when signed in, else per IP address (Flask-Limiter)."""
-from flask import request
+"""Rate limits (Flask-Limiter), keyed by the principal: the signed-in user however they signed in
+(session cookie or API bearer token), else the IP address. On top, every write from one IP counts
+against one looser shared budget (``application_limits`` in agora/extensions.py), so many
+accounts behind one script are slowed too. Socket events spend the same per-user budgets as their
+HTTP routes (``spend``)."""
+from flask import current_app, g, request
 from flask_login import current_user
 
 SIGNUP_LIMIT = "10 per hour"
@@ -7,8 +11,34 @@ SIGNIN_LIMIT = "10 per minute"
 SUBMIT_LIMIT_DEFAULT = "10 per minute; 100 per day"
 SUBMIT_LIMIT_NEW_ACCOUNT = "3 per minute; 20 per day"
 VOTE_LIMIT = "120 per minute"
-IP_WRITE_LIMIT = "120 per minute"  # per IP, whoever is signed in: many accounts behind one script
+HEARING_MESSAGE_LIMIT = "30 per minute; 500 per day"
+FLOOR_LIMIT = "10 per minute"
+IP_WRITE_LIMIT = "240 per minute"  # per IP, whoever is signed in: many accounts behind one script
 NEW_ACCOUNT_HOURS = 24
+# Budgets shared by routes that do the same thing (a view posted by the form or the API, a vote
+# by either): one user has one budget, however many ways in (Flask-Limiter shared limits).
+VIEWS_SCOPE = "views"
+VOTES_SCOPE = "votes"
+
+
+def principal():
+    """The user this request acts for: an API bearer token's owner (the API's own rule: a token
+    is read before the session), else the session's user; None when anonymous. Looked up once
+    per request (the limiter asks before the API's own authentication runs)."""
+    if "agora_principal" in g:
+        return g.agora_principal
+    user = None
+    header = request.headers.get("Authorization", "") if request.path.startswith("/api/") else ""
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() == "bearer" and secret.strip():
+            from agora.services import accounts
+
+            user = accounts.user_for_token(secret.strip())
+    elif getattr(current_user, "is_authenticated", False):
+        user = current_user._get_current_object()
+    g.agora_principal = user
+    return user
 
 
 def SUBMIT_LIMIT() -> str:  # noqa: N802 (used like the other limit constants)
@@ -17,7 +47,7 @@ def SUBMIT_LIMIT() -> str:  # noqa: N802 (used like the other limit constants)
 
     from agora.models._base import utcnow
 
-    created = getattr(current_user, "created_at", None)
+    created = getattr(principal(), "created_at", None)
     if created is not None and utcnow() - created < timedelta(hours=NEW_ACCOUNT_HOURS):
         return SUBMIT_LIMIT_NEW_ACCOUNT
     return SUBMIT_LIMIT_DEFAULT
@@ -28,6 +58,28 @@ def ip_only() -> str:
 
 
 def user_or_ip() -> str:
-    if getattr(current_user, "is_authenticated", False):
-        return f"user:{current_user.id}"
+    user = principal()
+    if user is not None:
+        return f"user:{user.id}"
     return f"ip:{request.remote_addr}"
+
+
+def spend(limit, scope: str) -> bool:
+    """Count one socket event against an HTTP route's limit, in the very counters Flask-Limiter
+    keeps for it (the same key, and the same scope: the route's endpoint, or a shared limit's
+    scope), so a form post and a socket event share one budget. False (nothing counted) when
+    any of its windows is full."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    from limits import parse_many
+
+    from agora.extensions import limiter
+
+    items = parse_many(limit() if callable(limit) else limit)
+    key = user_or_ip()
+    strategy = limiter.limiter  # the configured storage, or the in-memory fallback while it is down
+    if not all(strategy.test(item, key, scope) for item in items):
+        return False
+    for item in items:
+        strategy.hit(item, key, scope)
+    return True

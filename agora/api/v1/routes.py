@@ -10,7 +10,7 @@ from agora.extensions import limiter
 from agora.services import consultations, submissions
 from agora.services.errors import AgoraError, Invalid
 from agora.services.sanitize import refuse_invalid_unicode
-from agora.web.ratelimits import SUBMIT_LIMIT, VOTE_LIMIT, user_or_ip
+from agora.web.ratelimits import SUBMIT_LIMIT, VIEWS_SCOPE, VOTE_LIMIT, VOTES_SCOPE, user_or_ip
 
 
 class BadJson(AgoraError):
@@ -101,7 +101,7 @@ def list_submissions(consultation_id):
 
 
 @bp.post("/consultations/<int:consultation_id>/submissions")
-@limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
+@limiter.shared_limit(SUBMIT_LIMIT, scope=VIEWS_SCOPE, key_func=user_or_ip)
 def create_submission(consultation_id):
     user = require_user()
     body = json_body({"text"}, {"text"})
@@ -129,7 +129,7 @@ def get_submission(submission_id):
 
 
 @bp.post("/submissions/<int:submission_id>/vote")
-@limiter.limit(VOTE_LIMIT, key_func=user_or_ip)
+@limiter.shared_limit(VOTE_LIMIT, scope=VOTES_SCOPE, key_func=user_or_ip)
 def vote(submission_id):
     user = require_user()
     body = json_body({"vote"}, {"vote"})
