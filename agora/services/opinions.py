@@ -160,32 +160,10 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
                 select(Submission.id, Submission.text).where(Submission.id.in_(wanted_list[start : start + 500]))
             ).all()
         )
-    # Per group and statement: agree / disagree / pass counts, for the statements shown.
-    tallies = {name: defaultdict(lambda: [0, 0, 0]) for name in results}
-    for participant, statement, value in votes:
-        if statement not in wanted:
-            continue
-        for name, result in results.items():
-            group = result.groups.get(participant)
-            if group is not None:
-                tallies[name][(group, statement)][(0 if value == 1 else 1 if value == -1 else 2)] += 1
+    tallies = {name: tally(votes, result, wanted) for name, result in results.items()}
 
     def statement(result_name, s):
-        stats = results[result_name].statement_stats.get(s, {})
-        per_group = {}
-        for group in results[result_name].group_sizes:
-            a, d, p = tallies[result_name].get((group, s), (0, 0, 0))
-            n = a + d + p
-            per_group[str(group)] = {"votes": n, "agree": round(a / n, 4) if n else None, "disagree": round(d / n, 4) if n else None}
-        n = stats.get("votes", 0)
-        return {
-            "id": s,
-            "text": _quote(texts.get(s, "")),
-            "votes": n,
-            "agree": round(stats.get("agree", 0) / n, 4) if n else None,
-            "disagree": round(stats.get("disagree", 0) / n, 4) if n else None,
-            "groups": per_group,
-        }
+        return {"id": s, "text": _quote(texts.get(s, "")), **statement_shares(results[result_name], tallies[result_name], s)}
 
     out = {"participants": len({p for p, _, _ in votes}), "votes": len(votes)}
     for name, result in results.items():
@@ -220,6 +198,46 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
         "region": sum(1 for v in profiles.values() if v["region"]),
     }
     return out
+
+
+def tally(votes, result, statements: set) -> dict:
+    """Per (group, statement): [agree, disagree, pass] counts of the group's members, for
+    ``statements`` (the ones shown)."""
+    counts = defaultdict(lambda: [0, 0, 0])
+    for participant, statement, value in votes:
+        if statement in statements:
+            group = result.groups.get(participant)
+            if group is not None:
+                counts[(group, statement)][0 if value == 1 else 1 if value == -1 else 2] += 1
+    return counts
+
+
+def _share(n: int, total: int):
+    return round(n / total, 4) if total else None
+
+
+def statement_shares(result, counts: dict, statement) -> dict:
+    """A statement's agree / disagree / pass shares among everyone who voted on it and within
+    each group (keyed by the group's key as text): what the opinions page and the reports show."""
+    per_group = {}
+    for group in result.group_sizes:
+        a, d, p = counts.get((group, statement), (0, 0, 0))
+        n = a + d + p
+        per_group[str(group)] = {"votes": n, "agree": _share(a, n), "disagree": _share(d, n), "pass": _share(p, n)}
+    stats = result.statement_stats.get(statement, {})
+    n = stats.get("votes", 0)
+    agree, disagree = stats.get("agree", 0), stats.get("disagree", 0)
+    return {
+        "votes": n, "agree": _share(agree, n), "disagree": _share(disagree, n), "pass": _share(n - agree - disagree, n),
+        "groups": per_group,
+    }
+
+
+def group_letter(key, index: int = 0) -> str:
+    """A vote-derived group's name everywhere (page, report, tables): lettered by its number,
+    A, B, …, which stays stable across snapshots."""
+    number = int(key) if str(key).lstrip("-").isdigit() else index
+    return chr(ord("A") + number) if 0 <= number < 26 else str(number + 1)
 
 
 def participants_profile(profiles: dict, participant) -> dict:

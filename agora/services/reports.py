@@ -195,30 +195,64 @@ def _themes(published: list[Submission], consultation_id: int, hearing_id: int |
     }
 
 
-def _opinions(published: list[Submission], votes: list[tuple[int, int, int]]) -> dict:
+def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], consultation_id: int | None = None) -> dict:
+    """Opinion groups from the votes, each named by its letter as on the opinions page (numbered
+    like the page's latest snapshot), and every representative statement with its direction and
+    the group's agree / disagree / pass shares beside everyone's, computed as the page computes
+    them (agora.services.opinions)."""
     from moderation import opinions as opinion_lib
+
+    from agora.services import opinions as opinion_service
+    from agora.services import themes as theme_service
 
     texts = {s.id: s.text for s in published}
     empty = {"groups": [], "consensus": [], "divisive": [], "consensus_across_constituencies": [], "consensus_across_regions": [], "method": None}
     if not votes:
         return empty
-    result = opinion_lib.fit(votes, random_state=0)
+    previous, snapshot = None, None
+    if consultation_id is not None:
+        snapshot = theme_service.latest_snapshot(consultation_id, None, "opinions")
+        if snapshot is not None and theme_service.snapshot_data(snapshot).get("vote"):
+            previous = opinion_lib.OpinionGroups.from_dict(theme_service.snapshot_data(snapshot)["vote"])
+    result = opinion_lib.fit(votes, previous=previous, random_state=0)
     voters = sorted({u for u, _, _ in votes})
     users = {}
     for chunk in _chunks(voters, 5000):
         for user in db.session.scalars(select(User).where(User.id.in_(chunk))):
             users[user.id] = user
+    shown = {sid for items in result.representative.values() for sid in items} | set(result.consensus) | set(result.divisive)
+    counts = opinion_service.tally(votes, result, shown)
+    letters = {str(group): opinion_service.group_letter(group, i) for i, group in enumerate(sorted(set(result.groups.values())))}
+
+    def shares(sid):
+        found = opinion_service.statement_shares(result, counts, sid)
+        return {
+            "everyone": {k: found[k] for k in ("votes", "agree", "disagree", "pass")},
+            "groups": {letters.get(key, key): value for key, value in found["groups"].items()},
+        }
+
     groups = []
     for group in sorted(set(result.groups.values())):
         members = [users.get(p) for p, g in result.groups.items() if g == group]
+        letter = letters[str(group)]
+        representative = []
+        for item in result.representative_detail.get(group, [])[:5]:
+            sid = item["statement"]
+            if sid not in texts:
+                continue
+            found = shares(sid)
+            representative.append({
+                "submission_id": sid, "text": texts[sid], "direction": item["direction"], "ratio": item["ratio"],
+                "group": found["groups"].get(letter), **found,
+            })
         groups.append({
-            "id": int(group), "size": len(members),
+            "id": int(group), "letter": letter, "name": f"Group {letter}", "size": len(members),
             "constituency": _breakdown([m.constituency if m else None for m in members], CONSTITUENCIES),
-            "representative": [{"submission_id": sid, "text": texts.get(sid, "")} for sid in result.representative.get(group, [])[:5] if sid in texts],
+            "representative": representative,
         })
 
-    def statements(ids, n=10):
-        return [{"submission_id": sid, "text": texts[sid]} for sid in list(ids)[:n] if sid in texts]
+    def statements(ids, n=10, with_shares=True):
+        return [{"submission_id": sid, "text": texts[sid], **(shares(sid) if with_shares else {})} for sid in list(ids)[:n] if sid in texts]
 
     declared = {u: users[u].constituency for u in voters if u in users and users[u].constituency}
     from agora.services import geography
@@ -231,12 +265,13 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]]) ->
     across_constituencies = opinion_lib.fit(votes, groups=declared, random_state=0).consensus if len(set(declared.values())) >= 2 else []
     across_regions = opinion_lib.fit(votes, groups=regions, random_state=0).consensus if len(set(regions.values())) >= 2 else []
     return {
-        "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": "votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)"},
+        "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": "votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)",
+                   "group_names": "letters by group number, as on the opinions page", "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
         "groups": groups,
         "consensus": statements(result.consensus),
         "divisive": statements(result.divisive),
-        "consensus_across_constituencies": statements(across_constituencies),
-        "consensus_across_regions": statements(across_regions),
+        "consensus_across_constituencies": statements(across_constituencies, with_shares=False),
+        "consensus_across_regions": statements(across_regions, with_shares=False),
         "declared_groups": {"constituencies": len(set(declared.values())), "regions": len(set(regions.values()))},
     }
 
@@ -305,7 +340,7 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     progress("Themes…")
     themes = _themes(published, consultation.id, hearing_id)
     progress("Opinion groups and consensus…")
-    opinions = _opinions(published, votes)
+    opinions = _opinions(published, votes, consultation.id if hearing_id is None else None)
     transparency = moderation_service.transparency(consultation.id)
     content = {
         "schema": SCHEMA,
@@ -464,8 +499,19 @@ def csv_tables(content: dict) -> dict[str, str]:
           [[t["id"], t["label"], t["size"], t["share"], " ".join(t["terms"]), " ".join(str(q["submission_id"]) for q in t["quotes"])] for t in content["themes"]["items"]])
     write("theme_breakdowns.csv", ["theme_id", "dimension", "key", "count", "share"],
           [[t["id"], dim, r["key"], r["count"], r["share"]] for t in content["themes"]["items"] for dim in ("constituency", "region") for r in t[dim]])
+    groups = content["opinions"]["groups"]
     write("opinion_groups.csv", ["group", "size", "constituency", "count", "share"],
-          [[g["id"], g["size"], r["key"], r["count"], r["share"]] for g in content["opinions"]["groups"] for r in g["constituency"]])
+          [[g.get("letter", g["id"]), g["size"], r["key"], r["count"], r["share"]] for g in groups for r in g["constituency"]])
+
+    def shares(found):
+        found = found or {}
+        return [found.get("votes"), found.get("agree"), found.get("disagree"), found.get("pass")]
+
+    write("opinion_group_statements.csv",
+          ["group", "submission_id", "direction", "group_votes", "group_agree", "group_disagree", "group_pass",
+           "everyone_votes", "everyone_agree", "everyone_disagree", "everyone_pass", "text"],
+          [[g.get("letter", g["id"]), s["submission_id"], s.get("direction"), *shares(s.get("group")), *shares(s.get("everyone")), s["text"]]
+           for g in groups for s in g["representative"]])
     statements = []
     for kind in ("consensus", "divisive", "consensus_across_constituencies", "consensus_across_regions"):
         statements += [[kind, s["submission_id"], s["text"]] for s in content["opinions"][kind]]
