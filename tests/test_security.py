@@ -129,3 +129,40 @@ def test_new_accounts_have_a_stricter_submission_limit(app, signed_in, make):
         token = csrf_from(signed_in, f"/consultations/{slug}")
         statuses.append(signed_in.post(f"/consultations/{slug}/submissions", data={"text": text, "csrf_token": token}).status_code)
     assert statuses == [302, 302, 302, 429]
+
+
+def _copy_cookies(source, names=("session", "remember_token")):
+    """A second browser holding copies of the first one's cookies (as a thief would)."""
+    thief = source.application.test_client()
+    for name in names:
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            thief.set_cookie(name, cookie.value)
+    return thief
+
+
+def test_sign_out_ends_the_session_on_the_server(app, make):
+    """A copy of the session cookie taken before signing out must not work afterwards."""
+    make.user(email="copy@example.org")
+    browser = app.test_client()
+    login(browser, "copy@example.org")
+    thief = _copy_cookies(browser, ("session",))
+    assert thief.get("/account/profile").status_code == 200  # the copy works while signed in
+    assert browser.post("/account/logout", data={"csrf_token": csrf_from(browser, "/")}).status_code == 302
+    assert thief.get("/account/profile").status_code == 302
+    assert browser.get("/account/profile").status_code == 302
+
+
+def test_sign_out_ends_a_copied_remember_me_cookie_and_only_this_session(app, make):
+    make.user(email="remember@example.org")
+    browser, phone = app.test_client(), app.test_client()
+    token = csrf_from(browser, "/account/login")
+    browser.post("/account/login", data={"email": "remember@example.org", "password": "correct horse battery", "remember": "y", "csrf_token": token})
+    login(phone, "remember@example.org")
+    assert browser.get_cookie("remember_token") is not None
+    thief = _copy_cookies(browser, ("remember_token",))  # no session cookie: remember-me signs in
+    assert thief.get("/account/profile").status_code == 200
+    thief = _copy_cookies(browser, ("remember_token",))
+    browser.post("/account/logout", data={"csrf_token": csrf_from(browser, "/")})
+    assert thief.get("/account/profile").status_code == 302
+    assert phone.get("/account/profile").status_code == 200  # signing out here is not signing out everywhere

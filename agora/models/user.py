@@ -62,8 +62,10 @@ class User(UserMixin, db.Model):
     )
 
     def get_id(self) -> str:
-        """Flask-Login's session token carries the session version: bumping it signs out everywhere."""
-        return f"{self.id}:{self.session_version or 0}"
+        """Flask-Login's session token: the id, the session version (bumping it signs out
+        everywhere) and, once signed in, this browser's session id (signing out deletes it)."""
+        sid = getattr(self, "session_id", None)
+        return f"{self.id}:{self.session_version or 0}" + (f":{sid}" if sid else "")
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.display_name!r}>"
@@ -105,3 +107,16 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One signed-in browser: sign-out deletes its row, so a copy of its cookie no longer works.
+
+    Only the SHA-256 of the session's random id is stored; the id itself lives in the signed
+    session (and remember-me) cookie, as part of Flask-Login's user id."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agora.extensions import db
 from agora.models import ApiToken, RoleAssignment, User
+from agora.models.user import UserSession
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
 from agora.services import geography
@@ -103,6 +104,7 @@ def change_password(user: User, current: str, new: str) -> User:
     user.password_hash = generate_password_hash(new)
     user.password_changed_at = utcnow()
     user.session_version = (user.session_version or 0) + 1  # every other session ends
+    _end_all_sessions(user)
     db.session.commit()
     return user
 
@@ -110,22 +112,77 @@ def change_password(user: User, current: str, new: str) -> User:
 def sign_out_everywhere(user: User) -> None:
     """Invalidate every session and remember-me cookie of this user (they carry the version)."""
     user.session_version = (user.session_version or 0) + 1
+    _end_all_sessions(user)
     db.session.commit()
 
 
+# --- sessions: each signed-in browser has a row; signing out deletes it ---------------------
+
+SESSION_MAX_AGE = timedelta(days=30)  # a sign-in lasts at most this long, however active
+
+
+def start_session(user: User) -> str:
+    """Record a new signed-in session; the user's get_id() (what Flask-Login puts in the session
+    and remember-me cookies) now carries its random id, of which only a hash is stored."""
+    sid = secrets.token_urlsafe(24)
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.created_at < utcnow() - SESSION_MAX_AGE))
+    db.session.add(UserSession(id_hash=_hash_token(sid), user_id=user.id))
+    db.session.commit()
+    user.session_id = sid
+    return sid
+
+
+def end_session(token: str | None) -> None:
+    """Sign-out: the session named by Flask-Login's token no longer exists, so a copy of its
+    session or remember-me cookie signs nobody in."""
+    parts = str(token or "").split(":")
+    if len(parts) == 3 and parts[2]:
+        db.session.execute(delete(UserSession).where(UserSession.id_hash == _hash_token(parts[2])))
+        db.session.commit()
+
+
+def _end_all_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
 def session_token(user: User) -> str:
-    """What Flask-Login stores in the session: the id and the session version."""
+    """The id and the session version, without a session id: what the two-factor step keeps
+    between the password and the code (no session exists yet)."""
     return f"{user.id}:{user.session_version or 0}"
 
 
-def user_for_session(token: str) -> User | None:
-    user_id, _, version = str(token).partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
+def _account(user: User | None, version: str) -> User | None:
     if user is None or user.kind != "account" or user.deleted_at is not None:
         return None
     return user if (user.session_version or 0) == int(version) else None
+
+
+def user_for_pending(token: str) -> User | None:
+    """The user a two-factor step is for (its token from session_token), if still valid."""
+    user_id, _, version = str(token).partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    return _account(db.session.get(User, int(user_id)), version)
+
+
+_SESSION_USER = (
+    select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(User.id == bindparam("user_id"), UserSession.id_hash == bindparam("id_hash"), UserSession.created_at >= bindparam("since"))
+)
+
+
+def user_for_session(token: str) -> User | None:
+    """Flask-Login's user loader: the user if the session still exists (not signed out, not past
+    SESSION_MAX_AGE) and carries the user's current session version."""
+    user_id, version, sid = (str(token).split(":") + ["", ""])[:3]
+    if not user_id.isdigit() or not version.isdigit() or not sid or len(sid) > 64:
+        return None
+    user = db.session.scalar(_SESSION_USER, {"user_id": int(user_id), "id_hash": _hash_token(sid), "since": utcnow() - SESSION_MAX_AGE})
+    user = _account(user, version)
+    if user is not None:
+        user.session_id = sid
+    return user
 
 
 # --- two-factor authentication (TOTP) for moderators, chairs and admins ------------------
@@ -147,6 +204,7 @@ def enable_totp(user: User, secret: str, code: str) -> None:
         raise Invalid("That code is not right; check the time on your phone and try the next code.", field="code")
     user.totp_secret = secret
     user.session_version = (user.session_version or 0) + 1
+    _end_all_sessions(user)
     db.session.commit()
 
 
@@ -217,6 +275,7 @@ def delete_account(user: User, password: str) -> None:
     user.kind = "deleted"
     user.deleted_at = utcnow()
     user.session_version = (user.session_version or 0) + 1
+    _end_all_sessions(user)
     db.session.commit()
 
 

@@ -21,6 +21,7 @@ def _safe_next(target: str | None) -> str:
 def _start_session(user, remember=False):
     session.clear()  # a fresh session on sign-in: no fixation
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request (idle timeout)
+    accounts.start_session(user)  # a server-side record, which signing out deletes
     login_user(user, remember=remember)
 
 
@@ -63,7 +64,7 @@ def login():
             status = 401
         elif user.totp_secret:
             session.clear()
-            session["pending_2fa"] = {"token": user.get_id(), "remember": bool(form.remember.data), "next": _safe_next(form.next.data)}
+            session["pending_2fa"] = {"token": accounts.session_token(user), "remember": bool(form.remember.data), "next": _safe_next(form.next.data)}
             return redirect(url_for("auth.verify_code"))
         else:
             _start_session(user, remember=form.remember.data)
@@ -83,7 +84,7 @@ def verify_code():
     form = CodeForm()
     status = 200
     if form.validate_on_submit():
-        user = accounts.user_for_session(pending["token"])
+        user = accounts.user_for_pending(pending["token"])
         if user is not None and user.totp_secret and accounts.verify_totp_code(user.totp_secret, form.code.data):
             _start_session(user, remember=pending.get("remember", False))
             return redirect(_safe_next(pending.get("next")))
@@ -98,6 +99,7 @@ def verify_code():
 def logout():
     if current_user.is_authenticated:
         _disconnect_live(current_user.id)
+    accounts.end_session(session.get("_user_id"))  # a copy of this cookie no longer signs anyone in
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
