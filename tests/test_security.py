@@ -166,3 +166,57 @@ def test_sign_out_ends_a_copied_remember_me_cookie_and_only_this_session(app, ma
     browser.post("/account/logout", data={"csrf_token": csrf_from(browser, "/")})
     assert thief.get("/account/profile").status_code == 302
     assert phone.get("/account/profile").status_code == 200  # signing out here is not signing out everywhere
+
+
+def _attempt(client, email, password, address):
+    token = csrf_from(client, "/account/login")
+    return client.post("/account/login", data={"email": email, "password": password, "csrf_token": token}, environ_base={"REMOTE_ADDR": address})
+
+
+def _error_text(response):
+    import re
+
+    return re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)<', response.get_data(as_text=True))
+
+
+def test_failed_sign_ins_answer_alike_for_known_and_unknown_accounts(app, make):
+    """The lockout was an oracle: a real account answered 429 "locked", an unknown email 401."""
+    make.user(email="real@example.org")
+    answers = {}
+    for n, email in enumerate(("real@example.org", "nobody-here@example.org")):
+        client = app.test_client()
+        address = f"198.51.100.{n + 1}"
+        statuses = [_attempt(client, email, "wrong password!", address).status_code for _ in range(5)]
+        last = _attempt(client, email, "wrong password!", address)
+        answers[email] = (statuses, last.status_code, _error_text(last))
+    assert answers["real@example.org"] == answers["nobody-here@example.org"]
+    assert answers["real@example.org"][:2] == ([401] * 5, 429)
+
+
+def test_an_attacker_cannot_keep_the_owner_out(app, make):
+    """Failures from one address throttle that address for that account, not the account."""
+    make.user(email="secretariat@example.org")
+    attacker, owner = app.test_client(), app.test_client()
+    assert [_attempt(attacker, "secretariat@example.org", "guess number one", "203.0.113.66").status_code for _ in range(5)] == [401] * 5
+    assert _attempt(attacker, "secretariat@example.org", "correct horse battery", "203.0.113.66").status_code == 429
+    assert _attempt(owner, "secretariat@example.org", "correct horse battery", "192.0.2.10").status_code == 302
+    # The owner's own mistakes are forgiven by signing in: the count starts afresh.
+    owner = app.test_client()
+    assert [_attempt(owner, "secretariat@example.org", "typo typo typo", "192.0.2.10").status_code for _ in range(4)] == [401] * 4
+    assert _attempt(owner, "secretariat@example.org", "correct horse battery", "192.0.2.10").status_code == 302
+    assert _attempt(app.test_client(), "secretariat@example.org", "typo typo typo", "192.0.2.10").status_code == 401
+
+
+def test_one_address_trying_many_accounts_is_throttled(app):
+    from agora.services import accounts
+
+    with app.test_request_context("/account/login"):
+        for n in range(30):
+            assert accounts.authenticate(f"spray{n}@example.org", "Summer2026!", client="203.0.113.7") is None
+        try:
+            accounts.authenticate("spray-last@example.org", "Summer2026!", client="203.0.113.7")
+        except accounts.AgoraError as error:
+            assert error.status == 429
+        else:
+            raise AssertionError("the 31st failure from one address in an hour was not throttled")
+        assert accounts.authenticate("spray-last@example.org", "Summer2026!", client="192.0.2.99") is None

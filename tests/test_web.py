@@ -208,20 +208,6 @@ def test_session_cookie_is_http_only(client, make):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_repeated_failures_lock_the_account_with_backoff(client, make, app):
-    make.user(email="r@example.org")
-    token = csrf_from(client)
-    attempt = lambda password: client.post("/account/login", data={"email": "r@example.org", "password": password, "csrf_token": token})  # noqa: E731
-    assert [attempt("wrong password!").status_code for _ in range(5)] == [401] * 5
-    locked = attempt("correct horse battery")
-    assert locked.status_code == 429 and "locked" in locked.get_data(as_text=True)
-    with app.app_context():
-        user = db.session.query(User).filter_by(email="r@example.org").one()
-        user.locked_until = None  # the lock has expired
-        db.session.commit()
-    assert attempt("correct horse battery").status_code == 302
-
-
 def test_sign_in_is_rate_limited_per_ip(client, make):
     token = csrf_from(client)
     statuses = [

@@ -13,7 +13,7 @@ from agora.models import ApiToken, RoleAssignment, User
 from agora.models.user import UserSession
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
-from agora.services import geography
+from agora.services import geography, throttle
 from agora.services.errors import AgoraError, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line
 
@@ -61,39 +61,54 @@ def register(email, password, display_name) -> User:
     return user
 
 
-LOCK_AFTER = 5          # failures in a row before the account is locked…
-LOCK_MINUTES = (1, 5, 15, 60)  # …for longer each time (backoff), up to an hour
+# Failed sign-ins are throttled per (account, address) and per address, never per account alone:
+# a lock on the account would let anyone keep its owner out, and a lock only for known accounts
+# would tell anyone which emails are registered. The counters live in the rate limiter's storage
+# (memory, or Redis when scaled out), through the `limits` library Flask-Limiter uses.
+FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
+FAILURES_PER_ADDRESS = "30 per hour"  # many accounts tried from one address (password spraying)
 
 
-class Locked(AgoraError):
+class Throttled(AgoraError):
     status = 429
-    code = "locked"
+    code = "throttled"
 
 
-def authenticate(email, password) -> User | None:
-    """The user if the password is right; None otherwise. Repeated failures lock the account
-    for a while (backoff), whatever the password, so guessing stays slow even across IPs."""
+def _failure_counters(email: str, client: str) -> list[tuple]:
+    """(limit, identifiers) of the counters a failed sign-in adds to; the email as a hash."""
+    from limits import parse
+
+    account = hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
+    return [
+        (parse(FAILURES_PER_ACCOUNT_AND_ADDRESS), ("signin-failures", account, client)),
+        (parse(FAILURES_PER_ADDRESS), ("signin-failures-address", client)),
+    ]
+
+
+def authenticate(email, password, *, client: str = "") -> User | None:
+    """The user if the password is right; None otherwise, the same for unknown and known emails.
+
+    :raise Throttled: after too many failures for this email from this address (or from this
+        address at all), whether or not the account exists and whatever the password; the owner
+        signing in from elsewhere is not affected."""
+    normalised = None
     try:
-        email = _normalise_email(email)
+        normalised = _normalise_email(email)
     except Invalid:
-        return None
-    user = db.session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
-    if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Locked(f"Too many failed sign-ins: this account is locked for {minutes} more minute(s).")
-    if check_password_hash(user.password_hash, password or ""):
-        user.failed_logins, user.locked_until = 0, None
-        db.session.commit()
+        pass
+    counters = _failure_counters(normalised or str(email or "")[:254].lower(), client or "-")
+    if not throttle.allowed(counters):
+        check_password_hash(_DUMMY_HASH, password or "")  # the same work as any other answer
+        raise Throttled("Too many failed sign-ins from this connection. Please wait 15 minutes and try again.")
+    user = None
+    if normalised is not None:
+        user = db.session.scalar(select(User).where(User.email == normalised, User.deleted_at.is_(None)))
+    if user is not None and user.password_hash and check_password_hash(user.password_hash, password or ""):
+        throttle.clear(*counters[0])  # this address may try this account afresh
         return user
-    user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= LOCK_AFTER:
-        step = min(user.failed_logins - LOCK_AFTER, len(LOCK_MINUTES) - 1)
-        user.locked_until = now + timedelta(minutes=LOCK_MINUTES[step])
-    db.session.commit()
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")  # unknown emails take as long as known ones
+    throttle.spend(counters)
     return None
 
 

@@ -58,7 +58,11 @@ def login():
     form = LoginForm(next=request.args.get("next"))
     status = 200
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, client=request.remote_addr or "")
+        except accounts.Throttled as error:  # the same answer whether or not the account exists
+            form.password.errors.append(error.message)
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": "900"}
         if user is None:
             form.password.errors.append(_("The email or password is not right."))
             status = 401

@@ -3,7 +3,7 @@
 against one looser shared budget (``application_limits`` in agora/extensions.py), so many
 accounts behind one script are slowed too. Socket events spend the same per-user budgets as their
 HTTP routes (``spend``)."""
-from flask import current_app, g, request
+from flask import g, request
 from flask_login import current_user
 
 SIGNUP_LIMIT = "10 per hour"
@@ -69,17 +69,11 @@ def spend(limit, scope: str) -> bool:
     keeps for it (the same key, and the same scope: the route's endpoint, or a shared limit's
     scope), so a form post and a socket event share one budget. False (nothing counted) when
     any of its windows is full."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    from limits import parse_many
+    from agora.services import throttle
 
-    from agora.extensions import limiter
-
-    items = parse_many(limit() if callable(limit) else limit)
     key = user_or_ip()
-    strategy = limiter.limiter  # the configured storage, or the in-memory fallback while it is down
-    if not all(strategy.test(item, key, scope) for item in items):
+    counters = [(item, (key, scope)) for item in throttle.limits_of(limit() if callable(limit) else limit)]
+    if not throttle.allowed(counters):
         return False
-    for item in items:
-        strategy.hit(item, key, scope)
+    throttle.spend(counters)
     return True
