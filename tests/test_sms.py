@@ -1,4 +1,6 @@
 """SMS gateway: signed form posts become views; the number is never stored in clear."""
+import itertools
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -25,11 +27,18 @@ def _keyword(app, cid, keyword):
         sms.set_keyword(db.session.get(Consultation, cid), keyword)
 
 
-def _post(client, fields, secret=SECRET, signature=None):
+_ids = itertools.count(1)
+
+
+def _post(client, fields, secret=SECRET, signature=None, timestamp=None, with_id=True):
+    """A gateway's request: a message id unless told otherwise, signed with a timestamp."""
+    if with_id and "id" not in fields:
+        fields = {**fields, "id": f"gw-{next(_ids)}"}
     body = urlencode(fields).encode("utf-8")
-    header = signature if signature is not None else sms.signature(secret, body)
+    stamp = str(int(time.time())) if timestamp is None else str(timestamp)
+    header = signature if signature is not None else sms.signature(secret, body, stamp)
     return client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded",
-                       headers={"X-Agora-Signature": header})
+                       headers={"X-Agora-Signature": header, "X-Agora-Timestamp": stamp})
 
 
 def _submissions(app):
@@ -79,7 +88,7 @@ def test_forged_or_missing_signature_is_refused_and_nothing_is_stored(client, ma
     missing = _post(client, {"from": NUMBER, "text": f"water {VIEW}"}, signature="")
     assert missing.status_code == 403
     # A valid signature of another body does not authorise this one.
-    other = sms.signature(SECRET, b"from=1&text=water+hello")
+    other = sms.signature(SECRET, b"from=1&text=water+hello", int(time.time()))
     tampered = _post(client, {"from": NUMBER, "text": f"water {VIEW}"}, signature=other)
     assert tampered.status_code == 403
     assert _submissions(gateway) == []
@@ -182,3 +191,45 @@ def test_the_reply_speaks_the_language_of_the_message(client, make, gateway):
     assert response.get_data(as_text=True).startswith(f"Merci : votre avis n° {submission.id} est"), response.get_data(as_text=True)
     unknown = _post(client, {"from": NUMBER, "text": "pluie Les enfants marchent deux heures pour aller chercher de l'eau potable."})
     assert unknown.get_data(as_text=True).startswith("Mot-clé inconnu : PLUIE."), unknown.get_data(as_text=True)
+
+
+def test_a_replayed_request_adds_nothing(client, make, gateway):
+    """The red team replayed one signed body without an id three times: three views."""
+    cid = make.consultation()
+    _keyword(gateway, cid, "water")
+    fields = {"from": NUMBER, "text": f"water {VIEW}"}
+    without_id = [_post(client, fields, with_id=False) for _ in range(3)]
+    assert [r.status_code for r in without_id] == [422] * 3
+    assert "no id" in without_id[0].get_data(as_text=True)
+    body = urlencode({**fields, "id": "gw-777"}).encode()
+    stamp = str(int(time.time()))
+    headers = {"X-Agora-Signature": sms.signature(SECRET, body, stamp), "X-Agora-Timestamp": stamp}
+    replays = [client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded", headers=headers) for _ in range(3)]
+    assert [r.status_code for r in replays] == [200] * 3
+    assert len(_submissions(gateway)) == 1
+
+
+def test_the_timestamp_is_signed_and_a_stale_one_is_refused(client, make, gateway):
+    cid = make.consultation()
+    _keyword(gateway, cid, "water")
+    fields = {"from": NUMBER, "text": f"water {VIEW}", "id": "gw-stale"}
+    stale = _post(client, fields, timestamp=int(time.time()) - sms.REPLAY_WINDOW_SECONDS - 60)
+    assert stale.status_code == 403 and stale.headers["X-Agora-Outcome"] == "stale"
+    future = _post(client, fields, timestamp=int(time.time()) + sms.REPLAY_WINDOW_SECONDS + 60)
+    assert future.status_code == 403
+    # An old capture with a fresh timestamp: the signature no longer matches.
+    body = urlencode(fields).encode()
+    old_stamp = str(int(time.time()) - 3600)
+    moved = client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded", headers={
+        "X-Agora-Signature": sms.signature(SECRET, body, old_stamp), "X-Agora-Timestamp": str(int(time.time())),
+    })
+    assert moved.status_code == 403 and moved.headers["X-Agora-Outcome"] == "bad_signature"
+    # The body alone signed (the old contract) and no timestamp at all are refused too.
+    import hashlib
+    import hmac
+
+    body_only = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded",
+                       headers={"X-Agora-Signature": body_only}).status_code == 403
+    assert _submissions(gateway) == []
+    assert _post(client, fields).status_code == 200 and len(_submissions(gateway)) == 1

@@ -1,7 +1,10 @@
 """SMS: a gateway posts a text message; its first word picks the consultation (its SMS keyword)
 and the rest becomes a submission on channel "sms", through the same pipeline as every view.
 
-The gateway signs the raw request body with HMAC-SHA256 and a shared secret (AGORA_SMS_SECRET).
+The gateway signs a timestamp and the raw request body together with HMAC-SHA256 and a shared
+secret (AGORA_SMS_SECRET); a request older (or newer) than REPLAY_WINDOW_SECONDS is refused, and
+every message carries the gateway's id, stored with its view, so a captured request replayed
+within the window adds nothing and one replayed later is refused.
 The sender's number is never stored: only an HMAC of it with a server-side salt (AGORA_SMS_SALT,
 or one derived from the secret key), so repeated messages from one phone can be counted and
 flood-checked without anyone being able to read the number back.
@@ -9,6 +12,7 @@ flood-checked without anyone being able to read the number back.
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -36,16 +40,27 @@ class SmsReply:
     submission_id: int | None = None
 
 
-def signature(secret: str, body: bytes) -> str:
-    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+REPLAY_WINDOW_SECONDS = 300
 
 
-def verify_signature(secret: str | None, body: bytes, header: str | None) -> None:
-    """Raise unless the header is the HMAC-SHA256 of the raw body with the shared secret."""
+def signature(secret: str, body: bytes, timestamp: str | int) -> str:
+    """sha256=<hex of HMAC-SHA256(secret, "<timestamp>." + raw body)>."""
+    signed = str(timestamp).encode("ascii") + b"." + body
+    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str | None, body: bytes, header: str | None, timestamp: str | None, *, now: float | None = None) -> None:
+    """Raise unless the header is the HMAC-SHA256 of the timestamp and the raw body with the
+    shared secret, and the timestamp (Unix seconds) is within REPLAY_WINDOW_SECONDS of now."""
     if not secret:
         raise Unavailable("The SMS gateway is not configured on this server.", code="sms_not_configured")
-    if not header or not hmac.compare_digest(signature(secret, body), header.strip()):
+    stamp = (timestamp or "").strip()
+    if not stamp.isdigit() or len(stamp) > 12:
+        raise Forbidden("Bad or missing timestamp (X-Agora-Timestamp, Unix seconds).", code="bad_timestamp")
+    if not header or not hmac.compare_digest(signature(secret, body, stamp), header.strip()):
         raise Forbidden("Bad or missing signature.", code="bad_signature")
+    if abs((time.time() if now is None else now) - int(stamp)) > REPLAY_WINDOW_SECONDS:
+        raise Forbidden("The request is too old (or its clock is wrong): refused as a possible replay.", code="stale")
 
 
 def sender_hash(number: str, salt: str) -> str:
@@ -99,6 +114,8 @@ def _reply_language(text: str | None) -> str:
 def _receive(sender, text, *, salt, max_chars, message_id):
     if not sender or not (sender := sender.strip()):
         raise Invalid("The message has no sender.", field="from")
+    if not message_id or not (message_id := message_id.strip()) or len(message_id) > 200:
+        raise Invalid("The message has no id (the gateway's message id, 1 to 200 characters).", field="id")
     words = (text or "").strip().split(None, 1)
     if not words:
         return "invalid", N_("Empty message. Send the consultation keyword followed by your view."), {}, None
@@ -113,13 +130,12 @@ def _receive(sender, text, *, salt, max_chars, message_id):
     if not consultation.is_open:
         return "closed", N_("%(keyword)s: this consultation is closed and no longer accepts views."), name, None
     hashed = sender_hash(sender, salt)
-    external_ref = None
-    if message_id:
-        # Gateways retry: the same message id from the same gateway is stored once.
-        external_ref = "sms:" + hashlib.sha256(message_id.strip().encode("utf-8")).hexdigest()
-        earlier = _earlier(consultation.id, external_ref)
-        if earlier is not None:
-            return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier
+    # Gateways retry, and a captured request may be replayed within the window: a message id is
+    # stored once (kept with its view for good, longer than the window).
+    external_ref = "sms:" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()
+    earlier = _earlier(consultation.id, external_ref)
+    if earlier is not None:
+        return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier
     try:
         submission, _created = submissions.submit(
             consultation.id, None, body, channel="sms", max_chars=max_chars, sender_hash=hashed,
@@ -127,7 +143,7 @@ def _receive(sender, text, *, salt, max_chars, message_id):
         )
     except IntegrityError:  # the gateway's retry of this message was stored a moment ago
         db.session.rollback()
-        earlier = _earlier(consultation.id, external_ref) if external_ref else None
+        earlier = _earlier(consultation.id, external_ref)
         if earlier is None:
             raise
         return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier

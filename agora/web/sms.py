@@ -1,6 +1,6 @@
-"""The SMS gateway's endpoint: a signed form post (from, text) becomes a view; the plain-text
+"""The SMS gateway's endpoint: a signed form post (from, text, id) becomes a view; the plain-text
 reply is what the gateway relays to the sender. CSRF does not apply (no browser, no cookie):
-the HMAC signature of the raw body is the authentication."""
+the HMAC signature of a recent timestamp and the raw body is the authentication."""
 from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -28,7 +28,10 @@ def _plain(body: str, status: int, outcome: str):
 def inbound():
     body = request.get_data(cache=True)  # the raw bytes the gateway signed
     try:
-        sms.verify_signature(current_app.config.get("SMS_SECRET"), body, request.headers.get("X-Agora-Signature"))
+        sms.verify_signature(
+            current_app.config.get("SMS_SECRET"), body, request.headers.get("X-Agora-Signature"),
+            request.headers.get("X-Agora-Timestamp"),
+        )
     except AgoraError as error:
         return _plain(error.message, error.status, error.code)
     try:
