@@ -197,14 +197,19 @@ def _forget_touched(session) -> None:
 
 
 def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
-    """Published submissions, distinct participants (authors or voters) and votes, in three queries."""
+    """Published submissions, distinct participants and votes, in four queries.
+
+    One definition everywhere (pages, opinion groups, reports): what counts is what the public
+    record holds — published views (not a chair's summaries), the votes on them, and a participant
+    is an account that wrote or voted on one, an SMS sender with a published message (one person
+    however many) or a person whose published view was gathered offline (one per imported view)."""
     if not consultation_ids:
         return {}
-    published = Submission.state == "published"
+    in_record = (Submission.consultation_id.in_(consultation_ids), Submission.state == "published", Submission.kind != "chair_summary")
     subs = dict(
         db.session.execute(
             select(Submission.consultation_id, func.count(Submission.id))
-            .where(Submission.consultation_id.in_(consultation_ids), published)
+            .where(*in_record)
             .group_by(Submission.consultation_id)
         ).all()
     )
@@ -212,17 +217,17 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
         db.session.execute(
             select(Submission.consultation_id, func.count(Vote.id))
             .join(Vote, Vote.submission_id == Submission.id)
-            .where(Submission.consultation_id.in_(consultation_ids))
+            .where(*in_record)
             .group_by(Submission.consultation_id)
         ).all()
     )
     authors = select(Submission.consultation_id.label("cid"), Submission.author_id.label("uid")).where(
-        Submission.consultation_id.in_(consultation_ids), Submission.author_id.is_not(None)
+        *in_record, Submission.author_id.is_not(None)
     )
     voters = (
         select(Submission.consultation_id.label("cid"), Vote.user_id.label("uid"))
         .join(Vote, Vote.submission_id == Submission.id)
-        .where(Submission.consultation_id.in_(consultation_ids))
+        .where(*in_record)
     )
     people = authors.union(voters).subquery()
     participants = dict(
@@ -237,7 +242,7 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
                 func.count(func.distinct(case((Submission.channel == "sms", Submission.sender_hash)))),
                 func.sum(case((Submission.channel == "import", 1), else_=0)),
             )
-            .where(Submission.consultation_id.in_(consultation_ids), Submission.author_id.is_(None))
+            .where(*in_record, Submission.author_id.is_(None))
             .group_by(Submission.consultation_id)
         ).all()
     }

@@ -405,29 +405,62 @@ def decide_appeal(user: User, appeal_id: int, outcome: str, reason: str, note: s
 
 @dataclass(frozen=True)
 class Transparency:
+    """What moderation did in a consultation, in figures that add up for a reader:
+    received = screened + hidden_at_import (+ unscreened); of the held, moderators approved,
+    hid or rejected them, or they still wait; reported published items were hidden, rejected or
+    kept."""
+
     screened: int
     published_at_once: int
     held: int
-    hidden: int
+    hidden: int  # by moderators (held items, or published ones after reports)
     rejected: int
     restored_on_appeal: int
     by_reason: dict
     campaigns: list
+    hidden_at_import: int = 0  # arrived hidden by the moderators of the platform they came from
+    approved: int = 0  # held, then approved by a moderator
+    after_reports: int = 0  # of the hidden and rejected: published items reported by participants
+    kept: int = 0  # reported, and kept published by a moderator
+    waiting: int = 0  # held or unscreened now
+    unscreened: int = 0
+
+    @property
+    def received(self) -> int:
+        return self.screened + self.hidden_at_import + self.unscreened
 
 
 def transparency(consultation_id: int) -> Transparency:
     """Public counts of what moderation did in a consultation, by reason."""
-    base = select(ModerationDecision.action, ModerationDecision.reason, func.count()).join(
-        Submission, Submission.id == ModerationDecision.submission_id
-    ).where(Submission.consultation_id == consultation_id).group_by(ModerationDecision.action, ModerationDecision.reason)
+    base = select(
+        ModerationDecision.action, ModerationDecision.automatic, ModerationDecision.from_state, ModerationDecision.reason, func.count()
+    ).join(Submission, Submission.id == ModerationDecision.submission_id).where(Submission.consultation_id == consultation_id).group_by(
+        ModerationDecision.action, ModerationDecision.automatic, ModerationDecision.from_state, ModerationDecision.reason
+    )
     counts: dict[str, int] = {}
     by_reason: dict[str, dict[str, int]] = {}
-    for action, reason, n in db.session.execute(base):
-        counts[action] = counts.get(action, 0) + n
+    hidden_at_import = after_reports = 0
+    for action, automatic, from_state, reason, n in db.session.execute(base):
+        if action == "hide" and automatic:
+            hidden_at_import += n
+        else:
+            counts[action] = counts.get(action, 0) + n
+        if action in ("hide", "reject") and not automatic and from_state == "published":
+            after_reports += n
         if action in ("hide", "reject", "hold"):
             key = reason if action != "hold" else ("automatic hold: " + (reason or "score"))
             by_reason.setdefault(action, {})
             by_reason[action][key] = by_reason[action].get(key, 0) + n
+    waiting = dict(db.session.execute(
+        select(Submission.state, func.count()).where(Submission.consultation_id == consultation_id, Submission.state.in_(QUEUE_STATES))
+        .group_by(Submission.state)
+    ).all())
+    unscreened = db.session.scalar(
+        select(func.count()).select_from(Submission).where(
+            Submission.consultation_id == consultation_id, Submission.state == "pending",
+            ~select(ModerationDecision.id).where(ModerationDecision.submission_id == Submission.id).exists(),
+        )
+    ) or 0
     campaigns = db.session.execute(
         select(Submission.campaign_id, func.count()).where(Submission.consultation_id == consultation_id, Submission.campaign_id.is_not(None))
         .group_by(Submission.campaign_id).having(func.count() > 1).order_by(func.count().desc()).limit(10)
@@ -441,6 +474,12 @@ def transparency(consultation_id: int) -> Transparency:
         restored_on_appeal=counts.get("restore", 0),
         by_reason=by_reason,
         campaigns=[(cid, n) for cid, n in campaigns],
+        hidden_at_import=hidden_at_import,
+        approved=counts.get("approve", 0),
+        after_reports=after_reports,
+        kept=counts.get("keep", 0),
+        waiting=sum(waiting.values()),
+        unscreened=unscreened,
     )
 
 

@@ -317,6 +317,15 @@ def balance(consultation_id: int) -> dict:
         .order_by(Submission.id)
     ).all():
         submitters[author_id] = {"constituency": constituency, "region": region, "global_south": south, "gender": gender}
+    # People without an account count as the report counts them: one per SMS sender, one per view
+    # gathered offline, with the profile stated with their view.
+    for submission_id, channel, sender, constituency, region, south, gender in db.session.execute(
+        select(Submission.id, Submission.channel, Submission.sender_hash, Submission.constituency, Submission.region, Submission.global_south, Submission.gender)
+        .where(*published_filter(consultation_id, None), Submission.author_id.is_(None), Submission.channel.in_(("sms", "import")))
+        .order_by(Submission.id)
+    ).all():
+        key = ("sms", sender) if channel == "sms" else ("offline", submission_id)
+        submitters.setdefault(key, {"constituency": constituency, "region": region, "global_south": south, "gender": gender})
     voters = _profiles(consultation_id)
     everyone = {**voters, **submitters}
     groups = {"submitters": submitters, "voters": voters, "everyone": everyone}

@@ -69,9 +69,23 @@ def _published(consultation_id: int, hearing_id: int | None) -> list[Submission]
     return list(db.session.scalars(query.order_by(Submission.id)))
 
 
-def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share: float | None) -> dict:
+def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share: float | None, gender_rows: list[dict] | None = None) -> dict:
+    """The balance verdict. When nobody declared a profile, the verdict is "unknown" (not an
+    absence of warnings, which would read as balanced), and says how many declared each part."""
     stated = [r for r in constituency_rows if r["key"] != NOT_STATED]
     stated_regions = [r for r in region_rows if r["key"] != NOT_STATED]
+    stated_genders = [r for r in gender_rows or [] if r["key"] != NOT_STATED]
+    participants = sum(r["count"] for r in constituency_rows)
+    declared = {
+        "constituency": sum(r["count"] for r in stated), "country": sum(r["count"] for r in stated_regions),
+        "gender": sum(r["count"] for r in stated_genders),
+    }
+    if participants and not any(declared.values()):
+        return {
+            "known": False, "verdict": "unknown", "declared": declared, "participants": participants,
+            "largest_constituency": None, "largest_region": None, "global_south_share": None,
+            "warnings": [f"Balance unknown: none of the {participants} participants declared a constituency, a country or a gender, so who took part cannot be told apart."],
+        }
     warnings = []
     top = None
     if stated:
@@ -90,7 +104,11 @@ def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share
         top_region = {"key": row["key"], "label": row["label"], "share_of_stated": _r(row["count"] / total)}
         if top_region["share_of_stated"] > REGION_DOMINANCE:
             warnings.append(f"One region dominates: {row['label']} is {top_region['share_of_stated']:.0%} of participants who stated a country.")
-    return {"largest_constituency": top, "largest_region": top_region, "global_south_share": south_share, "warnings": warnings}
+    verdict = "dominated" if any(w.startswith("One ") for w in warnings) else "no_dominance"
+    return {
+        "known": bool(participants), "verdict": verdict if participants else "no_participants", "declared": declared, "participants": participants,
+        "largest_constituency": top, "largest_region": top_region, "global_south_share": south_share, "warnings": warnings,
+    }
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,7 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
     south_share = _r(stated_south.count("global_south") / len(stated_south)) if stated_south else None
     constituency_rows = _breakdown([u.constituency if u else None for u in participants], CONSTITUENCIES)
     region_rows = _breakdown([region(u) for u in participants])
+    gender_rows = _breakdown([u.gender if u else None for u in participants], GENDERS)
     return {
         "participants": len(people_ids) + len(without_account),
         "submitters": len(authors) + len(without_account),
@@ -145,7 +164,7 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
             "constituency": constituency_rows,
             "region": region_rows,
             "global_south": _breakdown(south_values, {"global_south": "Global South", "global_north": "Global North"}),
-            "gender": _breakdown([u.gender if u else None for u in participants], GENDERS),
+            "gender": gender_rows,
         },
         "submissions_by": {
             "constituency": _breakdown([s.constituency for s in published], CONSTITUENCIES),
@@ -158,7 +177,7 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
             "language": _breakdown([s.language for s in published]),
             "channel": _breakdown([s.channel for s in published], {"web": "Web", "api": "API", "socket": "Live hearing", "import": "Imported offline or from another platform", "sms": "SMS"}),
         },
-        "balance": _balance(constituency_rows, region_rows, south_share),
+        "balance": _balance(constituency_rows, region_rows, south_share, gender_rows),
     }
 
 
@@ -356,8 +375,11 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
         "themes": themes,
         "opinions": opinions,
         "moderation": {
-            "screened": transparency.screened, "published_at_once": transparency.published_at_once, "held": transparency.held,
-            "hidden": transparency.hidden, "rejected": transparency.rejected, "restored_on_appeal": transparency.restored_on_appeal,
+            "received": transparency.received, "screened": transparency.screened, "published_at_once": transparency.published_at_once,
+            "held": transparency.held, "hidden_at_import": transparency.hidden_at_import, "unscreened": transparency.unscreened,
+            "approved": transparency.approved, "hidden": transparency.hidden, "rejected": transparency.rejected,
+            "after_reports": transparency.after_reports, "kept": transparency.kept, "waiting": transparency.waiting,
+            "restored_on_appeal": transparency.restored_on_appeal,
             "by_reason": transparency.by_reason, "campaigns": [{"size": n} for _, n in transparency.campaigns],
         },
         "method": _method(published, getattr(model, "version", None), dataclasses.asdict(thresholds) if thresholds is not None else None),
@@ -517,7 +539,9 @@ def csv_tables(content: dict) -> dict[str, str]:
         statements += [[kind, s["submission_id"], s["text"]] for s in content["opinions"][kind]]
     write("statements.csv", ["kind", "submission_id", "text"], statements)
     moderation = content["moderation"]
-    write("moderation.csv", ["measure", "value"], [[k, moderation[k]] for k in ("screened", "published_at_once", "held", "hidden", "rejected", "restored_on_appeal")])
+    measures = ("received", "screened", "published_at_once", "held", "hidden_at_import", "unscreened", "approved", "hidden", "rejected",
+                "after_reports", "kept", "waiting", "restored_on_appeal")
+    write("moderation.csv", ["measure", "value"], [[k, moderation[k]] for k in measures if k in moderation])
     return tables
 
 
