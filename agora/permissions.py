@@ -26,6 +26,23 @@ def can_moderate(user: User | None, consultation_id: int | None = None) -> bool:
     return _has_role(user, "moderator", consultation_id)
 
 
+def moderated_consultations(user: User | None) -> set[int] | None:
+    """The consultations this user moderates: None for everywhere (the secretariat, global
+    moderators), else the ids of their scoped moderator roles (an empty set: none)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    if user.is_admin:
+        return None
+    scoped = set()
+    for assignment in user.roles:
+        if assignment.role != "moderator" or getattr(assignment, "hearing_id", None) is not None:
+            continue
+        if assignment.consultation_id is None:
+            return None
+        scoped.add(assignment.consultation_id)
+    return scoped
+
+
 def can_moderate_anywhere(user: User | None) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False

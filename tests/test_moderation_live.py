@@ -50,3 +50,28 @@ def test_signing_out_everywhere_disconnects_the_moderators_socket(app, make):
     assert live.is_connected("/moderation")
     http.post("/account/security/sign-out-everywhere", data={"csrf_token": csrf_from(http, "/account/security")})
     assert not live.is_connected("/moderation")
+
+
+def test_a_scoped_moderator_hears_only_of_their_consultation(app, make):
+    """The red team's scoped moderator received every consultation's queue events."""
+    from agora.services import realtime
+
+    mine, other = make.consultation(title="Mine"), make.consultation(title="Someone else's")
+    make.user(email="scoped@example.org", role="moderator", scope=mine)
+    make.user(email="everywhere@example.org", role="moderator")
+    sockets = {}
+    for email in ("scoped@example.org", "everywhere@example.org"):
+        http = app.test_client()
+        login(http, email)
+        sockets[email] = _socket(app, http, csrf_from(http, "/moderation/"))
+        assert sockets[email].is_connected("/moderation")
+    with app.app_context():
+        realtime.notify_moderators({"consultation_id": other, "submission_id": 1, "state": "held"})
+        realtime.notify_moderators({"consultation_id": mine, "submission_id": 2, "state": "held"})
+    heard = {
+        email: [e["args"][0]["consultation_id"] for e in live.get_received("/moderation") if e["name"] == "queue_changed"]
+        for email, live in sockets.items()
+    }
+    assert heard == {"scoped@example.org": [mine], "everywhere@example.org": [other, mine]}
+    for live in sockets.values():
+        live.disconnect("/moderation")

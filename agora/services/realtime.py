@@ -29,13 +29,21 @@ def chairs_room(hearing_id: int) -> str:
     return f"hearing:{hearing_id}:chair"
 
 
-MODERATORS_ROOM = "moderators"
+MODERATORS_ROOM = "moderators"  # moderators everywhere and the secretariat
 MODERATION_NAMESPACE = "/moderation"
 
 
+def moderators_room(consultation_id: int) -> str:
+    """Moderators scoped to one consultation: they hear of its queue only."""
+    return f"moderators:{consultation_id}"
+
+
 def notify_moderators(payload: dict) -> None:
-    """The moderators' queue changed (new, held, flagged, appealed or decided item)."""
+    """The moderators' queue changed (new, held, flagged, appealed or decided item): told to
+    moderators everywhere, and to the consultation's own moderators."""
     publish(MODERATORS_ROOM, "queue_changed", payload, namespace=MODERATION_NAMESPACE)
+    if payload.get("consultation_id") is not None:
+        publish(moderators_room(payload["consultation_id"]), "queue_changed", payload, namespace=MODERATION_NAMESPACE)
 
 
 def user_room(user_id: int) -> str:
