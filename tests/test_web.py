@@ -282,3 +282,18 @@ def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_op
     assert "Closed " in client.get(f"/consultations/{make.slug(past)}").get_data(as_text=True)
     assert "Opens " in client.get(f"/consultations/{make.slug(future)}").get_data(as_text=True)
     assert "Closes " in client.get(f"/consultations/{make.slug(current)}").get_data(as_text=True)
+
+
+def test_pages_may_open_websockets_to_this_site_only(client, app, monkeypatch):
+    """connect-src allowed 'ws: wss:', i.e. a WebSocket to any host (a way out for injected script)."""
+    def connect_src(response):
+        directives = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
+        return directives["connect-src"].split()
+
+    sources = connect_src(client.get("/"))
+    assert "ws:" not in sources and "wss:" not in sources and "*" not in sources
+    assert sources == ["'self'", "ws://localhost", "wss://localhost"]
+    # A Host header that is not a host name adds nothing (it cannot inject directives).
+    assert connect_src(client.get("/", headers={"Host": "x; script-src *"})) == ["'self'"]
+    monkeypatch.setitem(app.config, "CORS_ORIGINS", ["https://hearings.example.org"])
+    assert connect_src(client.get("/"))[3:] == ["https://hearings.example.org", "wss://hearings.example.org"]

@@ -1,24 +1,42 @@
 """Security headers for every response: a CSP with no inline scripts, no framing, no sniffing."""
-from flask import Response, request
+import re
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self' ws: wss:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+from flask import Response, current_app, request
+
+CSP_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src {connect}",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def connect_sources() -> str:
+    """Where the page's scripts may connect: this origin, its WebSockets (older browsers do not
+    count ws:/wss: of the same host as 'self'), and the configured CORS origins; never any host."""
+    sources = ["'self'"]
+    if _HOST.match(request.host or ""):
+        sources += [f"ws://{request.host}", f"wss://{request.host}"]
+    for origin in current_app.config.get("CORS_ORIGINS") or []:
+        if _ORIGIN.match(origin):
+            sources += [origin, "ws" + origin[4:]]  # http(s)://h -> ws(s)://h
+    return " ".join(dict.fromkeys(sources))
+
+
+def content_security_policy() -> str:
+    return "; ".join(CSP_DIRECTIVES).replace("{connect}", connect_sources())
 
 
 def apply_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
