@@ -132,3 +132,39 @@ def test_whatever_the_sanitiser_accepts_can_be_stored_as_utf8(raw):
         return
     clean.encode("utf-8")
     assert not any(0xD800 <= ord(c) <= 0xDFFF for c in raw)
+
+
+def test_every_json_text_field_of_the_api_refuses_invalid_unicode(app, client, make):
+    """From the API's own OpenAPI document: every string field of every JSON body, sent as a lone
+    surrogate (422) and as bytes that are not UTF-8 (400); never a 500, nothing stored."""
+    import json
+
+    from agora.api.v1.openapi import spec
+
+    cid = make.consultation()
+    sid = make.submission(cid, make.user())
+    ids = {"consultation_id": cid, "submission_id": sid, "report_id": 1}
+    headers = {"Authorization": f"Bearer {_token(app, make)}", "Content-Type": "application/json"}
+    with app.test_request_context("/"):
+        document = spec("/api/v1")
+    tried = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            schema = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") if isinstance(operation, dict) else None
+            if not schema:
+                continue
+            url = "/api/v1" + path.format(**ids)
+            for name, field in schema.get("properties", {}).items():
+                if field.get("type") != "string":
+                    continue
+                others = {k: "agree" if k == "vote" else "A fair text." for k in schema.get("required", []) if k != name}
+                lone = json.dumps({**others, name: "Fair \ud800 text"})  # json.dumps writes the escape
+                broken = json.dumps({**others, name: "Fair text"}).encode().replace(b"Fair", b"Fa\xff\xfe")
+                for body, expected in ((lone, 422), (broken, 400)):
+                    response = client.open(url, method=method.upper(), data=body, headers=headers)
+                    assert response.status_code == expected, (method, path, name, response.get_data(as_text=True)[:200])
+                tried.append((method, path, name))
+    assert ("post", "/consultations/{consultation_id}/submissions", "text") in tried
+    assert ("post", "/submissions/{submission_id}/vote", "vote") in tried
+    with app.app_context():
+        assert db.session.query(Submission).count() == 1
