@@ -67,6 +67,7 @@ def _reset_schema(app):
             db.drop_all()
             with db.engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+                conn.execute(text("DROP TABLE IF EXISTS submissions_fts"))
         upgrade()
 
 
@@ -93,10 +94,12 @@ def _clean_database(request):
             else:
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
+                conn.execute(text("DELETE FROM submissions_fts"))
         limiter.reset()
-    from agora.services import screening
+    from agora.services import screening, search
 
     screening.reset()
+    search.reset()
 
 
 @pytest.fixture

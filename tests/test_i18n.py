@@ -125,13 +125,18 @@ def test_catalogue_is_complete_with_placeholders_kept(language):
         if not message.id:
             continue
         translated = catalog.get(message.id)
-        if translated is None or not translated.string:
+        # a plural message (ngettext) has a tuple of ids and one string per plural form
+        forms = translated.string if translated is not None and isinstance(translated.string, tuple) else (
+            (translated.string,) if translated is not None else ())
+        source = message.id[0] if isinstance(message.id, tuple) else message.id
+        wanted = sorted(set(PLACEHOLDER.findall(source)) | ({"%(num)s"} if isinstance(message.id, tuple) else set()))
+        if translated is None or not all(forms):
             problems.append(f"untranslated: {message.id!r}")
         elif translated.fuzzy:
             problems.append(f"fuzzy: {message.id!r}")
-        elif sorted(PLACEHOLDER.findall(translated.string)) != sorted(PLACEHOLDER.findall(message.id)):
+        elif any(sorted(set(PLACEHOLDER.findall(form))) != wanted for form in forms):
             problems.append(f"placeholders differ: {message.id!r} -> {translated.string!r}")
-        elif "<" in translated.string and "<" not in message.id:
+        elif any("<" in form for form in forms) and "<" not in source:
             problems.append(f"markup added: {translated.string!r}")
     assert not problems, f"{language}: {len(problems)} problems\n" + "\n".join(problems[:40])
 

@@ -20,7 +20,12 @@ def test_one_head(app):
 def test_migrated_schema_matches_models(app):
     with app.app_context():
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True,
+                # the word-search index (migration 0008) is not a model: SQLite's FTS5 table and
+                # its shadow tables, PostgreSQL's expression index
+                "include_name": lambda name, kind, parent: not (name or "").startswith(("submissions_fts", "ix_submissions_text_search")),
+            })
             diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
 

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import consultations, moderation, organisations, reports, submissions
+from agora.services import consultations, moderation, organisations, reports, search, submissions
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
@@ -45,9 +45,21 @@ def _render_detail(consultation, form, status=200):
     language = request.args.get("language") or None
     if language not in {code for code, _n in languages}:
         language = None  # an unknown or absent language shows every view
-    page = submissions.list_published(
-        consultation.id, sort=sort, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"], language=language
-    )
+    query, like, search_error = request.args.get("q"), request.args.get("like", type=int), None
+    page = None
+    try:
+        if query is not None:  # by meaning and by words, in any language
+            page = search.search(consultation.id, query, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"])
+        elif like is not None:
+            page = search.similar(like)
+            if page.items and page.items[0].consultation_id != consultation.id:
+                page = None
+    except AgoraError as error:
+        search_error, query = error.message, None
+    if page is None:
+        page = submissions.list_published(
+            consultation.id, sort=sort, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"], language=language
+        )
     my_votes = submissions.votes_of(current_user, [s.id for s in page.items])
     return render_template(
         "consultations/detail.html",
@@ -57,6 +69,9 @@ def _render_detail(consultation, form, status=200):
         sort=sort,
         view_languages=languages,
         view_language=language,
+        query=query,
+        like=like if isinstance(page, search.Results) and query is None else None,
+        search_error=search_error,
         form=form,
         my_votes=my_votes,
         transparency=moderation.recent_transparency(consultation.id),

@@ -107,6 +107,9 @@ def spec(base: str = "/api/v1") -> dict:
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         {"name": "language", "in": "query", "schema": {"type": "string"}},
         {"name": "constituency", "in": "query", "schema": {"type": "string"}},
+        {"name": "q", "in": "query", "description": "Search: views that mean the same as these words, in any "
+         "language, or contain them; best first (sort, language and constituency then do not apply).",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": VISIBLE_TEXT_PATTERN}},
     ]
     return {
         "openapi": "3.1.0",

@@ -7,7 +7,7 @@ from agora.api.v1 import bp, require_user
 from agora.api.v1.openapi import spec
 from agora.api.v1.serialize import consultation_json, submission_json
 from agora.extensions import limiter
-from agora.services import consultations, submissions
+from agora.services import consultations, search, submissions
 from agora.services.errors import AgoraError, Invalid
 from agora.services.sanitize import refuse_invalid_unicode
 from agora.web.ratelimits import SUBMIT_LIMIT, VIEWS_SCOPE, VOTE_LIMIT, VOTES_SCOPE, user_or_ip
@@ -83,14 +83,19 @@ def get_consultation(consultation_id):
 @bp.get("/consultations/<int:consultation_id>/submissions")
 def list_submissions(consultation_id):
     consultation = _public_consultation(consultation_id)
-    page = submissions.list_published(
-        consultation.id,
-        sort=request.args.get("sort", "newest"),
-        page=int_arg("page", 1, 1, 1_000_000),
-        per_page=int_arg("per_page", 20, 1, 100),
-        language=request.args.get("language") or None,
-        constituency=request.args.get("constituency") or None,
-    )
+    if "q" in request.args:  # by meaning and words, best first
+        page = search.search(
+            consultation.id, request.args["q"], page=int_arg("page", 1, 1, 1_000_000), per_page=int_arg("per_page", 20, 1, 100)
+        )
+    else:
+        page = submissions.list_published(
+            consultation.id,
+            sort=request.args.get("sort", "newest"),
+            page=int_arg("page", 1, 1, 1_000_000),
+            per_page=int_arg("per_page", 20, 1, 100),
+            language=request.args.get("language") or None,
+            constituency=request.args.get("constituency") or None,
+        )
     return {
         "items": [submission_json(s) for s in page.items],
         "page": page.page,
