@@ -1,4 +1,6 @@
 """flask agora … commands: the demo, accounts, imports and model work. Each prints what it did."""
+import json
+
 import click
 from flask.cli import AppGroup
 
@@ -90,9 +92,35 @@ def verify_audit_command():
 
     check = audit.verify()
     if check.ok:
-        click.echo(f"Audit log intact: {check.entries} entries, chain verified.")
+        click.echo(f"Audit log intact: {check.entries} entries, chain verified (keyed), {check.anchors} anchors matched, "
+                   f"every submission's state matches its last decision; head {check.head}.")
     else:
-        raise click.ClickException(f"Audit log broken at entry #{check.first_bad_id}: {check.problem}")
+        for _where, problem in check.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise click.ClickException(f"Audit log broken ({len(check.problems)} problems); first: {check.problem}")
+
+
+@moderation_cli.command("checkpoint-audit")
+def checkpoint_audit_command():
+    """Append the audit chain's signed head and length to the checkpoint file and print it (run it
+    periodically, e.g. hourly from cron, and publish the lines)."""
+    from agora.services import audit
+
+    click.echo(json.dumps(audit.checkpoint(), sort_keys=True))
+
+
+@moderation_cli.command("seal-audit")
+def seal_audit_command():
+    """Key an audit log written before the chain was keyed (checks the old chain first; run once)."""
+    from agora.services import audit
+    from agora.services.errors import AgoraError
+
+    try:
+        changed = audit.seal()
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    line = audit.checkpoint()
+    click.echo(f"Audit log sealed: {changed} entries re-keyed; checkpoint {line['entries']} entries, head {line['head']}.")
 
 
 @moderation_cli.command("export-audit")

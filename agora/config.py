@@ -82,12 +82,16 @@ class Config:
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
         self.SMS_SECRET, self.SMS_SALT = _env("SMS_SECRET"), _env("SMS_SALT")  # SMS gateway signature; sender-hash salt
+        # The audit chain's HMAC key, kept outside the database (so whoever can write the database
+        # cannot recompute the chain), and where its signed checkpoints are appended.
+        self.AUDIT_KEY = _env("AUDIT_KEY") or self._instance_secret(instance_path, "audit_key")
+        self.AUDIT_CHECKPOINTS = _env("AUDIT_CHECKPOINTS") or os.path.join(instance_path, "audit-checkpoints.jsonl")
         self.TESTING = False
 
     @staticmethod
-    def _instance_secret(instance_path: str) -> str:
+    def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
         """A random key kept in the instance folder, so sessions survive a restart without setup."""
-        path = Path(instance_path) / "secret_key"
+        path = Path(instance_path) / name
         if not path.exists():
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)

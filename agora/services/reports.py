@@ -27,7 +27,7 @@ from agora.models import Consultation, Forum, Report, Submission, Transmission, 
 from agora.models._base import utcnow
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import archives, csvfiles, screening
+from agora.services import archives, audit, csvfiles, screening
 from agora.services import moderation as moderation_service
 from agora.services.errors import Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line
@@ -458,6 +458,9 @@ def freeze(report_id: int, user: User | None) -> Report:
         raise Conflict("This report is already frozen; make a new version to correct it.", code="frozen")
     content = content_of(report)
     content["report"]["frozen_at"] = _iso(utcnow())
+    # The moderation audit chain's length and head as of now, frozen with the report: deleting the
+    # log's last entries later shows against it (agora.services.audit.verify).
+    content["audit_anchor"] = audit.head().as_dict()
     body = canonical(content)
     report.content_json = body.decode("utf-8")
     report.sha256 = digest(body)
@@ -468,6 +471,10 @@ def freeze(report_id: int, user: User | None) -> Report:
     if report.hearing_id is None and consultation.status == "closed":
         consultation.status = "reported"
     db.session.commit()
+    try:
+        audit.checkpoint()  # and a signed checkpoint in the instance folder
+    except OSError as error:
+        log.warning("audit checkpoint not written: %s", error)
     return report
 
 
