@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.extensions import db
@@ -46,6 +46,9 @@ class User(UserMixin, db.Model):
     gender: Mapped[str | None] = mapped_column(String(16))
     languages: Mapped[str | None] = mapped_column(String(120))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Profiles are used in aggregate only; a participant may choose to show their constituency
+    # (and region) next to their name on their views (agora.services.submissions.shown_profile).
+    show_constituency: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Security: lockout after repeated failures, "sign out everywhere", optional TOTP, deletion.
     failed_logins: Mapped[int] = mapped_column(default=0)

@@ -251,7 +251,7 @@ def export_data(user: User) -> dict:
         "account": {
             "id": user.id, "email": user.email, "display_name": user.display_name, "created_at": iso(user.created_at),
             "constituency": user.constituency, "country": user.country, "gender": user.gender,
-            "languages": user.languages, "locale": user.locale, "two_factor": bool(user.totp_secret),
+            "languages": user.languages, "locale": user.locale, "show_constituency": user.show_constituency, "two_factor": bool(user.totp_secret),
             "roles": [{"role": r.role, "consultation_id": r.consultation_id, "hearing_id": r.hearing_id} for r in user.roles],
         },
         "submissions": [
@@ -302,6 +302,7 @@ class Profile:
     gender: str | None
     languages: str | None
     locale: str | None
+    show_constituency: bool = False  # shown next to the name on their views only if they choose
 
 
 def update_profile(user: User, profile: Profile) -> User:
@@ -326,6 +327,7 @@ def update_profile(user: User, profile: Profile) -> User:
     user.gender = profile.gender or None
     user.languages = languages
     user.locale = profile.locale or None
+    user.show_constituency = bool(profile.show_constituency)
     db.session.commit()
     return user
 

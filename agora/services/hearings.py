@@ -394,6 +394,7 @@ _MESSAGE_ROWS = select(
     Submission.pass_count,
     User.display_name.label("author_name"),
     User.kind.label("author_kind"),
+    User.show_constituency.label("author_shows_constituency"),
 ).outerjoin(User, User.id == Submission.author_id)
 _MISSED = (
     _MESSAGE_ROWS.where(Submission.hearing_id == bindparam("hearing_id"), Submission.id > bindparam("last_id"), *_visible_messages())
@@ -682,23 +683,26 @@ def _as_id(value) -> int:
 
 def message_payload(s: Submission) -> dict:
     author = s.author
-    return _payload(s, author.display_name if author is not None and author.kind == "account" else None)
+    return _payload(s, author.display_name if author is not None and author.kind == "account" else None, submissions.shows_profile(author))
 
 
 def _row_payload(row) -> dict:
     """A row of ``_MESSAGE_ROWS`` as sent to pages."""
-    return _payload(row, row.author_name if row.author_kind == "account" else None)
+    return _payload(row, row.author_name if row.author_kind == "account" else None,
+                    row.author_kind == "account" and bool(row.author_shows_constituency))
 
 
-def _payload(s, author_name: str | None) -> dict:
+def _payload(s, author_name: str | None, shows_constituency: bool = False) -> dict:
+    # profiles are used in aggregate only: a constituency next to a name only if its author chose so
+    constituency = s.constituency if shows_constituency else None
     return {
         "id": s.id,
         "kind": s.kind,
         "text": s.text,
         "language": s.language,
         "author": author_name,
-        "constituency": s.constituency,
-        "constituency_label": CONSTITUENCIES.get(s.constituency) if s.constituency else None,
+        "constituency": constituency,
+        "constituency_label": CONSTITUENCIES.get(constituency) if constituency else None,
         "created_at": s.created_at.isoformat() + "Z",
         "votes": [s.agree_count, s.disagree_count, s.pass_count],
     }

@@ -159,6 +159,20 @@ def submit(
     return stored, True
 
 
+
+def shows_profile(author) -> bool:
+    """Whether a view's author chose to show their constituency with their views (profiles are
+    used in aggregate only otherwise; people without an account never chose, so never)."""
+    return author is not None and author.kind == "account" and bool(getattr(author, "show_constituency", False))
+
+
+def shown_profile(submission) -> tuple[str | None, str | None]:
+    """The constituency and region that pages and the API may show next to a view's author: the
+    ones stated with the view, only if the author chose to show them; else (None, None)."""
+    if shows_profile(submission.author):
+        return submission.constituency, submission.region
+    return None, None
+
 @dataclass(frozen=True)
 class Draft:
     """A validated submission waiting to be screened and stored: plain values, no session objects,
@@ -309,8 +323,9 @@ def list_published(
     ]
     if language:
         conditions.append(Submission.language == language)
-    if constituency:
+    if constituency:  # among the authors who chose to show theirs: a filter must not single out the others
         conditions.append(Submission.constituency == constituency)
+        conditions.append(Submission.author_id.in_(select(User.id).where(User.kind == "account", User.show_constituency.is_(True))))
     total = db.session.scalar(select(func.count(Submission.id)).where(*conditions))
     order = (
         (Submission.created_at.desc(), Submission.id.desc())

@@ -241,6 +241,7 @@ def profile():
                     gender=form.gender.data or None,
                     languages=form.languages.data or None,
                     locale=form.locale.data or None,
+                    show_constituency=bool(form.show_constituency.data),
                 ),
             )
         except AgoraError as error:

@@ -48,6 +48,7 @@ class ProfileForm(FlaskForm):
     gender = SelectField(_l("Gender"), validators=[Optional()])
     languages = StringField(_l("Languages you read (codes, e.g. en, fr, sw)"), validators=[Optional(), Length(max=80)])
     locale = SelectField(_l("Interface language"), validators=[Optional()])
+    show_constituency = BooleanField(_l("Show my constituency with my views (otherwise it is only counted in totals)"))
     submit = SubmitField(_l("Save my profile"))
 
     def __init__(self, *args, languages=(), language_names=None, **kwargs):

@@ -8,7 +8,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from agora.i18n import N_, translate, translated
 
 from agora import permissions
-from agora.services import charts
+from agora.services import charts, submissions
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services.sanitize import render_text
@@ -25,6 +25,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["moderation_label"] = moderation_label
     app.jinja_env.globals["localized"] = localized
+    app.jinja_env.globals["shown_constituency"] = lambda submission: submissions.shown_profile(submission)[0]
     app.url_defaults(static_version)
 
     @app.context_processor

@@ -1,5 +1,7 @@
-"""Models to JSON for API v1. Authors are shown by display name only; profiles stay private."""
+"""Models to JSON for API v1. Authors are shown by display name only; profiles stay private
+unless the author chose to show their constituency with their views."""
 from agora.services.sanitize import render_text
+from agora.services.submissions import shown_profile
 
 
 def _iso(value):
@@ -39,8 +41,9 @@ def submission_json(submission, include_state: bool = False) -> dict:
         "language": submission.language,
         "channel": submission.channel,
         "author": submission.author.display_name if submission.author and submission.author.kind == "account" else None,
-        "constituency": submission.constituency,
-        "region": submission.region,
+        # profiles are used in aggregate only: shown next to the author only if they chose so
+        "constituency": shown_profile(submission)[0],
+        "region": shown_profile(submission)[1],
         "created_at": _iso(submission.created_at),
         "votes": {
             "agree": submission.agree_count,
