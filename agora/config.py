@@ -93,8 +93,20 @@ class Config:
         """A random key kept in the instance folder, so sessions survive a restart without setup."""
         path = Path(instance_path) / name
         if not path.exists():
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            # Written aside, then linked into place: processes starting together all read the one
+            # key that won (two audit keys would split the audit chain), never a half-written file.
+            draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_hex(32))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not path.exists():
+                    os.replace(draft, path)
+            finally:
+                draft.unlink(missing_ok=True)
         return path.read_text().strip()
 
     @staticmethod
