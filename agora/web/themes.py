@@ -125,9 +125,8 @@ def balance_page(slug):
 
 def group_name(kind: str, index: int, key) -> str:
     """Vote-derived groups are lettered (A, B, …); declared groups keep their own name."""
-    if kind == "vote":  # lettered by the group's number, which stays stable across snapshots
-        number = int(key) if str(key).isdigit() else index
-        return _("Group %(letter)s", letter=chr(ord("A") + number) if number < 26 else str(number + 1))
+    if kind == "vote":  # lettered by the group's number, as in the reports (opinions.group_letter)
+        return _("Group %(letter)s", letter=opinions.group_letter(key, index))
     return label(kind, key)
 
 
