@@ -24,6 +24,7 @@ ACTIVE_MARKUP = [
     'a[href^="javascript:" i]', 'a[href^="data:" i]', "[formaction]", "[srcdoc]", "body[background]",
 ]
 ADMIN = ("xss-admin@example.org", "a sturdy xss passphrase")
+SECOND_ADMIN = ("xss-second@example.org", "another sturdy xss passphrase")  # nobody decides on their own views
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -43,6 +44,8 @@ def xss_site():
     cli_env = {**os.environ, "AGORA_DATABASE_URL": database, "AGORA_INSTANCE_PATH": server.instance, "AGORA_SECRET_KEY": "live-test-secret"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "agora", "agora", "create-admin", "--email", ADMIN[0], "--name", VECTORS[21], "--password", ADMIN[1]],
                    cwd=ROOT, env=cli_env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "agora", "agora", "create-admin", "--email", SECOND_ADMIN[0], "--name", "Second moderator", "--password", SECOND_ADMIN[1]],
+                   cwd=ROOT, env=cli_env, check=True, capture_output=True)
     s = requests.Session()
     s.post(server.url + "/account/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": _csrf(s, server.url + "/account/login")})
     token = _csrf(s, server.url + "/admin/consultations/new")
@@ -58,10 +61,15 @@ def xss_site():
         for consultation_id in (first, second):
             response = s.post(f"{server.url}/api/v1/consultations/{consultation_id}/submissions", json={"text": vector}, headers=headers)
             assert response.status_code == 201, response.text
-    # One account posting this much is held as a flood: approve everything, so it is shown publicly.
-    queue = s.get(server.url + "/moderation/").text
+    # One account posting this much is held as a flood: another moderator approves everything (nobody
+    # decides on their own views), so it is shown publicly.
+    other = requests.Session()
+    other.post(server.url + "/account/login", data={"email": SECOND_ADMIN[0], "password": SECOND_ADMIN[1], "csrf_token": _csrf(other, server.url + "/account/login")})
+    other_token = _csrf(other, server.url + "/admin/consultations/new")
+    queue = other.get(server.url + "/moderation/").text
     for item in sorted(set(re.findall(r"/moderation/items/(\d+)", queue))):
-        s.post(f"{server.url}/moderation/items/{item}/decide", data={"action": "approve", "reason": "within_rules", "csrf_token": token})
+        decided = other.post(f"{server.url}/moderation/items/{item}/decide", data={"action": "approve", "reason": "within_rules", "csrf_token": other_token})
+        assert decided.ok, decided.status_code
     # Close the second consultation, report on it and freeze the report.
     edit = s.get(f"{server.url}/admin/consultations/{second}")
     assert edit.ok
