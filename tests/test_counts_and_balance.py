@@ -72,6 +72,8 @@ def test_balance_is_stated_with_how_many_declared(app, client, make):
     assert balance["declared"] == {"constituency": 3, "country": 2, "gender": 0}
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Declared by 3 of 4 participants (constituency), 2 (country), 0 (gender)" in html
+    assert "Participants by constituency" in html and "Participants by region (UN M49)" in html
+    assert "No participant declared a gender." in html and "Participants by gender" not in html  # no table of "not stated 100 %"
 
 
 def test_the_moderation_record_adds_up_for_a_reader(app, client, make):
