@@ -136,3 +136,21 @@ def test_a_chain_written_before_the_key_is_sealed_once_then_verifies(app, decide
         db.session.commit()
     refused = app.test_cli_runner().invoke(args=["agora", "moderation", "seal-audit"])
     assert refused.exit_code != 0 and "broken at entry" in refused.output
+
+
+def test_sealing_refuses_a_chain_that_does_not_match_its_anchors(app, decided):
+    """A forger who recomputes the whole chain without the key gets "unkeyed" entries; sealing them
+    would bless the forgery, so seal-audit refuses a chain its checkpoints contradict."""
+    with app.app_context():
+        audit.checkpoint()
+        entries = db.session.query(ModerationDecision).order_by(ModerationDecision.id).all()
+        entries[1].reason = "rewritten"
+        prev = audit.GENESIS
+        for entry in entries:
+            entry.prev_hash, entry.entry_hash = prev, audit.legacy_hash(entry, prev)
+            prev = entry.entry_hash
+        db.session.commit()
+        check = audit.verify()
+        assert not check.ok and any("is not the head recorded by the checkpoint" in p for _, p in check.problems)
+    refused = app.test_cli_runner().invoke(args=["agora", "moderation", "seal-audit"])
+    assert refused.exit_code != 0 and "does not match its checkpoints or frozen reports" in refused.output

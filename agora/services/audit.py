@@ -184,10 +184,12 @@ class ChainCheck:
     head: str | None = None
 
 
-def _walk(batch: int, key: bytes, problems: list) -> tuple[int, dict[int, tuple[int, str]]]:
-    """Walk the chain in id order; returns its length and, per entry id, (position, stored hash)."""
+def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int | None, str, dict[int, tuple[int, str]]]:
+    """Walk the chain in id order; returns its length, last entry id and hash, and for the ids in
+    ``wanted`` (the anchors' heads) their (position, stored hash)."""
     prev, count, last_id = GENESIS, 0, 0
     positions: dict[int, tuple[int, str]] = {}
+    legacy: list[int] = []  # a run of unkeyed entries from the start: a chain written before the key
     while True:
         entries = db.session.scalars(
             select(ModerationDecision)
@@ -197,24 +199,27 @@ def _walk(batch: int, key: bytes, problems: list) -> tuple[int, dict[int, tuple[
             .execution_options(populate_existing=True)  # check what is stored, not copies in memory
         ).all()
         if not entries:
-            return count, positions
+            if legacy:
+                problems.insert(0, (legacy[0], f"entries #{legacy[0]} to #{legacy[-1]} ({len(legacy)}) still carry the unkeyed hashes of before the chain was keyed: "
+                                               "if this database was written before the chain was keyed, run `flask --app agora agora moderation seal-audit` once"))
+            return count, (last_id or None), prev, positions
         for entry in entries:
             count += 1
-            if entry.prev_hash != prev:
+            if entry.prev_hash == prev and len(legacy) == count - 1 and entry.entry_hash == legacy_hash(entry, prev) != entry_hash(entry, prev, key):
+                legacy.append(entry.id)
+            elif len(problems) >= MAX_PROBLEMS:
+                pass  # enough named: keep walking for the length and the anchors
+            elif entry.prev_hash != prev:
                 problems.append((entry.id, f"entry #{entry.id} does not point at the previous entry (one was removed or reordered)"))
             elif entry.entry_hash != entry_hash(entry, prev, key):
-                why = ("it still carries the unkeyed hash of before the chain was keyed: run `flask --app agora agora moderation seal-audit`"
-                       if entry.entry_hash == legacy_hash(entry, prev) and not positions else
-                       "its content does not match its keyed hash (it was edited, or its hash recomputed without the key)")
-                problems.append((entry.id, f"entry #{entry.id}: {why}"))
-            positions[entry.id] = (count, entry.entry_hash)
+                problems.append((entry.id, f"entry #{entry.id}: its content does not match its keyed hash (it was edited, or its hash recomputed without the key)"))
+            if entry.id in wanted:
+                positions[entry.id] = (count, entry.entry_hash)
             prev, last_id = entry.entry_hash, entry.id
         db.session.expunge_all()
 
 
-def _check_anchors(count: int, positions: dict, problems: list) -> int:
-    anchors = _anchors(problems)
-    last_id = max(positions) if positions else None
+def _check_anchors(anchors: list, count: int, last_id: int | None, positions: dict, problems: list) -> None:
     for name, anchor in anchors:
         expected_id, expected_count, expected_head = anchor.get("last_id"), anchor.get("entries"), anchor.get("head")
         if expected_id is None:
@@ -230,7 +235,6 @@ def _check_anchors(count: int, positions: dict, problems: list) -> int:
             problems.append((expected_id, f"entry #{expected_id} is not the head recorded by {name} (its hash changed: rewritten)"))
         elif found[0] != expected_count:
             problems.append((expected_id, f"{name} recorded {expected_count} entries up to #{expected_id}, the chain holds {found[0]} (entries removed)"))
-    return len(anchors)
 
 
 def _check_states(problems: list) -> None:
@@ -257,23 +261,32 @@ def _check_states(problems: list) -> None:
 def verify(batch: int = 5000) -> ChainCheck:
     """The chain, its anchors and the submissions' states; every problem named."""
     problems: list = []
-    count, positions = _walk(batch, _key(), problems)
-    anchors = _check_anchors(count, positions, problems)
+    anchors = _anchors(problems)
+    wanted = {anchor.get("last_id") for _name, anchor in anchors if isinstance(anchor.get("last_id"), int)}
+    count, last_id, last_hash, positions = _walk(batch, _key(), problems, wanted)
+    _check_anchors(anchors, count, last_id, positions, problems)
     _check_states(problems)
-    last_hash = positions[max(positions)][1] if positions else GENESIS
     if problems:
         first_id, first = problems[0]
-        return ChainCheck(False, count, first_id, first, tuple(problems[:MAX_PROBLEMS]), anchors, last_hash)
-    return ChainCheck(True, count, None, None, (), anchors, last_hash)
+        return ChainCheck(False, count, first_id, first, tuple(problems[:MAX_PROBLEMS]), len(anchors), last_hash)
+    return ChainCheck(True, count, None, None, (), len(anchors), last_hash)
 
 
 def seal(batch: int = 5000) -> int:
     """Key a chain written before the audit key existed: check that every entry matches its
-    unkeyed (or keyed) hash and points at the previous one, then rewrite the hashes as HMACs in
-    one transaction. Refuses a broken chain. Returns how many entries it re-keyed."""
+    unkeyed (or keyed) hash and points at the previous one, and that the chain matches every
+    anchor (so a chain recomputed wholesale by a forger is not blessed), then rewrite the hashes
+    as HMACs in one transaction. Refuses otherwise. Returns how many entries it re-keyed."""
     from agora.services.errors import Conflict
 
     _lock_chain()
+    anchor_problems: list = []
+    anchors = _anchors(anchor_problems)
+    wanted = {anchor.get("last_id") for _name, anchor in anchors if isinstance(anchor.get("last_id"), int)}
+    count, last_id, _head, positions = _walk(batch, _key(), [], wanted)
+    _check_anchors(anchors, count, last_id, positions, anchor_problems)
+    if anchor_problems:
+        raise Conflict(f"The audit log does not match its checkpoints or frozen reports ({anchor_problems[0][1]}): it is not sealed.", code="broken_chain")
     key, prev, new_prev, last_id, changed = _key(), GENESIS, GENESIS, 0, 0
     while True:
         entries = db.session.scalars(
