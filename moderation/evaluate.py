@@ -1,8 +1,10 @@
-"""Metrics of a moderation model on every labelled set we ship, printed as a table.
+"""Metrics of a moderation model on every labelled set we ship, printed as tables.
 
 ``python -m moderation.evaluate [model_dir]``. Held-out sets only: Davidson's test split, the
 held-out half of accepted Pol.is statements (the other half is used in training and calibration),
-Pol.is rejected statements and US bill titles (never trained on).
+Pol.is rejected statements and US bill titles (never trained on); then per language (the six UN
+languages): the MLMA test split (en, fr, ar), the held-out half of the SIB-200 sentences (ordinary
+text in each language) and the test split of our contrast set, reported apart, per category.
 """
 from __future__ import annotations
 
@@ -40,15 +42,15 @@ def evaluate(moderator: Moderator) -> list[Row]:
 
     y = np.array([e.label for e in dav])
     hate = np.array([e.group == "hate" for e in dav])
-    p = moderator.abuse_probabilities(_texts(dav))
-    dav_scores = moderator.score(_texts(dav))
+    p = moderator.abuse_probabilities(_texts(dav), _vectors(dav))
+    dav_scores = moderator.score(_texts(dav), vectors=_vectors(dav))
     held_e2e = np.array([s.decision != "publish" for s in dav_scores])
 
     civic = pol["test"]
-    civic_scores = moderator.score(_texts(civic))
+    civic_scores = moderator.score(_texts(civic), vectors=_vectors(civic))
     p_civic = np.array([s.abuse for s in civic_scores])
-    rejected_scores = moderator.score(_texts(pol["rejected"]))
-    bill_scores = moderator.score(_texts(bills))
+    rejected_scores = moderator.score(_texts(pol["rejected"]), vectors=_vectors(pol["rejected"]))
+    bill_scores = moderator.score(_texts(bills), vectors=_vectors(bills))
     p_bills = np.array([s.abuse for s in bill_scores])
 
     def held(scores):
@@ -57,6 +59,7 @@ def evaluate(moderator: Moderator) -> list[Row]:
     def rejected(scores):
         return float(np.mean([s.decision == "reject" for s in scores]))
 
+    t = moderator.thresholds_for("en")
     recall = float(np.mean(p[y == 1] >= t.hold))
     civic_fh = held(civic_scores)
     n_civic = len(civic_scores)
@@ -81,6 +84,88 @@ def evaluate(moderator: Moderator) -> list[Row]:
         Row("expected calibration error", dt, _ece(y, p)),
     ]
     return rows
+
+
+def _vectors(examples):
+    from .train import embeddings_of
+
+    return embeddings_of(_texts(examples))
+
+
+@dataclass(frozen=True)
+class LanguageRow:
+    """One language's line: recall on abusive text, false holds on ordinary text, ROC-AUC, and the
+    contrast set (abuse vs talk about hate), all held-out and under that language's thresholds."""
+
+    language: str
+    hold: float
+    recall: float | None
+    n_abusive: int
+    false_hold: float | None
+    false_hold_upper: float | None
+    n_ordinary: int
+    auc: float | None
+    contrast_auc: float | None
+    contrast_recall: float | None
+    contrast_false_hold: float | None
+    n_contrast: int
+
+
+def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
+    """Per language rows, and per (language, contrast category) the share held."""
+    from .train import language_of
+
+    test = data.mlma()["test"] + data.davidson()["test"] + data.polis()["test"] + data.sib200()["test"] + data.contrast()["test"]
+    scores = moderator.score(_texts(test), vectors=_vectors(test))
+    p = np.array([s.abuse for s in scores])
+    held = np.array([s.decision != "publish" for s in scores])
+    y = np.array([e.label for e in test])
+    langs = np.array([language_of(e) for e in test])
+    ordinary = np.array([e.group in ("sib200", "polis_accepted") for e in test])
+    contrast = np.array([e.group.startswith("contrast:") for e in test])
+    rows, categories = [], {}
+    for lang in data.LANGUAGES:
+        mine = langs == lang
+        abusive, calm, con = mine & (y == 1), mine & ordinary, mine & contrast
+        n_calm = int(calm.sum())
+        fh = float(held[calm].mean()) if n_calm else None
+        rows.append(LanguageRow(
+            lang, moderator.thresholds_for(lang).hold,
+            float(held[abusive].mean()) if abusive.any() else None, int(abusive.sum()),
+            fh, _wilson_upper(round(fh * n_calm), n_calm) if n_calm else None, n_calm,
+            float(roc_auc_score(y[mine], p[mine])) if len(set(y[mine])) == 2 else None,
+            float(roc_auc_score(y[con], p[con])) if len(set(y[con])) == 2 else None,
+            float(held[con & (y == 1)].mean()) if (con & (y == 1)).any() else None,
+            float(held[con & (y == 0)].mean()) if (con & (y == 0)).any() else None,
+            int(con.sum()),
+        ))
+        for e, h in zip((e for e, m in zip(test, con) if m), held[con]):
+            categories.setdefault((lang, e.group.split(":", 1)[1], e.label), []).append(bool(h))
+    return rows, {k: (float(np.mean(v)), len(v)) for k, v in sorted(categories.items())}
+
+
+def format_languages(rows: list[LanguageRow], categories: dict) -> str:
+    """Markdown tables: per language, then the contrast set's categories (share held)."""
+    def f(x):
+        return "–" if x is None else f"{x:.3f}"
+
+    lines = [
+        "| language | hold | recall, abusive (n) | false holds, ordinary (n) | 95 % upper | ROC-AUC | contrast ROC-AUC | contrast: abuse held | contrast: talk about hate held (n) |",
+        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(f"| {r.language} | {r.hold:.3f} | {f(r.recall)} ({r.n_abusive}) | {f(r.false_hold)} ({r.n_ordinary}) | "
+                     f"{f(r.false_hold_upper)} | {f(r.auc)} | {f(r.contrast_auc)} | {f(r.contrast_recall)} | "
+                     f"{f(r.contrast_false_hold)} ({r.n_contrast}) |")
+    names = sorted({c for _, c, _ in categories})
+    lines += ["", "Contrast set (held-out split), share held per category (label 1 should be held, label 0 not):", "",
+              "| category | label | " + " | ".join(data.LANGUAGES) + " |",
+              "| --- | ---: | " + " | ".join("---:" for _ in data.LANGUAGES) + " |"]
+    for name in names:
+        label = next(lab for (_, c, lab) in categories if c == name)
+        cells = [categories.get((lang, name, label)) for lang in data.LANGUAGES]
+        lines.append(f"| {name} | {label} | " + " | ".join("–" if c is None else f"{c[0]:.2f} ({c[1]})" for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def _wilson_upper(k: int, n: int, z: float = 1.96) -> float:
@@ -130,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     moderator = Moderator.load(argv[0] if argv else None)
     print(format_table(evaluate(moderator), moderator))
+    print("\nPer language (each under its own thresholds; recall and false holds end to end, rules included):\n")
+    print(format_languages(*evaluate_languages(moderator)))
     return 0
 
 

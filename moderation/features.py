@@ -17,6 +17,9 @@ MAX_CHARS = 5000  # what we featurise of a text; the rest cannot change the verd
 CHAR_FEATURES = 2**18
 WORD_FEATURES = 2**17
 N_FEATURES = CHAR_FEATURES + WORD_FEATURES
+EMBEDDING_DIMENSIONS = 512  # moderation.embeddings, appended to the n-grams in the linear part
+EMBEDDING_MODEL = "use-multilingual-v3"
+EMBEDDING_WEIGHT = 2.0  # the embedding's share beside the L2-normalised n-grams (measured: 1, 2, 4)
 
 URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|io|ly|info|biz|xyz|co)(?:/\S*)?\b", re.I)
 MENTION_RE = re.compile(r"@\w+")

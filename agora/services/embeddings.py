@@ -1,11 +1,13 @@
 """Each submission's sentence embedding: computed once, off the event loop, kept, reused.
 
-Right after a submission is committed, ``schedule`` asks for a background job (the job process
-embedded, an RQ worker scaled out) that embeds every submission still without a vector, in
-batches, stores the vectors (``submission_vectors``, float16) and places the published ones in
-their consultation's or hearing's latest themes. Theme refits, the chair's live summary and search
-read the stored vectors (``vectors_for``) and embed only what is missing. Nothing here runs on the
-request path: a post costs no embedding.
+Screening embeds every new submission, since the abuse model reads the embedding
+(``screening.screen_many``, in a native thread), and the vector is stored in the same transaction
+(``store_screened``: ``submission_vectors``, float16). Right after the commit ``schedule`` asks
+for a background job (the job process embedded, an RQ worker scaled out) that embeds whatever has
+no vector yet (imports, views stored while the model could not run, views from before this
+table), in batches, and places the published views in their consultation's or hearing's latest
+themes (no post waits for that). Theme refits, the chair's live summary and search read the
+stored vectors (``vectors_for``) and embed only what is missing.
 """
 from __future__ import annotations
 
@@ -59,6 +61,17 @@ def _store(rows, vectors: np.ndarray) -> None:
             for r, v in zip(rows, vectors)
         ],
     )
+
+
+def store_screened(pairs) -> None:
+    """In the storing transaction: the vectors screening computed for (submission, vector)
+    pairs (None where scoring did not run); the embedding job then has nothing left to do."""
+    from moderation.embeddings import to_bytes
+
+    rows = [{"submission_id": s.id, "consultation_id": s.consultation_id, "model": _model(), "vector": to_bytes(v)}
+            for s, v in pairs if v is not None]
+    if rows:
+        db.session.execute(SubmissionVector.__table__.insert(), rows)
 
 
 def embed_pending(consultation_id: int | None = None, *, progress=None, batch: int = BATCH) -> int:

@@ -41,6 +41,9 @@ class Screening:
     near_duplicate_of: tuple[int, ...] = field(default=())
     near_in_batch: tuple[int, ...] = field(default=())  # positions of earlier items in the same batch
     signature: object = field(default=None, repr=False, compare=False)  # MinHash, indexed once stored
+    # the text's sentence embedding, which the model read: stored with the submission, so it is
+    # computed once for moderation, themes, placement and search
+    vector: object = field(default=None, repr=False, compare=False)
 
 
 def _active_model_path() -> str | None:
@@ -152,7 +155,11 @@ def screen_many(items: list[tuple]) -> list[Screening]:
     if model is None:
         return [Screening("pending", None, None, None, ("scoring_unavailable",), None, False) for _ in items]
     try:
-        scores = model.score([text for text, _c, _a in items])
+        texts = [text for text, _c, _a in items]
+        # the embedding is most of a score's cost (~1.5 ms a text): in a native thread, so the
+        # event loop keeps serving while a batch is read
+        vectors = off_loop(_embed, texts)
+        scores = model.score(texts, vectors=vectors)
     except Exception:
         log.exception("scoring failed; %d submission(s) kept pending", len(items))
         return [Screening("pending", None, None, None, ("scoring_failed",), model.version, False) for _ in items]
@@ -189,8 +196,15 @@ def screen_many(items: list[tuple]) -> list[Screening]:
             near_duplicate_of=near,
             near_in_batch=in_batch,
             signature=signature,
+            vector=vectors[position],
         ))
     return out
+
+
+def _embed(texts: list[str]):
+    from moderation import embeddings
+
+    return embeddings.encode(texts)
 
 
 def link_near_duplicates(submission: Submission, verdict: Screening, batch: list[Submission] = ()) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from agora.extensions import db
 from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import audit, geography, group_commit, realtime, screening, themes
+from agora.services import audit, embeddings, geography, group_commit, realtime, screening, themes
 from agora.services.errors import AgoraError, Closed, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -219,11 +219,12 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
             model_version=verdict.model_version,
             **draft.values,
         )
-        themes.place_new(submission)  # before the insert: the theme goes in with the row
+        themes.place_new(submission, verdict.vector)  # before the insert: the theme goes in with the row
         batch.append(submission)
         results[i] = submission
     db.session.add_all(batch)
     db.session.flush()
+    embeddings.store_screened([(s, v.vector) for s, v in zip(batch, verdicts)])
     for submission, verdict in zip(batch, verdicts):
         screening.link_near_duplicates(submission, verdict, batch)
     audit.record_many([

@@ -57,7 +57,7 @@ def test_public_contract(m):
 
 def test_version_names_the_artefact(m):
     meta = json.loads((MODEL_DIR / "model.json").read_text())
-    assert m.version.startswith("abuse-lr-") and m.version == meta["version"]
+    assert m.version.startswith("abuse-mlr-") and m.version == meta["version"]
     assert m.version.endswith(meta["weights_sha256"][:8])
 
 
@@ -96,25 +96,44 @@ def test_shouting_and_repeated_characters_have_reasons(m):
     assert caps.decision == "publish" and repeated.decision == "publish"  # style alone is not spam
 
 
-def test_non_english_never_rejected_on_abuse(m):
-    texts = [
-        "Vous êtes des connards et des salopes, allez vous faire foutre, bande de cons",
-        "Nous devons améliorer les transports publics dans toute la région.",
-        "Necesitamos más escuelas y mejores hospitales en las zonas rurales del país.",
-        "نحن بحاجة إلى مزيد من المدارس والمستشفيات في المناطق الريفية",
-    ]
+SIX_LANGUAGES = {  # (abusive, ordinary civic) in each UN language; written for this test
+    "fr": ("Vous êtes des connards et des salopes, allez vous faire foutre, bande de cons",
+           "Nous devons améliorer les transports publics dans toute la région."),
+    "es": ("Eres un imbécil y un parásito, cállate y lárgate de aquí, basura",
+           "Necesitamos más escuelas y mejores hospitales en las zonas rurales del país."),
+    "ar": ("أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر",
+           "نحن بحاجة إلى مزيد من المدارس والمستشفيات في المناطق الريفية"),
+    "ru": ("Ты тупой идиот и мразь, заткнись и убирайся отсюда, урод",
+           "Нам нужно больше школ и больниц в сельских районах страны."),
+    "zh": ("你这个白痴，滚出去，你们这些垃圾都该去死",
+           "我们需要在农村地区建设更多的学校和医院。"),
+    "en": ("You are a worthless idiot, shut up and get out, you piece of trash",
+           "We need more schools and better hospitals in rural areas."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SIX_LANGUAGES))
+def test_abuse_is_held_and_civic_text_published_in_every_un_language(m, language):
+    abusive, civic = m.score(list(SIX_LANGUAGES[language]))
+    assert abusive.language == civic.language == language
+    assert "unsupported_language" not in abusive.reasons
+    assert abusive.decision in ("hold", "reject") and "abuse" in abusive.reasons, abusive
+    assert civic.decision == "publish", civic
+    assert m.thresholds_for(language).hold <= m.thresholds.reject  # each language has its own
+
+
+def test_other_languages_are_never_held_on_abuse_only_on_rule_signals(m):
+    texts = ["Wewe ni mjinga na mpumbavu, nyamaza kabisa, hatutaki kusikia upuuzi wako",  # Swahili
+             "Precisamos urgentemente de mais escolas e hospitais nas zonas rurais do nosso país, obrigado."]  # Portuguese
     strict = Thresholds(hold=0.0, reject=0.0)  # any abuse score at all would hold and reject
     for text, s in zip(texts, m.score(texts, thresholds=strict)):
-        assert s.language in ("fr", "es", "ar"), (text, s)
+        assert s.language in ("sw", "pt"), (text, s)
         assert "unsupported_language" in s.reasons and "abuse" not in s.reasons
         assert s.decision == "publish", (text, s)
-
-
-def test_non_english_still_held_on_rule_signals(m):
-    s = m.score(["Achetez maintenant http://a.example.com http://b.example.com http://c.example.com "
-                 "http://d.example.com offre spéciale pour tous les citoyens de la région"])[0]
-    assert "unsupported_language" in s.reasons and "link_flood" in s.reasons
-    assert s.decision in ("hold", "reject")
+    flood = m.score(["Compre agora http://a.example.com http://b.example.com http://c.example.com "
+                     "http://d.example.com oferta especial para todos os cidadãos da região"])[0]
+    assert "unsupported_language" in flood.reasons and "link_flood" in flood.reasons
+    assert flood.decision in ("hold", "reject")
 
 
 def test_short_texts_have_no_guessed_language(m):
