@@ -196,6 +196,44 @@ def themes_refit_command(slug, hearing_id, force):
         raise click.ClickException(f"theme snapshot #{snapshot.id} failed: {snapshot.error}")
 
 
+def _embed_with_progress(consultation_id: int | None) -> int:
+    """Embed what has no vector yet (an import's views), in batches, with a progress bar."""
+    from agora.services import embeddings
+
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="  Embedding views (meaning, for themes and search)")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    count = embeddings.embed_pending(consultation_id, progress=progress)
+    if bar is not None:
+        bar.__exit__(None, None, None)
+    click.echo(f"  Embedded {count:,} views." if count else "  Every view already had its embedding.")
+    return count
+
+
+embeddings_cli = AppGroup("embeddings", help="Sentence embeddings of the views (themes, search, moderation).")
+agora_cli.add_command(embeddings_cli)
+
+
+@embeddings_cli.command("backfill")
+@click.argument("slug", required=False)
+def embeddings_backfill_command(slug):
+    """Embed every view without a vector (of one consultation, or all), e.g. after an upgrade."""
+    from agora.services import consultations
+    from agora.services.errors import AgoraError
+
+    try:
+        consultation_id = consultations.get_by_slug(slug).id if slug else None
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    _embed_with_progress(consultation_id)
+
+
 polis_cli = AppGroup("polis", help="Pol.is open-data exports: import a conversation, export a consultation.")
 agora_cli.add_command(polis_cli)
 
@@ -224,6 +262,7 @@ def polis_import_command(folder, title, slug, status, attribution):
         f"Imported {result.statements} statements, {result.participants} participants and {result.votes:,} votes "
         f"into '{consultation.title}' (/consultations/{consultation.slug}); {len(result.skipped_rows)} rows skipped."
     )
+    _embed_with_progress(consultation.id)
 
 
 @polis_cli.command("export")
@@ -269,6 +308,7 @@ def offline_import_command(slug, path):
         for error in outcome.errors:
             click.echo(f"line {error.line}, {error.column}: {error.message}", err=True)
         raise click.ClickException(f"{len(outcome.errors)} error(s) in {len({e.line for e in outcome.errors})} row(s): nothing imported.")
+    _embed_with_progress(consultation.id)
     states = ", ".join(f"{n} {state}" for state, n in sorted(outcome.states.items())) or "none new"
     click.echo(
         f"Imported {outcome.imported} of {outcome.rows_total} rows into '{consultation.title}' as batch #{outcome.batch_id} ({states})"

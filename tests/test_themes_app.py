@@ -254,9 +254,14 @@ def test_polis_import_opinion_groups_consensus_across_constituencies_and_export(
     result = runner.invoke(args=["agora", "polis", "import", str(tmp_path / "bg"), "--title", "Bowling Green subset"])
     assert result.exit_code == 0, result.output
     assert f"{n_votes:,} votes" in result.output
+    assert "Embedded " in result.output  # the import embedded its statements in batches, with a bar
     with app.app_context():
         consultation = db.session.scalar(select(Consultation).where(Consultation.title == "Bowling Green subset"))
         cid, slug = consultation.id, consultation.slug
+        from agora.models import SubmissionVector
+
+        stored = db.session.scalar(select(func.count()).select_from(SubmissionVector).where(SubmissionVector.consultation_id == cid))
+        assert stored == db.session.scalar(select(func.count()).where(Submission.consultation_id == cid)) > 0
         assert consultation.status == "open"
         # give the imported participants declared profiles, alternating two constituencies and regions
         users = db.session.scalars(select(User).where(User.kind == "imported").order_by(User.id)).all()

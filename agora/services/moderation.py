@@ -576,6 +576,16 @@ def active_model_version() -> str | None:
     return screening.model_version()
 
 
+def reliability(language: str | None) -> dict | None:
+    """How the active model does in this language on held-out data (its training report): what a
+    moderator weighs a score by. None for a language it does not read (or none detected)."""
+    model = screening.moderator()
+    figures = (model.meta.get("languages") or {}).get(language or "") if model is not None else None
+    if not figures:
+        return None
+    return {**figures, "hold": model.thresholds_for(language).hold, "few_examples": figures.get("n_abusive", 0) < 20}
+
+
 def code_of_conduct() -> dict[str, str]:
     return dict(CODE_OF_CONDUCT)
 

@@ -37,9 +37,11 @@ def queue():
 @bp.get("/moderation/items/<int:submission_id>")
 @login_required
 def item(submission_id):
+    ctx = moderation.context(current_user, submission_id)
     return render_template(
         "moderation/item.html",
-        ctx=moderation.context(current_user, submission_id),
+        ctx=ctx,
+        reliability=moderation.reliability(ctx.submission.language),
         code=moderation.code_of_conduct(),
         reasons=moderation.decision_reasons(),
         model_version=moderation.active_model_version(),
