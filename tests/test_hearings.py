@@ -9,6 +9,7 @@ from agora.extensions import db, socketio
 from agora.models import Hearing, SpeakerRequest, Submission, User
 from agora.services import hearings
 from tests.conftest import csrf_from, login
+from tests.hearing_messages import MESSAGES as HEARING_MESSAGES
 
 NS = "/hearing"
 
@@ -132,20 +133,6 @@ def test_slow_mode_replay_and_retract(app, make, setup):
         assert balance["posters"]["region"] and balance["posters"]["total"] == 1
 
 
-HEARING_MESSAGES = [  # (concern, language, text): two concerns, in the six languages
-    ("fish", "en", "Fishing quotas must follow the science."),
-    ("fish", "fr", "Les quotas de pêche doivent suivre la science."),
-    ("fish", "es", "Las cuotas de pesca deben seguir a la ciencia."),
-    ("fish", "ru", "Квоты на вылов рыбы должны основываться на науке."),
-    ("fish", "ar", "يجب أن تتبع حصص الصيد العلم."),
-    ("fish", "zh", "捕鱼配额必须以科学为依据。"),
-    ("plastic", "en", "Stop plastic waste from reaching the rivers."),
-    ("plastic", "fr", "Empêchez les déchets plastiques d'atteindre les rivières."),
-    ("plastic", "es", "Hay que impedir que los residuos plásticos lleguen a los ríos."),
-    ("plastic", "ru", "Не допускайте попадания пластиковых отходов в реки."),
-    ("plastic", "ar", "امنعوا وصول النفايات البلاستيكية إلى الأنهار."),
-    ("plastic", "zh", "阻止塑料垃圾流入河流。"),
-]
 
 
 def test_theme_summary_says_when_there_are_too_few_messages(app, setup):

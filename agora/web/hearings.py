@@ -122,6 +122,8 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
         chairs=hearings.chairs_of(hearing),
         record=hearings.speakers_record(hearing) if hearing.state != "scheduled" else [],
         summary=hearings.balance(hearing) if is_chair else None,
+        # the chair's themes, so the console shows them without JavaScript too
+        live_themes=hearings.summary(hearing)["themes"] if is_chair else None,
         last_id=thread[-1].id if thread else 0,
         cursor=hearings.cursor(),
         constituencies=CONSTITUENCIES,

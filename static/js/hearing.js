@@ -375,11 +375,34 @@
     var box = $("themes");
     box.textContent = "";
     if (s.themes.status === "ok") {
+      // named, and quoted, in the chair's language first where the theme has messages in it
+      var mine = document.documentElement.lang || "en";
       s.themes.themes.forEach(function (theme) {
         var div = el("div", "theme");
-        div.appendChild(el("strong", null, theme.label));
+        var name = el("strong", null, (theme.labels && theme.labels[mine]) || theme.label);
+        name.setAttribute("dir", "auto");
+        div.appendChild(name);
         div.appendChild(document.createTextNode(" — " + theme.size + " " + t("messagesWord") + " (" + Math.round(theme.share * 100) + "%)"));
-        theme.quotes.forEach(function (q) { div.appendChild(el("blockquote", null, q.text)); });
+        if (theme["new"]) div.appendChild(el("span", "badge", t("themeNew").replace("__N__", theme["new"])));
+        var lean = theme.lean;
+        if (lean) {
+          div.appendChild(el("p", "hint", lean.votes ? t("themeLean").replace("__A__", lean.agree).replace("__D__", lean.disagree).replace("__P__", lean.pass) : t("themeNoVotes")));
+        }
+        var who = theme.constituencies;
+        if (who) {
+          var present = Object.keys(who.present || {}).map(function (k) { return label(k, k) + " " + who.present[k]; });
+          var line = t("themeWho") + " " + (present.join(", ") || "–");
+          if (who.absent && who.absent.length) line += " · " + t("themeAbsent") + " " + who.absent.map(function (k) { return label(k, k); }).join(", ");
+          div.appendChild(el("p", "hint", line));
+        }
+        var quotes = (theme.quotes || []).slice();
+        quotes.sort(function (a, b) { return (b.language === mine) - (a.language === mine); });
+        quotes.slice(0, 3).forEach(function (q) {
+          var quote = el("blockquote", null, q.text);
+          quote.setAttribute("dir", "auto");
+          if (q.language) quote.setAttribute("lang", q.language);
+          div.appendChild(quote);
+        });
         box.appendChild(div);
       });
     } else {
