@@ -109,19 +109,23 @@ class LanguageRow:
     contrast_recall: float | None
     contrast_false_hold: float | None
     n_contrast: int
+    civic_false_hold: float | None = None
+    n_civic: int = 0
 
 
 def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
     """Per language rows, and per (language, contrast category) the share held."""
     from .train import language_of
 
-    test = data.mlma()["test"] + data.davidson()["test"] + data.polis()["test"] + data.sib200()["test"] + data.contrast()["test"]
+    test = (data.mlma()["test"] + data.davidson()["test"] + data.polis()["test"] + data.sib200()["test"]
+            + data.civic()["test"] + data.contrast()["test"])
     scores = moderator.score(_texts(test), vectors=_vectors(test))
     p = np.array([s.abuse for s in scores])
     held = np.array([s.decision != "publish" for s in scores])
     y = np.array([e.label for e in test])
     langs = np.array([language_of(e) for e in test])
-    ordinary = np.array([e.group in ("sib200", "polis_accepted") for e in test])
+    ordinary = np.array([e.group in ("sib200", "polis_accepted", "civic") for e in test])
+    civic = np.array([e.group in ("polis_accepted", "civic") for e in test])
     contrast = np.array([e.group.startswith("contrast:") for e in test])
     rows, categories = [], {}
     for lang in data.LANGUAGES:
@@ -138,6 +142,7 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
             float(held[con & (y == 1)].mean()) if (con & (y == 1)).any() else None,
             float(held[con & (y == 0)].mean()) if (con & (y == 0)).any() else None,
             int(con.sum()),
+            float(held[mine & civic].mean()) if (mine & civic).any() else None, int((mine & civic).sum()),
         ))
         for e, h in zip((e for e, m in zip(test, con) if m), held[con]):
             categories.setdefault((lang, e.group.split(":", 1)[1], e.label), []).append(bool(h))
@@ -150,12 +155,12 @@ def format_languages(rows: list[LanguageRow], categories: dict) -> str:
         return "–" if x is None else f"{x:.3f}"
 
     lines = [
-        "| language | hold | recall, abusive (n) | false holds, ordinary (n) | 95 % upper | ROC-AUC | contrast ROC-AUC | contrast: abuse held | contrast: talk about hate held (n) |",
-        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| language | hold | recall, abusive (n) | false holds, ordinary (n) | 95 % upper | of which civic statements (n) | ROC-AUC | contrast ROC-AUC | contrast: abuse held | contrast: talk about hate held (n) |",
+        "| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         lines.append(f"| {r.language} | {r.hold:.3f} | {f(r.recall)} ({r.n_abusive}) | {f(r.false_hold)} ({r.n_ordinary}) | "
-                     f"{f(r.false_hold_upper)} | {f(r.auc)} | {f(r.contrast_auc)} | {f(r.contrast_recall)} | "
+                     f"{f(r.false_hold_upper)} | {f(r.civic_false_hold)} ({r.n_civic}) | {f(r.auc)} | {f(r.contrast_auc)} | {f(r.contrast_recall)} | "
                      f"{f(r.contrast_false_hold)} ({r.n_contrast}) |")
     names = sorted({c for _, c, _ in categories})
     lines += ["", "Contrast set (held-out split), share held per category (label 1 should be held, label 0 not):", "",

@@ -39,7 +39,7 @@ from .data import LANGUAGES, Example
 
 C = 8.0
 HIDDEN = 128
-GROUP_WEIGHTS = {"polis_accepted": 3.0, "hate": 3.0, "sib200": 2.0, "local": 2.0}
+GROUP_WEIGHTS = {"polis_accepted": 3.0, "civic": 3.0, "hate": 3.0, "sib200": 2.0, "local": 2.0}
 CONTRAST_WEIGHT = 3.0  # our own contrast rows: few, and exactly the distinctions we need
 # The cut keeps 95 % of abusive calibration texts. Measured at 90 %: English hold 0.82, Davidson
 # test recall 0.93, 0.3 % of held-out Pol.is statements held, but "You are a worthless idiot,
@@ -53,7 +53,7 @@ MAX_NEITHER_REJECTED = 0.005
 # The contrast set holds ~28 held-out texts a language: one pair ranked the other way moves its
 # ROC-AUC by ~0.007, so a retrain is refused there only for a drop beyond 0.03.
 CONTRAST_TOLERANCE = 0.03
-ORDINARY_GROUPS = ("sib200", "polis_accepted")
+ORDINARY_GROUPS = ("sib200", "polis_accepted", "civic")
 SEED = 0
 EMBEDDING_CACHE = Path(os.environ.get("AGORA_EMBEDDING_CACHE", Path.home() / ".cache" / "agora" / "moderation-embeddings.npz"))
 
@@ -64,7 +64,7 @@ EMBEDDING_CACHE = Path(os.environ.get("AGORA_EMBEDDING_CACHE", Path.home() / ".c
 def base_sets() -> dict[str, list[Example]]:
     """Every shipped set, by split (train, calibration, test)."""
     out: dict[str, list[Example]] = {"train": [], "calibration": [], "test": []}
-    for loader in (data.davidson, data.polis, data.mlma, data.sib200, data.contrast):
+    for loader in (data.davidson, data.polis, data.mlma, data.sib200, data.civic, data.contrast):
         parts = loader()
         for split in out:
             out[split].extend(parts.get(split, []))
@@ -139,8 +139,10 @@ def _fit(examples: list[Example], vectors: np.ndarray):
 
 
 def _platt(linear: np.ndarray, network: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Two-input Platt scaling: both margins to one probability."""
-    lr = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
+    """Two-input Platt scaling: both margins to one probability. Classes weigh the same: the
+    calibration texts are mostly abusive tweets, and their prior pushed a text the model knows
+    nothing about (margins near 0) to 0.68 ("Reefs are dying; act now." was held)."""
+    lr = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000, class_weight="balanced")
     lr.fit(np.c_[linear, network], y)
     return float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0])
 

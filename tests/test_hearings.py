@@ -324,13 +324,13 @@ def test_pages_work_without_javascript(app, make, setup, client):
     _open(app, hid, setup["chair_id"])
     no_csrf = client.post(f"/hearings/{hid}/messages", data={"text": "Hello"})
     assert no_csrf.status_code == 400
-    posted = client.post(f"/hearings/{hid}/messages", data={"csrf_token": token, "text": "Reefs are dying; act now."}, follow_redirects=True)
-    assert posted.status_code == 200 and b"Reefs are dying; act now." in posted.data
+    posted = client.post(f"/hearings/{hid}/messages", data={"csrf_token": token, "text": "Coral reefs are dying; we must act now."}, follow_redirects=True)
+    assert posted.status_code == 200 and b"Coral reefs are dying; we must act now." in posted.data
     floor = client.post(f"/hearings/{hid}/floor", data={"csrf_token": token, "constituency": "ngo", "topic": "reefs"}, follow_redirects=True)
     assert b"You are in the speakers" in floor.data and b"reefs" in floor.data
     assert client.post(f"/hearings/{hid}/chair/close", data={"csrf_token": token}).status_code == 403
     transcript = client.get(f"/hearings/{hid}/transcript")
-    assert b"Reefs are dying" in transcript.data
+    assert b"Coral reefs are dying" in transcript.data
 
 
 def test_secretariat_creates_a_hearing_and_appoints_a_chair(app, make, client):
