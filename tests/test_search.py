@@ -1,5 +1,7 @@
 """Search a consultation's views by meaning (stored embeddings) and by words, in the six languages:
 the service, the JSON API and the page without JavaScript; "views like this one"."""
+from markupsafe import escape
+
 from agora.extensions import db
 from agora.models import Submission
 from agora.services import embeddings, search
@@ -108,3 +110,29 @@ def test_the_page_searches_without_javascript(app, make, client):
     assert "每个村庄都要有干净的饮用水" in like.get_data(as_text=True)
     refused = client.get(f"/consultations/{slug}?q=" + "x" * 201)
     assert refused.status_code == 200 and "at most 200 characters" in refused.get_data(as_text=True)
+
+
+def test_a_hearings_messages_are_searched_in_any_language_without_javascript(app, make, client):
+    from agora.models import Hearing, User
+    from agora.services import hearings
+    from tests.hearing_messages import MESSAGES
+
+    cid = make.consultation()
+    chair = make.user(email="chair@example.org")
+    authors = [make.user(email=f"m{i}@example.org") for i in range(len(MESSAGES))]
+    with app.app_context():
+        hearing = hearings.create(cid, "Oceans review")
+        hearings.appoint_chair(hearing, db.session.get(User, chair), None)
+        hearings.open_hearing(hearing, db.session.get(User, chair))
+        for author, (_concern, _language, text) in zip(authors, MESSAGES):
+            assert hearings.post_message(db.session.get(Hearing, hearing.id), db.session.get(User, author), text).state == "published"
+        hid = hearing.id
+    page = client.get(f"/hearings/{hid}")
+    assert 'role="search"' in page.get_data(as_text=True)  # the live page offers it too
+    found = client.get(f"/hearings/{hid}/transcript?q=quotas+de+pesca").get_data(as_text=True)
+    fish = [t for c, _, t in MESSAGES if c == "fish"]
+    plastic = [t for c, _, t in MESSAGES if c == "plastic"]
+    positions = [found.find(escape(t)) for t in fish + plastic]
+    assert all(p > 0 for p in positions[:6]), "every fishing message, in every language"
+    assert max(positions[:6]) < min(p for p in positions[6:] if p > 0) if any(p > 0 for p in positions[6:]) else True
+    assert client.get(f"/hearings/{hid}/transcript?q=").status_code == 200

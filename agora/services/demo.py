@@ -60,6 +60,50 @@ OTHERS = [
 ]
 
 
+DEMO_CHAIR_EMAIL = "chair@agora.example"
+DEMO_CHAIR_PASSWORD = "agora-demo-chair"
+# A live hearing on SDG 6: three concerns, each in the six UN languages (written for the demo), from
+# participants who declared a constituency and a country, so the chair's summary has something to show.
+HEARING_MESSAGES = [
+    ("Villages far from the pipes still walk two hours for water; extend the network to them first.", "ngo", "KE"),
+    ("Dans nos villages, les femmes marchent encore deux heures pour chercher de l'eau potable.", "womens_organisation", "SN"),
+    ("Las comunidades rurales siguen sin agua potable: hay que llevar la red hasta ellas.", "indigenous_peoples", "PE"),
+    ("ما زالت القرى البعيدة تمشي ساعتين للحصول على مياه الشرب.", "local_authority", "EG"),
+    ("偏远村庄的人们仍要走两个小时去取饮用水。", "academia", "CN"),
+    ("В отдалённых сёлах люди до сих пор ходят за питьевой водой по два часа.", "ngo", "KZ"),
+    ("Girls miss school when there are no separate, clean toilets.", "youth", "GH"),
+    ("Sans toilettes propres et séparées, les filles manquent l'école.", "youth", "CI"),
+    ("Las niñas faltan a clase cuando la escuela no tiene baños limpios y separados.", "womens_organisation", "BO"),
+    ("تتغيب الفتيات عن المدرسة عندما لا توجد مراحيض نظيفة ومنفصلة.", "ngo", "JO"),
+    ("学校没有干净、独立的厕所，女孩们就会缺课。", "youth", "CN"),
+    ("Девочки пропускают уроки, если в школе нет чистых отдельных туалетов.", "academia", "RU"),
+    ("Water tariffs must stay affordable for the poorest households.", "private_sector", "IN"),
+    ("Les tarifs de l'eau doivent rester abordables pour les ménages les plus pauvres.", "local_authority", "FR"),
+    ("Las tarifas del agua deben ser asequibles para los hogares más pobres.", "trade_union", "MX"),
+    ("يجب أن تبقى تعريفات المياه في متناول الأسر الأشد فقراً.", "private_sector", "MA"),
+    ("水价必须让最贫困的家庭负担得起。", "local_authority", "CN"),
+    ("Тарифы на воду должны оставаться доступными для самых бедных семей.", "trade_union", "UA"),
+]
+
+
+def _live_hearing(progress) -> None:
+    """The SDG 6 review gets a live hearing with a chair and eighteen messages in six languages."""
+    from agora.services import hearings
+
+    water = db.session.scalar(select(Consultation).where(Consultation.title.like("Review of progress: access to safe%")))
+    chair = accounts.register(DEMO_CHAIR_EMAIL, DEMO_CHAIR_PASSWORD, "Demo chair")
+    hearing = hearings.create(water.id, "Progress review: safe water and sanitation (SDG 6)")
+    hearings.appoint_chair(hearing, chair, None)
+    hearings.open_hearing(hearing, chair)
+    for i, (text, constituency, country) in enumerate(HEARING_MESSAGES, start=1):
+        person = accounts.register(f"hearing-participant-{i}@agora.example", DEMO_CHAIR_PASSWORD, f"Participant {i}")
+        accounts.update_profile(person, accounts.Profile(display_name=person.display_name, constituency=constituency,
+                                                         country=country, gender=None, languages=None, locale=None))
+        hearings.post_message(hearing, person, text, client_id=f"demo-{i}")
+    progress(f"Live hearing '{hearing.title}' with {len(HEARING_MESSAGES)} messages in six languages; "
+             f"its chair: {DEMO_CHAIR_EMAIL} / {DEMO_CHAIR_PASSWORD} (/hearings/{hearing.id})")
+
+
 def _report_and_transmit(consultation, progress) -> None:
     """The demo's closed deliberation gets a frozen report, transmitted to a forum."""
     from agora.services import reports
@@ -108,6 +152,7 @@ def load(progress=print) -> None:
         created = consultations.create(data)
         progress(f"Created consultation '{created.title}' ({created.stage}, {created.status}).")
     _report_and_transmit(polis, progress)
+    _live_hearing(progress)
     from agora.services import opinions, themes  # a command, not the event loop: compute them here
 
     themes.refit(polis.id, progress=progress)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-
 import numpy as np
 from sqlalchemy import column, func, select, table, text
 
@@ -23,33 +21,13 @@ from agora.jobs import off_loop
 from agora.models import Submission, SubmissionVector
 from agora.services.errors import Invalid, NotFound, TooLarge
 from agora.services.sanitize import clean_line
+from agora.services.submissions import Page
 
 MAX_QUERY = 200
 CANDIDATES = 200  # per ranking
 MIN_SIMILARITY = 0.25  # cosine; 99 % of SIB-200 sentence pairs on different topics are below 0.24
 RRF_K = 60
 CACHE_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Results:
-    items: list  # Submission objects, best first
-    page: int
-    per_page: int
-    total: int
-    query: str
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _scope(consultation_id: int, hearing_id: int | None) -> list:
@@ -71,7 +49,7 @@ def clean_query(query) -> str:
         raise Invalid("A search is at most 200 characters.", field="q") from None
 
 
-def search(consultation_id: int, query: str, *, hearing_id: int | None = None, page: int = 1, per_page: int = 20) -> Results:
+def search(consultation_id: int, query: str, *, hearing_id: int | None = None, page: int = 1, per_page: int = 20) -> Page:
     """Published views that mean the same as ``query`` or contain its words, best first."""
     query = clean_query(query)
     if page < 1 or not 1 <= per_page <= 100:
@@ -81,10 +59,10 @@ def search(consultation_id: int, query: str, *, hearing_id: int | None = None, p
     vector = off_loop(embeddings.encode, [query])[0]
     meaning = _by_meaning(consultation_id, hearing_id, vector)
     words = _by_words(consultation_id, hearing_id, query)
-    return _page(_fuse(meaning, words), page, per_page, query)
+    return _page(_fuse(meaning, words), page, per_page)
 
 
-def similar(submission_id: int, *, per_page: int = 10) -> Results:
+def similar(submission_id: int, *, per_page: int = 10) -> Page:
     """Published views closest in meaning to this one (in any language), itself excluded."""
     from agora.services import embeddings
 
@@ -97,7 +75,7 @@ def similar(submission_id: int, *, per_page: int = 10) -> Results:
 
         vector = off_loop(model.encode, [source.text])[0]
     ranked = [i for i in _by_meaning(source.consultation_id, source.hearing_id, vector) if i != source.id]
-    return _page(ranked, 1, per_page, source.text)
+    return _page(ranked, 1, per_page)
 
 
 # --------------------------------------------------------------------------- by meaning
@@ -222,15 +200,14 @@ def _fuse(*rankings: list[int]) -> list[int]:
     return sorted(scores, key=lambda i: (-scores[i], -i))
 
 
-def _page(ranked: list[int], page: int, per_page: int, query: str) -> Results:
+def _page(ranked: list[int], page: int, per_page: int) -> Page:
     from sqlalchemy.orm import selectinload
 
     chosen = ranked[(page - 1) * per_page : page * per_page]
     found = {s.id: s for s in db.session.scalars(
         select(Submission).options(selectinload(Submission.author)).where(Submission.id.in_(chosen))
     )} if chosen else {}
-    return Results(items=[found[i] for i in chosen if i in found], page=page, per_page=per_page,
-                   total=len(ranked), query=query)
+    return Page(items=[found[i] for i in chosen if i in found], page=page, per_page=per_page, total=len(ranked))
 
 
 def reset() -> None:

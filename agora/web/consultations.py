@@ -46,7 +46,7 @@ def _render_detail(consultation, form, status=200):
     if language not in {code for code, _n in languages}:
         language = None  # an unknown or absent language shows every view
     query, like, search_error = request.args.get("q"), request.args.get("like", type=int), None
-    page = None
+    page, searched = None, False
     try:
         if query is not None:  # by meaning and by words, in any language
             page = search.search(consultation.id, query, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"])
@@ -54,6 +54,7 @@ def _render_detail(consultation, form, status=200):
             page = search.similar(like)
             if page.items and page.items[0].consultation_id != consultation.id:
                 page = None
+        searched = page is not None
     except AgoraError as error:
         search_error, query = error.message, None
     if page is None:
@@ -70,7 +71,7 @@ def _render_detail(consultation, form, status=200):
         view_languages=languages,
         view_language=language,
         query=query,
-        like=like if isinstance(page, search.Results) and query is None else None,
+        like=like if searched and query is None else None,
         search_error=search_error,
         form=form,
         my_votes=my_votes,

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from agora import permissions
 from agora.extensions import limiter
 from agora.models.user import CONSTITUENCIES
-from agora.services import accounts, consultations, hearings, submissions
+from agora.services import accounts, consultations, hearings, search, submissions
 from agora.services.errors import AgoraError
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import FLOOR_LIMIT, VOTE_LIMIT, user_or_ip
@@ -139,12 +139,20 @@ def detail(hearing_id):
 @bp.get("/<int:hearing_id>/transcript")
 def transcript(hearing_id):
     hearing = hearings.get(hearing_id)
+    query, search_error, messages = request.args.get("q"), None, None
+    if query is not None:  # the hearing's messages by meaning and words, in any language
+        try:
+            messages = search.search(hearing.consultation_id, query, hearing_id=hearing.id, per_page=50).items
+        except AgoraError as error:
+            search_error, query = error.message, None
     return render_template(
         "hearings/transcript.html",
         hearing=hearing,
         consultation=hearing.consultation,
-        messages=hearings.transcript(hearing),
+        messages=messages if messages is not None else hearings.transcript(hearing),
         record=hearings.speakers_record(hearing),
+        query=query,
+        search_error=search_error,
     )
 
 
