@@ -2,56 +2,25 @@
 one message each, on two concerns, in the six UN languages; within seconds the chair's `summary`
 event groups them by meaning (each theme in every language, named in each), with how the room
 leans on each theme and which constituencies speak in it and which do not."""
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.live_server import ROOT, LiveServer, separate_database
 from tests.hearing_messages import MESSAGES
-from tests.test_hearings_live import PASSWORD, Client
+from tests.live_server import LiveServer, separate_database
+from tests.test_hearings_live import Client, seed
 
 pytestmark = pytest.mark.server
 
-SEED = r"""
-import json, sys
-from flask_migrate import upgrade
-from agora import create_app
-from agora.extensions import db
-from agora.services import accounts, consultations, hearings
-app = create_app()
-with app.app_context():
-    upgrade()
-    c = consultations.create(consultations.ConsultationInput(title="Oceans review", status="open"))
-    def user(email, name, constituency=None, country=None):
-        u = accounts.register(email, sys.argv[1], name)
-        if constituency:
-            accounts.update_profile(u, accounts.Profile(display_name=name, constituency=constituency, country=country, gender=None, languages=None, locale=None))
-        return u
-    admin = user("admin@example.org", "Secretariat"); accounts.assign_role(admin, "admin", None, None)
-    chair = user("chair@example.org", "Chair Amina")
-    for i in range(12):
-        user(f"p{i}@example.org", f"Speaker {i}", "ngo" if i < 6 else "youth", "SN" if i < 6 else "FR")
-    user("voter@example.org", "Voter")
-    h = hearings.create(c.id, "Ocean commitments: progress review")
-    hearings.appoint_chair(h, chair, admin)
-    h.state = "live"; db.session.commit()
-    print(json.dumps({"hearing_id": h.id}))
-"""
+PARTICIPANTS = [(f"p{i}@example.org", f"Speaker {i}", "ngo" if i < 6 else "youth", "SN" if i < 6 else "FR") for i in range(12)]
+PARTICIPANTS.append(("voter@example.org", "Voter", None, None))
 
 
 @pytest.fixture(scope="module")
 def live():
     url = separate_database("summary")
-    env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_SECRET_KEY": "live-test-secret"}
-    env.pop("AGORA_REDIS_URL", None)
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-3000:]
+    hearing_id = seed(url, PARTICIPANTS)["hearing_id"]
     # fourteen people sign in from one address within seconds: the sign-in limit is not under test
     server = LiveServer(url, env={"AGORA_RATELIMIT_ENABLED": "0"}).wait()
-    yield server, json.loads(out.stdout.strip().splitlines()[-1])["hearing_id"]
+    yield server, hearing_id
     server.stop()
 
 

@@ -53,7 +53,8 @@ with app.app_context():
         return u
     admin = user("admin@example.org", "Secretariat"); accounts.assign_role(admin, "admin", None, None)
     chair = user("chair@example.org", "Chair Amina")
-    user("p1@example.org", "Kofi", "ngo", "GH"); user("p2@example.org", "Lucia", "youth", "BR")
+    for email, name, constituency, country in json.loads(sys.argv[2]):
+        user(email, name, constituency, country)
     h = hearings.create(c.id, "Ocean commitments: progress review")
     hearings.appoint_chair(h, chair, admin)
     h.state = "live"; db.session.commit()
@@ -61,10 +62,15 @@ with app.app_context():
 """
 
 
-def seed(database_url: str) -> dict:
+PARTICIPANTS = [("p1@example.org", "Kofi", "ngo", "GH"), ("p2@example.org", "Lucia", "youth", "BR")]
+
+
+def seed(database_url: str, participants=PARTICIPANTS) -> dict:
+    """A live hearing with its chair, the secretariat and these (email, name, constituency, country)."""
     env = {**os.environ, "AGORA_DATABASE_URL": database_url, "AGORA_SECRET_KEY": "live-test-secret"}
     env.pop("AGORA_REDIS_URL", None)
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, json.dumps(participants)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
