@@ -258,7 +258,7 @@ def test_polis_import_opinion_groups_consensus_across_constituencies_and_export(
     result = runner.invoke(args=["agora", "polis", "import", str(tmp_path / "bg"), "--title", "Bowling Green subset"])
     assert result.exit_code == 0, result.output
     assert f"{n_votes:,} votes" in result.output
-    assert "Embedded " in result.output  # the import embedded its statements in batches, with a bar
+    assert "Embedded " in result.output  # the import embedded its statements in batches, saying so
     with app.app_context():
         consultation = db.session.scalar(select(Consultation).where(Consultation.title == "Bowling Green subset"))
         cid, slug = consultation.id, consultation.slug

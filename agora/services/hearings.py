@@ -1213,10 +1213,6 @@ _themes = _ThemeScheduler()
 
 
 def _themes_dirty(hearing_id: int) -> None:
-    """A message was published: embed it soon (in the background), count it for the summary."""
-    from agora.services import embeddings
-
-    embeddings.schedule()
     _themes.dirty(hearing_id)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
-from agora.services import audit, csvfiles, screening
+from agora.services import audit, csvfiles, embeddings, screening
 from agora.services.errors import Invalid
 
 REQUIRED_COMMENT_COLUMNS = {"comment-id", "author-id", "moderated", "comment-body", "timestamp"}
@@ -67,7 +67,16 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
 
     texts = [row["comment-body"].strip() for row in statements]
     model = screening.moderator()
-    scores = model.score(texts) if model else [None] * len(texts)
+    vectors = None
+    if model:  # embedded once: the score reads the vectors, and they are stored with the views
+        from moderation import embeddings as embedding_model
+
+        chunks = []
+        for start in range(0, len(texts), 256):
+            chunks.append(embedding_model.encode(texts[start : start + 256]))
+            progress(f"Embedded {min(start + 256, len(texts)):,} / {len(texts):,} statements")
+        vectors = [vector for chunk in chunks for vector in chunk]
+    scores = model.score(texts, vectors=vectors) if model else [None] * len(texts)
     version = screening.model_version()
     submission_rows = []
     for row, text, score in zip(statements, texts, scores):
@@ -116,6 +125,11 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
             for row in submission_rows
         ]
     )
+    if vectors:
+        stored = {row["external_ref"]: vector for row, vector in zip(submission_rows, vectors)}
+        embeddings.store_screened([
+            (_Stored(submission_ids[ref], consultation.id), vector) for ref, vector in stored.items()
+        ])
     progress(f"Stored {len(submission_rows)} submissions with their moderation record.")
 
     votes = []
@@ -133,6 +147,13 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
     _recount_all(consultation.id)
     db.session.commit()
     return ImportResult(len(submission_rows), len(users), len(votes), tuple(skipped))
+
+
+class _Stored:
+    """What ``embeddings.store_screened`` reads of a submission inserted in bulk."""
+
+    def __init__(self, id: int, consultation_id: int):
+        self.id, self.consultation_id = id, consultation_id
 
 
 def _recount_all(consultation_id: int) -> None:

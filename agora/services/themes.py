@@ -478,7 +478,8 @@ def after_submission(submission: Submission) -> None:
     Never raises: a failure here is logged and the submission stands.
     """
     try:
-        embeddings.schedule()
+        if submission.state == "pending":  # stored unscreened, so without its embedding
+            embeddings.schedule()
         if submission.state != "published" or submission.kind == "chair_summary":
             return
         maybe_schedule(submission.consultation_id, submission.hearing_id)
