@@ -3,11 +3,12 @@
 Screening embeds every new submission, since the abuse model reads the embedding
 (``screening.screen_many``, in a native thread), and the vector is stored in the same transaction
 (``store_screened``: ``submission_vectors``, float16). Right after the commit ``schedule`` asks
-for a background job (the job process embedded, an RQ worker scaled out) that embeds whatever has
-no vector yet (imports, views stored while the model could not run, views from before this
-table), in batches, and places the published views in their consultation's or hearing's latest
-themes (no post waits for that). Theme refits, the chair's live summary and search read the
-stored vectors (``vectors_for``) and embed only what is missing.
+for a background job (the job process embedded, an RQ worker scaled out) when a view was stored
+without one (unscreened, while the model could not run); it embeds whatever has no vector yet, in
+batches, and places the published views in their consultation's or hearing's latest themes.
+Pol.is imports store the vectors their scoring computed; views from before this table are
+embedded by ``flask agora embeddings backfill`` or by the next refit. Theme refits, the chair's
+live summary and search read the stored vectors (``vectors_for``) and embed only what is missing.
 """
 from __future__ import annotations
 
