@@ -5,7 +5,8 @@ from agora.models.submission import IdempotencyRecord, Submission, SubmissionVec
 from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecision
 from agora.models.hearing import Hearing, SpeakerRequest
 from agora.models.themes import ThemeSnapshot
-from agora.models.report import Forum, Report, Transmission
+from agora.models.report import Forum, ForumResponse, Report, Transmission
+from agora.models.notification import Notification, NotificationPreference, NotificationSettings, OutgoingEmail
 from agora.models.organisation import (
     Accreditation,
     AccreditationDecision,
@@ -31,7 +32,12 @@ __all__ = [
     "Consultation",
     "Flag",
     "Forum",
+    "ForumResponse",
     "Hearing",
+    "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
+    "OutgoingEmail",
     "IdempotencyRecord",
     "ModelVersion",
     "ModerationDecision",

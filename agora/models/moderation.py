@@ -26,7 +26,9 @@ class ModerationDecision(db.Model):
     __tablename__ = "moderation_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
+    # None for the secretariat's entries that concern no submission (a forum's response to a
+    # report, action "forum_response"): they are chained and verified like the rest.
+    submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

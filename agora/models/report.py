@@ -1,10 +1,11 @@
 """Reports of aggregated opinion, the forums they go to, and their transmission."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models._base import utcnow
 
 
@@ -61,6 +62,39 @@ class Transmission(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+    report = relationship("Report")
+    forum = relationship("Forum")
+
+
+# What a forum did with a report: labels stay English here and are translated where shown.
+FORUM_DECISIONS = {
+    "adopted": N_("Adopted"),
+    "noted": N_("Taken note of"),
+    "referred": N_("Referred to another body"),
+    "deferred": N_("Deferred to a later session"),
+    "rejected": N_("Not taken up"),
+}
+
+
+class ForumResponse(db.Model):
+    """What a forum did with a transmitted report, recorded by the secretariat: the decision, its
+    date, the forum's document (a symbol such as E/HLPF/2026/L.3 and/or a link) and a short text
+    in the language it was written in."""
+
+    __tablename__ = "forum_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    forum_id: Mapped[int | None] = mapped_column(ForeignKey("forums.id", ondelete="SET NULL"))
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_on: Mapped[date]
+    document: Mapped[str | None] = mapped_column(String(120))
+    url: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str | None] = mapped_column(Text)
+    text_language: Mapped[str | None] = mapped_column(String(8))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     report = relationship("Report")
     forum = relationship("Forum")
