@@ -55,6 +55,8 @@ class Config:
         self.LANGUAGES = ["en", "fr", "es", "ar", "zh", "ru"]
         self.SUBMISSION_MAX_CHARS = _env_int("SUBMISSION_MAX_CHARS", 5000)
         self.PAGE_SIZE = _env_int("PAGE_SIZE", 20)
+        # Without JavaScript a hearing's newest messages refresh this often, in a frame with no form.
+        self.HEARING_REFRESH_SECONDS = _env_int("HEARING_REFRESH_SECONDS", 30)
         # Public pages' participation counts are recomputed at most this often per process (and at
         # once after this process commits a view or a vote): counting 200k votes costs ~40 ms.
         self.COUNTS_CACHE_SECONDS = _env_int("COUNTS_CACHE_SECONDS", 10)

@@ -314,7 +314,10 @@ def test_events_for_a_hearing_not_joined_and_floods_are_refused(app, make, setup
 def test_pages_work_without_javascript(app, make, setup, client):
     hid = setup["hearing_id"]
     page = client.get(f"/hearings/{hid}")
-    assert page.status_code == 200 and b"Review of SDG 14" in page.data and b'http-equiv="refresh"' in page.data
+    assert page.status_code == 200 and b"Review of SDG 14" in page.data and b'http-equiv="refresh"' not in page.data
+    latest = client.get(f"/hearings/{hid}/latest")  # the no-JS frame refreshes; the page with the form never does
+    assert f'/hearings/{hid}/latest'.encode() in page.data and b'http-equiv="refresh"' in latest.data and b"<form" not in latest.data
+    assert latest.headers["X-Frame-Options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in latest.headers["Content-Security-Policy"]
     assert b"socket.io.min.js" in page.data and b"cdn" not in page.data.lower()
     make.user(email="p@example.org", constituency="ngo")
     login(client, "p@example.org")

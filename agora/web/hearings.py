@@ -1,6 +1,8 @@
 """Hearing pages: the list, a hearing's live page (works without JavaScript), its transcript,
 and the secretariat's forms to create hearings and appoint chairs."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,11 +13,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from agora import permissions
 from agora.extensions import limiter
 from agora.models.user import CONSTITUENCIES
+from agora.models._base import utcnow
 from agora.services import accounts, consultations, hearings, search, submissions
 from agora.services.errors import AgoraError
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import FLOOR_LIMIT, VOTE_LIMIT, user_or_ip
 from agora.web.ratelimits import HEARING_MESSAGE_LIMIT as MESSAGE_LIMIT
+from agora.web.security import content_security_policy
 
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
 
@@ -134,6 +138,43 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
 @shared_with_anonymous_readers
 def detail(hearing_id):
     return _render(hearings.get(hearing_id))
+
+
+LATEST_MESSAGES = 20
+
+
+def _framed_by_this_site(view):
+    """The one kind of page that may be framed, and only by this site's own pages (set outside
+    the page cache, which keeps a page's body, not its headers)."""
+
+    @wraps(view)
+    def framed(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Content-Security-Policy"] = content_security_policy().replace(
+            "frame-ancestors 'none'", "frame-ancestors 'self'"
+        )
+        return response
+
+    return framed
+
+
+@bp.get("/<int:hearing_id>/latest")
+@_framed_by_this_site
+@shared_with_anonymous_readers
+def latest(hearing_id):
+    """The floor and the newest messages, refreshing by themselves: the hearing page shows this in
+    a frame when JavaScript is off, so the page with the message form never reloads on a timer."""
+    hearing = hearings.get(hearing_id)
+    return render_template(
+        "hearings/latest.html",
+        hearing=hearing,
+        state=hearings.state_payload(hearing),
+        messages=hearings.thread(hearing, limit=LATEST_MESSAGES)[::-1],
+        page_state=request.args.get("state", hearing.state),
+        refresh_seconds=current_app.config["HEARING_REFRESH_SECONDS"],
+        now=utcnow(),
+    )
 
 
 @bp.get("/<int:hearing_id>/transcript")

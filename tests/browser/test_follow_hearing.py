@@ -1,0 +1,106 @@
+"""Finding and following a hearing, in headless Chromium against a real server: a consultation
+lists its hearings (live, upcoming with date, time and time zone, past with the transcript), the
+home page says what is live, and without JavaScript the hearing never reloads a message being
+typed while the newest messages still arrive."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.live_server import ROOT, LiveServer, separate_database
+from tests.test_hearings_live import PASSWORD, Client
+
+pytestmark = pytest.mark.browser
+REFRESH_SECONDS = 2  # the no-JS frame's refresh, shortened so the test waits past several
+
+SEED = r"""
+import json, sys
+from datetime import datetime, timedelta
+from agora import create_app
+from agora.extensions import db
+from agora.services import accounts, consultations, hearings
+app = create_app()
+with app.app_context():
+    from flask_migrate import upgrade
+    upgrade()
+    def user(email, name, constituency=None, country=None):
+        u = accounts.register(email, sys.argv[1], name)
+        if constituency:
+            accounts.update_profile(u, accounts.Profile(display_name=name, constituency=constituency, country=country, gender=None, languages=None, locale=None))
+        return u
+    c = consultations.create(consultations.ConsultationInput(title="Oceans review", stage="hearing", status="open", languages="en,fr,es,ar,zh,ru"))
+    quiet = consultations.create(consultations.ConsultationInput(title="Forest finance", stage="round_table", status="open"))
+    chair = user("chair@example.org", "Chair Amina")
+    p1 = user("p1@example.org", "Kofi", "ngo", "GH")
+    p2 = user("p2@example.org", "Lucía", "youth", "AR")
+    past = hearings.create(c.id, "Opening session: baselines")
+    hearings.appoint_chair(past, chair, None)
+    hearings.open_hearing(past, chair)
+    hearings.post_message(past, p1, "Les données de base sur la pêche doivent être publiques.", client_id="seed-past")
+    hearings.close_hearing(past, chair)
+    live = hearings.create(c.id, "Ocean commitments: progress review")
+    hearings.appoint_chair(live, chair, None)
+    hearings.open_hearing(live, chair)
+    upcoming = hearings.create(c.id, "Regional session: small island states", datetime(2031, 5, 14, 9, 30))
+    print(json.dumps({"slug": c.slug, "quiet_slug": quiet.slug, "live": live.id, "past": past.id, "upcoming": upcoming.id}))
+"""
+
+
+@pytest.fixture(scope="module")
+def ocean():
+    url = separate_database("follow_hearing")
+    env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_SECRET_KEY": "live-test-secret"}
+    env.pop("AGORA_REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ids = json.loads(out.stdout.strip().splitlines()[-1])
+    server = LiveServer(url, env={"AGORA_HEARING_REFRESH_SECONDS": str(REFRESH_SECONDS)}).wait()
+    server.database_url = url
+    yield server, ids
+    server.stop()
+
+
+def _sign_in(page, base, email):
+    page.goto(base + "/account/login?lang=en")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_without_javascript_typed_text_survives_while_new_messages_arrive(browser, ocean):
+    server, ids = ocean
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    _sign_in(page, server.url, "p2@example.org")
+    page.goto(f"{server.url}/hearings/{ids['live']}")
+    draft = "Los pequeños estados insulares necesitan acceso directo a la financiación para la adaptación; "
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill(draft)
+
+    frame = page.frame_locator("iframe.latest-frame")
+    poster = Client(server.url, ids["live"], "p1@example.org")
+    try:
+        poster.join()
+        for text in ("小岛屿国家需要直接获得适应资金。", "Рыболовные квоты должны следовать научным рекомендациям."):
+            assert poster.call("post_message", text=text)["state"] == "published"
+            # the newest messages reach the page without JavaScript, inside the refreshing frame
+            expect(frame.locator("li.message", has_text=text)).to_have_count(1, timeout=REFRESH_SECONDS * 5000)
+    finally:
+        poster.close()
+    time.sleep(REFRESH_SECONDS * 2.5)  # several more refreshes of the frame
+    expect(frame.locator("li.message").first).to_contain_text("Рыболовные квоты")
+    assert box.input_value() == draft  # the page with the form never reloaded
+    box.press("End")
+    box.type("y ahora lo envío.")
+    page.get_by_role("button", name="Send message").click()
+    expect(page.locator(".flashes")).to_contain_text("Your message is published.")
+    expect(page.locator("#thread li.message", has_text=draft + "y ahora lo envío.")).to_have_count(1)
+    # the page itself only shows what is new when asked
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    expect(page.get_by_role("link", name="Show new messages")).to_be_visible()
+    context.close()
