@@ -68,8 +68,8 @@ def test_the_api_and_live_messages_show_a_constituency_only_where_its_author_cho
     with app.app_context():
         hearing = db.session.get(Hearing, hearing_id)
         # what a (re)joining client is sent (hearings.replay reads these rows)
-        rows = db.session.execute(hearings._MISSED, {"hearing_id": hearing.id, "last_id": 0}).all()
-        messages = {m["author"]: m for m in map(hearings._row_payload, rows)}
+        rows = db.session.execute(hearings.messages._MISSED, {"hearing_id": hearing.id, "last_id": 0}).all()
+        messages = {m["author"]: m for m in map(hearings.payloads._row_payload, rows)}
         from agora.models import Submission
 
         live = [hearings.message_payload(s) for s in db.session.query(Submission).filter_by(hearing_id=hearing_id)]
