@@ -92,30 +92,29 @@ def register_converters(app: Flask) -> None:
                 raise NotFound()
 
 
-def register_blueprints(app: Flask) -> None:
-    from agora.api.v1 import bp as api_v1
-    from agora.web.admin import bp as admin
-    from agora.web.auth import bp as auth
-    from agora.web.consultations import bp as consultations
-    from agora.web.main import bp as main
-    from agora.web.moderation import bp as moderation
-    from agora.web.reports import bp as reports
+BLUEPRINTS = (  # the modules whose `bp` is registered, in this order
+    "agora.web.main",
+    "agora.web.auth",
+    "agora.web.consultations",
+    "agora.web.admin",
+    "agora.web.moderation",
+    "agora.web.reports",
+    "agora.api.v1",
+    "agora.web.hearings",
+    "agora.web.themes",
+    "agora.web.organisations",
+    "agora.web.offline",
+    "agora.web.sms",
+)
 
-    app.register_blueprint(main)
-    app.register_blueprint(auth)
-    app.register_blueprint(consultations)
-    app.register_blueprint(admin)
-    app.register_blueprint(moderation)
-    app.register_blueprint(reports)
-    app.register_blueprint(api_v1)
-    from agora.web.hearings import bp as hearings; app.register_blueprint(hearings)  # noqa: E702
-    from agora.web.themes import bp as themes; app.register_blueprint(themes)  # noqa: E702
-    from agora.web.organisations import bp as organisations; app.register_blueprint(organisations)  # noqa: E702
-    from agora.web.offline import bp as offline; app.register_blueprint(offline)  # noqa: E702
-    from agora.web.sms import bp as sms; app.register_blueprint(sms)  # noqa: E702
+
+def register_blueprints(app: Flask) -> None:
+    from importlib import import_module
 
     from agora import live
 
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
     live.register(app)
 
 
