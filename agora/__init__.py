@@ -105,6 +105,7 @@ BLUEPRINTS = (  # the modules whose `bp` is registered, in this order
     "agora.web.organisations",
     "agora.web.offline",
     "agora.web.sms",
+    "agora.web.notifications",
 )
 
 

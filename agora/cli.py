@@ -348,3 +348,40 @@ def restore_command(path, yes):
     except AgoraError as error:
         raise click.ClickException(error.message) from None
     click.echo("Restored: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+
+
+mail_cli = AppGroup("mail", help="The email outbox: notifications and daily digests (agora/services/mail.py).")
+agora_cli.add_command(mail_cli)
+
+
+@mail_cli.command("send")
+def mail_send_command():
+    """Render waiting notifications, build the digests that are due and send what the outbox
+    holds (run it from cron, e.g. every 15 minutes, for the daily digests)."""
+    from agora.services import mail
+
+    if not mail.current_app.config.get("SMTP_HOST"):
+        click.echo("AGORA_SMTP_HOST is not set: nothing is emailed (notifications stay in the app).")
+        return
+    outcome = mail.process(wait=False)
+    click.echo(", ".join(f"{key} {value}" for key, value in outcome.items()) + f"; {mail.pending_count()} still queued.")
+
+
+@mail_cli.command("failed")
+def mail_failed_command():
+    """List the emails that could not be sent, with the server's answer."""
+    from agora.services import mail
+
+    rows = mail.failed()
+    for email in rows:
+        click.echo(f"#{email.id} to user {email.user_id} <{email.to_address}>, {email.attempts} attempts: {email.last_error}")
+    click.echo(f"{len(rows)} failed email(s).")
+
+
+@mail_cli.command("retry")
+def mail_retry_command():
+    """Queue every failed email again (once the mail server is fixed), then send."""
+    from agora.services import mail
+
+    click.echo(f"{mail.retry_failed()} email(s) queued again.")
+    click.echo(", ".join(f"{key} {value}" for key, value in mail.process(wait=False).items()))

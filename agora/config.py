@@ -81,6 +81,10 @@ class Config:
         # Each view is embedded once, by a background job right after it is stored
         # (services/embeddings.py); off, the next theme refit embeds what is missing.
         self.EMBEDDINGS_AUTO = _env_bool("EMBEDDINGS_AUTO", True)
+        # Under the gevent server, sentence embeddings (~1.5 ms of CPU a view, read by screening and
+        # search) are computed by a child process (moderation/embedding_process.py), so the core
+        # serving requests only waits for them; off, by a native thread of the server.
+        self.EMBEDDINGS_PROCESS = _env_bool("EMBEDDINGS_PROCESS", True)
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
         self.SMS_SECRET, self.SMS_SALT = _env("SMS_SECRET"), _env("SMS_SALT")  # SMS gateway signature; sender-hash salt
@@ -88,6 +92,22 @@ class Config:
         # cannot recompute the chain), and where its signed checkpoints are appended.
         self.AUDIT_KEY = _env("AUDIT_KEY") or self._instance_secret(instance_path, "audit_key")
         self.AUDIT_CHECKPOINTS = _env("AUDIT_CHECKPOINTS") or os.path.join(instance_path, "audit-checkpoints.jsonl")
+        # Email (agora/services/mail.py). No AGORA_SMTP_HOST: notifications stay in the app and
+        # nothing is emailed. SMTP_SECURITY: starttls (default, port 587), ssl (465) or none (25).
+        self.SMTP_HOST = _env("SMTP_HOST") or None
+        self.SMTP_SECURITY = (_env("SMTP_SECURITY") or "starttls").strip().lower()
+        if self.SMTP_SECURITY not in ("starttls", "ssl", "none"):
+            raise ValueError("AGORA_SMTP_SECURITY must be starttls, ssl or none")
+        self.SMTP_PORT = _env_int("SMTP_PORT", {"starttls": 587, "ssl": 465, "none": 25}[self.SMTP_SECURITY])
+        self.SMTP_USER, self.SMTP_PASSWORD = _env("SMTP_USER"), _env("SMTP_PASSWORD")
+        self.SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 20)
+        self.MAIL_FROM = _env("MAIL_FROM") or "Agora <no-reply@localhost>"
+        self.MAIL_PER_RECIPIENT_PER_HOUR = _env_int("MAIL_PER_RECIPIENT_PER_HOUR", 6)
+        self.MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 6)
+        self.MAIL_RETRY_SECONDS = _env_int("MAIL_RETRY_SECONDS", 60)  # doubles after each failed attempt
+        self.MAIL_WAIT_SECONDS = _env_int("MAIL_WAIT_SECONDS", 300)  # the job waits for a retry due this soon
+        # The address people reach this site at: the links in emails (no request to take it from).
+        self.PUBLIC_URL = _env("PUBLIC_URL") or "http://localhost:5000"
         self.TESTING = False
 
     @staticmethod

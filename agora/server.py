@@ -45,14 +45,17 @@ class QuietHandler(WSGIHandler):
 def warm_up(app) -> None:
     """Load before serving what first uses would load with the event loop stopped (seconds of CPU,
     felt by every connection of the process): the moderation model and language identifier, the
-    libraries background theme refits import, and the locale data of the interface's languages."""
+    libraries background theme refits import, the embedding model (in the embedding process, or
+    here when that is off), and the locale data of the interface's languages."""
     try:
         with app.app_context():
-            from agora.services import screening
+            from agora.services import embeddings, screening
 
+            text = "Warming up the moderation model before the first view arrives."
+            vectors = embeddings.encode([text])  # starts the embedding process and waits for its model
             model = screening.moderator()
             if model is not None:
-                model.score(["Warming up the moderation model before the first view arrives."])
+                model.score([text], vectors=vectors)
         # Imported by refits when they run in a native thread of the server (AGORA_JOBS=thread, the
         # chair's summary before a first snapshot): the GIL is held while importing.
         import sklearn.cluster  # noqa: F401
@@ -61,10 +64,7 @@ def warm_up(app) -> None:
         from babel import Locale
         from babel.numbers import format_decimal
 
-        from moderation import embeddings, opinions, themes  # noqa: F401
-
-        # The chair's summary embeds the messages the background job has not reached yet.
-        embeddings.warm_up()
+        from moderation import opinions, themes  # noqa: F401
 
         for code in app.config.get("LANGUAGES", ()):
             format_decimal(1234.5, locale=Locale.parse(code))

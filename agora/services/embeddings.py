@@ -34,6 +34,40 @@ def _model() -> str:
     return MODEL
 
 
+_process = None
+_process_lock = threading.Lock()
+
+
+def encode(texts) -> np.ndarray:
+    """The texts' embeddings, never computed on the event loop: under the gevent server, by the
+    embedding process (``EMBEDDINGS_PROCESS``, on by default), so this process's core only waits;
+    elsewhere, or if that process cannot answer, in a native thread of this process."""
+    from flask import current_app
+
+    from agora.jobs import gevent_patched, off_loop
+    from moderation import embeddings as model
+
+    if gevent_patched() and current_app.config.get("EMBEDDINGS_PROCESS", True):
+        from moderation.embedding_process import EmbeddingUnavailable
+
+        try:
+            return embedding_process().encode(texts)
+        except EmbeddingUnavailable:
+            log.error("the embedding process is unavailable; embedding in this process", exc_info=True)
+    return off_loop(model.encode, list(texts))
+
+
+def embedding_process():
+    """This server process's embedding process (started on first use, one per process)."""
+    global _process
+    with _process_lock:
+        if _process is None:
+            from moderation.embedding_process import EmbeddingProcess
+
+            _process = EmbeddingProcess()
+        return _process
+
+
 def _missing(limit: int, consultation_id: int | None = None):
     """Submissions without a vector of the current model, oldest first."""
     query = (

@@ -16,7 +16,7 @@ from agora.i18n import N_
 from agora.models import Appeal, Flag, ModelVersion, ModerationDecision, Submission, User
 from agora.models._base import utcnow
 from agora.models.moderation import CODE_OF_CONDUCT
-from agora.services import audit, consultations, csvfiles, realtime, screening
+from agora.services import audit, consultations, csvfiles, notifications, realtime, screening
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -238,8 +238,10 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
         from_state=before, to_state=after, reason=reason, note=note_text,
         model_version=submission.model_version, abuse_score=submission.abuse_score, spam_score=submission.spam_score,
     )
+    notifications.for_moderation(submission, action, reason)  # the author is told, in the same transaction
     if commit:
         db.session.commit()
+        notifications.after_commit()
         _announce_change(submission, before)
     return submission
 
@@ -259,6 +261,7 @@ def decide_many(user: User, submission_ids: list[int], action: str, reason: str,
         before[submission.id] = submission.state
         decided.append(decide(user, submission_id, action, reason, note, commit=False))
     db.session.commit()
+    notifications.after_commit()
     for submission in decided:
         _announce_change(submission, before[submission.id])
     return decided
@@ -396,7 +399,9 @@ def decide_appeal(user: User, appeal_id: int, outcome: str, reason: str, note: s
         note=clean_text(note, max_chars=2000, field="note") if note and note.strip() else None,
         model_version=submission.model_version, abuse_score=submission.abuse_score, spam_score=submission.spam_score,
     )
+    notifications.for_moderation(submission, "restore" if outcome == "restored" else "uphold", reason)
     db.session.commit()
+    notifications.after_commit()
     _announce_change(submission, before)
     return record
 
@@ -498,7 +503,7 @@ def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None
         raise Forbidden("Only the secretariat sees the full audit log.")
     query = (
         select(ModerationDecision, Submission.consultation_id, User.display_name)
-        .join(Submission, Submission.id == ModerationDecision.submission_id)
+        .outerjoin(Submission, Submission.id == ModerationDecision.submission_id)  # forum responses concern none
         .outerjoin(User, User.id == ModerationDecision.actor_id)
         .order_by(ModerationDecision.id.desc())
     )

@@ -795,6 +795,9 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     )
     db.session.add(transmission)
     db.session.commit()
+    from agora.services import notifications
+
+    notifications.announce_to_participants("report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name})
     if forum.webhook_url:
         from agora import jobs
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from agora.extensions import db
 from agora.jobs import off_loop
 from agora.models import ModelVersion, Submission
+from agora.services import embeddings
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +157,9 @@ def screen_many(items: list[tuple]) -> list[Screening]:
         return [Screening("pending", None, None, None, ("scoring_unavailable",), None, False) for _ in items]
     try:
         texts = [text for text, _c, _a in items]
-        # the embedding is most of a score's cost (~1.5 ms a text): in a native thread, so the
-        # event loop keeps serving while a batch is read
-        vectors = off_loop(_embed, texts)
+        # the embedding is most of a score's cost (~1.5 ms a text): in the embedding process (or
+        # a native thread), so the event loop keeps serving while a batch is read
+        vectors = embeddings.encode(texts)
         scores = model.score(texts, vectors=vectors)
     except Exception:
         log.exception("scoring failed; %d submission(s) kept pending", len(items))
@@ -201,12 +202,6 @@ def screen_many(items: list[tuple]) -> list[Screening]:
     return out
 
 
-def _embed(texts: list[str]):
-    from moderation import embeddings
-
-    return embeddings.encode(texts)
-
-
 def link_near_duplicates(submission: Submission, verdict: Screening, batch: list[Submission] = ()) -> None:
     """After the insert: index the text and join the campaign of its earliest near-duplicate
     (stored earlier, or earlier in the same batch: ``batch`` holds that batch's submissions)."""
@@ -235,7 +230,7 @@ def link_near_duplicates(submission: Submission, verdict: Screening, batch: list
 
 def rescreen_pending(limit: int = 1000) -> int:
     """Screen submissions left pending while the model was unavailable; returns how many."""
-    from agora.services import audit
+    from agora.services import audit, notifications
 
     model = moderator()
     if model is None:
@@ -254,5 +249,8 @@ def rescreen_pending(limit: int = 1000) -> int:
             from_state="pending", to_state=verdict.state, reason=",".join(verdict.reasons),
             model_version=verdict.model_version, abuse_score=verdict.abuse, spam_score=verdict.spam,
         )
+        if verdict.state in ("published", "held"):  # its author waited: tell them
+            notifications.for_moderation(submission, "publish" if verdict.state == "published" else "hold")
     db.session.commit()
+    notifications.after_commit()
     return len(pending)

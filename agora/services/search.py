@@ -54,9 +54,9 @@ def search(consultation_id: int, query: str, *, hearing_id: int | None = None, p
     query = clean_query(query)
     if page < 1 or not 1 <= per_page <= 100:
         raise Invalid("page must be ≥ 1 and per_page between 1 and 100.", field="page")
-    from moderation import embeddings
+    from agora.services import embeddings
 
-    vector = off_loop(embeddings.encode, [query])[0]
+    vector = embeddings.encode([query])[0]
     meaning = _by_meaning(consultation_id, hearing_id, vector)
     words = _by_words(consultation_id, hearing_id, query)
     return _page(_fuse(meaning, words), page, per_page)
@@ -71,9 +71,7 @@ def similar(submission_id: int, *, per_page: int = 10) -> Page:
         raise NotFound("There is no published view with this number.")
     vector = embeddings.stored_vectors([source.id])[0][0]
     if not vector.any():
-        from moderation import embeddings as model
-
-        vector = off_loop(model.encode, [source.text])[0]
+        vector = embeddings.encode([source.text])[0]
     ranked = [i for i in _by_meaning(source.consultation_id, source.hearing_id, vector) if i != source.id]
     return _page(ranked, 1, per_page)
 

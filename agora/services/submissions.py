@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from agora.extensions import db
 from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import audit, embeddings, geography, group_commit, realtime, screening, themes
+from agora.services import audit, embeddings, geography, group_commit, notifications, realtime, screening, themes
 from agora.services.errors import AgoraError, Closed, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_text
 
@@ -242,6 +242,9 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
         for submission, verdict in zip(batch, verdicts)
         if verdict.state != "pending"
     ])
+    for submission in batch:
+        if submission.state == "held":  # its author is told it waits for a person (rare: no cost to posting)
+            notifications.for_moderation(submission, "hold")
     for i in accepted:
         if drafts[i].idempotency is not None:
             key, fingerprint = drafts[i].idempotency
@@ -256,6 +259,7 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
 def announce_committed(submission: Submission) -> None:
     """After the commit: tell the rooms, and maybe schedule a theme refit (never raises)."""
     _announce(submission)
+    notifications.after_commit()
     themes.after_submission(submission)
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import moderation
+from agora.services import forum_responses, moderation
 from agora.services.errors import AgoraError
 from agora.web.ratelimits import SUBMIT_LIMIT, user_or_ip
 from agora.web.redirects import safe_next
@@ -156,7 +156,10 @@ def flag(submission_id):
 @bp.get("/account/views")
 @login_required
 def my_views():
-    return render_template("moderation/my_views.html", outcomes=moderation.outcomes_for(current_user), code=moderation.code_of_conduct())
+    return render_template(
+        "moderation/my_views.html", outcomes=moderation.outcomes_for(current_user), code=moderation.code_of_conduct(),
+        forum_responses=forum_responses.for_participant(current_user),
+    )
 
 
 @bp.post("/account/views/<int:submission_id>/appeal")

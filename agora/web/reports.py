@@ -3,11 +3,20 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from agora.services import consultations, reports
+from agora.extensions import limiter
+from agora.models.report import FORUM_DECISIONS
+from agora.services import consultations, forum_responses, reports
 from agora.services.errors import AgoraError
 from agora.web.admin import admin_required
+from agora.web.ratelimits import user_or_ip
 
 bp = Blueprint("reports", __name__)
+
+
+@bp.app_context_processor
+def forum_decisions():
+    """The labels of what a forum did with a report (templates/reports/_responses.html)."""
+    return {"FORUM_DECISIONS": FORUM_DECISIONS}
 
 
 def _readable(report_id: int):
@@ -20,12 +29,13 @@ def index():
 
 
 @bp.get("/reports/<int:report_id>")
-def show(report_id):
+def show(report_id, **response_form):
     report = _readable(report_id)
     return render_template(
         "reports/report.html", report=report, content=reports.content_of(report), standalone=False,
         package_sha256=reports.package_sha256(report),
         transmissions=[t for t in reports.transmissions_of(report.consultation_id) if t.report_id == report.id],
+        forum_responses=forum_responses.of_report(report.id), decisions=FORUM_DECISIONS, **response_form,
     )
 
 
@@ -153,3 +163,26 @@ def create_forum():
         return _back_with_error(error, url_for("reports.admin_index"))
     flash(_("Forum added."), "success")
     return redirect(url_for("reports.admin_index"))
+
+
+@bp.post("/admin/reports/<int:report_id>/responses")
+@admin_required
+@limiter.limit("30 per minute", key_func=user_or_ip)
+def record_response(report_id):
+    """The secretariat records what the forum did with the report (the service checks the role)."""
+    form = request.form
+    forum_id = form.get("forum_id", "")
+    data = forum_responses.ResponseInput(
+        decision=form.get("decision", ""), decided_on=form.get("decided_on", ""),
+        forum_id=int(forum_id) if forum_id.isdigit() else None, document=form.get("document"), url=form.get("url"),
+        text=form.get("text"), text_language=form.get("text_language"),
+    )
+    try:
+        forum_responses.record(report_id, current_user, data)
+    except AgoraError as error:
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+        return show(report_id, response_form=form, response_error=error), error.status  # what was typed stays
+    flash(_("The forum's response is recorded; the participants are told."), "success")
+    return redirect(url_for("reports.show", report_id=report_id) + "#responses", 303)

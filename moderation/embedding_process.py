@@ -1,0 +1,165 @@
+"""Sentence embeddings computed in a process of their own, so a server's core only waits for them.
+
+Embedding costs ~1.5 ms of CPU a short text (``moderation.embeddings``). In a server's process it
+shares the core (and, for the tokenizer, the GIL) with every request and socket: posting fell from
+446 to ~260 views a second once screening read embeddings (``bench/http.py``). ``EmbeddingProcess``
+starts ``python -m moderation.embedding_process`` on first use and asks it over a pipe, and the
+operating system runs it on whichever core is free. Under gevent the pipe is cooperative (the
+``subprocess`` module is patched), so the event loop serves everyone else while a batch is embedded.
+
+The line between them is framed: a request is a 4-byte little-endian length, then a JSON list of
+texts; an answer is a 4-byte count, then count × 512 little-endian float32, or the count
+0xFFFFFFFF, a 4-byte length and an error message. If the child dies, the next call starts a new
+one and asks it again, once; if that fails too, ``EmbeddingUnavailable`` tells the caller to embed
+some other way. The child exits when its input closes (its parent is gone).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import subprocess
+import sys
+import threading
+
+import numpy as np
+
+from moderation.embeddings import DIMENSIONS, encode
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EmbeddingProcess", "EmbeddingUnavailable"]
+
+_ERROR = 0xFFFFFFFF
+_HEADER = struct.Struct("<I")
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """The embedding process could not answer (it could not start, or died twice in a row)."""
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError(f"the embedding process closed its output ({size - left} of {size} bytes read)")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class EmbeddingProcess:
+    """The caller's side: one child process, asked one batch at a time (calls queue on a lock)."""
+
+    def __init__(self, command: list[str] | None = None):
+        self._command = command or [sys.executable, "-m", "moderation.embedding_process"]
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
+
+    def start(self) -> None:
+        """Start the child now and wait until its model is loaded (a server does this before it
+        serves, so the first view does not wait a second for the model)."""
+        self.encode(["warm up"])
+
+    def encode(self, texts) -> np.ndarray:
+        """Unit-length float32 embeddings, one row per text, exactly as ``embeddings.encode``."""
+        texts = ["" if t is None else str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        request = json.dumps(texts, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    return self._ask(request, len(texts))
+                except (OSError, EOFError, ValueError) as error:
+                    log.warning("the embedding process failed (%s: %s); attempt %d", type(error).__name__, error, attempt)
+                    self._stop_child()
+        raise EmbeddingUnavailable("the embedding process could not answer twice in a row")
+
+    def _ask(self, request: bytes, count: int) -> np.ndarray:
+        child = self._running_child()
+        child.stdin.write(_HEADER.pack(len(request)) + request)
+        child.stdin.flush()
+        (answered,) = _HEADER.unpack(_read_exactly(child.stdout, _HEADER.size))
+        if answered == _ERROR:
+            (size,) = _HEADER.unpack(_read_exactly(child.stdout, _HEADER.size))
+            message = _read_exactly(child.stdout, size).decode("utf-8", "replace")
+            raise ValueError(f"the embedding process refused the batch: {message}")
+        if answered != count:
+            raise ValueError(f"the embedding process answered {answered} vectors for {count} texts")
+        raw = _read_exactly(child.stdout, count * DIMENSIONS * 4)
+        return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(count, DIMENSIONS)
+
+    def _running_child(self) -> subprocess.Popen:
+        if self._child is None or self._child.poll() is not None:
+            self._child = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+            log.info("started the embedding process (pid %s)", self._child.pid)
+        return self._child
+
+    def _stop_child(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        try:
+            child.kill()
+            child.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def stop(self) -> None:
+        """Close the child's input: it exits."""
+        with self._lock:
+            child, self._child = self._child, None
+        if child is not None and child.poll() is None:
+            try:
+                child.stdin.close()
+                child.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                child.kill()
+
+
+# -------------------------------------------------------------------------- the child's side
+
+
+def serve(requests, answers) -> int:
+    """Answer framed requests from ``requests`` on ``answers`` until the input ends."""
+    while True:
+        head = requests.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            return 0
+        (size,) = _HEADER.unpack(head)
+        try:
+            body = _read_exactly(requests, size)
+        except EOFError:
+            return 0
+        try:
+            texts = json.loads(body.decode("utf-8", "surrogatepass"))
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise ValueError("a request must be a JSON list of strings")
+            vectors = np.ascontiguousarray(encode(texts), dtype="<f4")
+            answers.write(_HEADER.pack(len(texts)) + vectors.tobytes())
+        except Exception as error:  # a batch it cannot embed is that batch's answer, not the end
+            log.exception("could not embed a batch")
+            message = f"{type(error).__name__}: {error}".encode("utf-8", "replace")[:2000]
+            answers.write(_HEADER.pack(_ERROR) + _HEADER.pack(len(message)) + message)
+        answers.flush()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s embedding-process: %(message)s")
+    # Our standard output is the parent's line to us: anything else printed goes to stderr.
+    answers = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

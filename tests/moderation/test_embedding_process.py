@@ -1,0 +1,74 @@
+"""The embedding process answers exactly what embedding in-process would, survives bad batches,
+comes back after it is killed, and says clearly when it cannot answer at all."""
+import io
+import json
+import os
+import signal
+import struct
+
+import numpy as np
+import pytest
+
+from moderation import embeddings
+from moderation.embedding_process import EmbeddingProcess, EmbeddingUnavailable, serve
+
+TEXTS = [
+    "نحتاج إلى مياه نظيفة في كل مدرسة ريفية.",
+    "每个村庄的学校都需要干净的饮用水。",
+    "Every village school needs clean drinking water.",
+    "Chaque école de village a besoin d'eau potable.",
+    "Каждой сельской школе нужна чистая питьевая вода.",
+    "Cada escuela rural necesita agua potable limpia.",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def process():
+    worker = EmbeddingProcess()
+    yield worker
+    worker.stop()
+
+
+def test_the_process_answers_what_embedding_here_answers_in_six_languages(process):
+    here = embeddings.encode(TEXTS)
+    there = process.encode(TEXTS)
+    assert there.shape == (len(TEXTS), embeddings.DIMENSIONS) and there.dtype == np.float32
+    assert np.abs(there - here).max() < 1e-6
+    assert not there[-1].any()  # a blank text is a zero row, as in-process
+    # the translations land close together: the same meaning, whatever the language
+    assert (there[:6] @ there[:6].T).min() > 0.6
+
+
+def test_a_killed_process_is_replaced_on_the_next_call(process):
+    process.encode(["first"])
+    first = process.pid
+    os.kill(first, signal.SIGKILL)
+    os.waitpid(first, 0)
+    vectors = process.encode(["Les écoles rurales ont besoin d'eau."])
+    assert process.pid not in (None, first)
+    assert np.abs(vectors - embeddings.encode(["Les écoles rurales ont besoin d'eau."])).max() < 1e-6
+
+
+def test_a_process_that_cannot_start_is_reported_not_hidden():
+    broken = EmbeddingProcess(["/nonexistent/python", "-m", "moderation.embedding_process"])
+    with pytest.raises(EmbeddingUnavailable):
+        broken.encode(["water"])
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack("<I", len(payload)) + payload
+
+
+def test_a_batch_it_cannot_read_gets_an_error_and_the_next_batch_its_vectors():
+    requests = io.BytesIO(_frame(b"{not json") + _frame(json.dumps(["agua limpia"]).encode()))
+    answers = io.BytesIO()
+    assert serve(requests, answers) == 0  # the input ended: it exits cleanly
+    raw = answers.getvalue()
+    (error,) = struct.unpack_from("<I", raw, 0)
+    (size,) = struct.unpack_from("<I", raw, 4)
+    assert error == 0xFFFFFFFF and b"JSONDecodeError" in raw[8 : 8 + size]
+    (count,) = struct.unpack_from("<I", raw, 8 + size)
+    vector = np.frombuffer(raw[12 + size :], dtype="<f4")
+    assert count == 1 and vector.shape == (embeddings.DIMENSIONS,)
+    assert abs(float(vector @ embeddings.encode(["agua limpia"])[0]) - 1.0) < 1e-5
