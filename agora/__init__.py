@@ -106,6 +106,7 @@ BLUEPRINTS = (  # the modules whose `bp` is registered, in this order
     "agora.web.offline",
     "agora.web.sms",
     "agora.web.notifications",
+    "agora.web.voting",
 )
 
 

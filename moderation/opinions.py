@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["OpinionGroups", "fit"]
+__all__ = ["OpinionGroups", "extremity", "fit", "nearest_group", "place"]
 
 MIN_VOTES = 7  # Pol.is: participants need this many votes (or all statements if fewer) to be placed
 GREEDY_N = 15  # Pol.is: if fewer than this many qualify, the top voters are placed anyway
@@ -50,6 +50,10 @@ class OpinionGroups:
     # per group: [{"statement", "direction" ("agree"/"disagree"), "ratio" (in-group share /
     # out-group share), "share" (in-group smoothed share)}], same order as ``representative``
     representative_detail: dict = field(default_factory=dict, repr=False)
+    # The projection itself, so a participant can be placed from their own votes later without
+    # refitting (Pol.is projects a new voter the same way): per statement, its mean vote and its
+    # loadings on the two axes; ``n_statements`` is the matrix width the sparsity scale uses.
+    axes: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         """Plain JSON-able data; ids kept as [key, value] pairs so int ids survive JSON."""
@@ -65,6 +69,10 @@ class OpinionGroups:
             "k_chosen_by": self.k_chosen_by,
             "statement_stats": [[s, v] for s, v in self.statement_stats.items()],
             "representative_detail": [[g, d] for g, d in self.representative_detail.items()],
+            "axes": {
+                "n_statements": self.axes.get("n_statements", 0),
+                "statements": [[s, m, c1, c2] for s, (m, c1, c2) in self.axes.get("statements", {}).items()],
+            } if self.axes else {},
         }
 
     @classmethod
@@ -86,6 +94,10 @@ class OpinionGroups:
                 _key(g): [{**item, "statement": _key(item["statement"])} for item in d]
                 for g, d in data.get("representative_detail", [])
             },
+            axes={
+                "n_statements": int(data["axes"]["n_statements"]),
+                "statements": {_key(s): (float(m), float(c1), float(c2)) for s, m, c1, c2 in data["axes"]["statements"]},
+            } if data.get("axes") else {},
         )
 
 
@@ -177,7 +189,7 @@ def fit(votes, groups: dict | None = None, *, previous: "OpinionGroups | None" =
     disagree.eliminate_zeros()
     n_votes = np.asarray(seen.sum(axis=1)).ravel()
 
-    coords_arr, in_pca = _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state)
+    coords_arr, in_pca, means, vt = _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state)
 
     k_chosen_by = ""
     if groups is not None:
@@ -216,7 +228,53 @@ def fit(votes, groups: dict | None = None, *, previous: "OpinionGroups | None" =
         declared=groups is not None,
         k_chosen_by=k_chosen_by,
         statement_stats={statements[s]: v for s, v in per_statement.items()},
+        axes={
+            "n_statements": n_s,
+            "statements": {statements[s]: (round(float(means[s]), 6), round(float(vt[0, s]), 6), round(float(vt[1, s]), 6))
+                           for s in range(n_s)},
+        } if vt is not None else {},
     )
+
+
+def place(own_votes: dict, axes: dict):
+    """Where one participant falls on the map from their own votes ``{statement: 1 | -1 | 0}``:
+    the same sparsity-aware projection as everyone placed by ``fit`` (Pol.is projects a newcomer
+    this way between updates). None when no vote is on a statement of the projection."""
+    loadings = axes.get("statements") or {}
+    known = [(value, loadings[s]) for s, value in own_votes.items() if s in loadings]
+    if not known:
+        return None
+    x = sum((value - mean) * c1 for value, (mean, c1, _c2) in known)
+    y = sum((value - mean) * c2 for value, (mean, _c1, c2) in known)
+    scale = float(np.sqrt(axes["n_statements"] / len(known)))
+    return round(x * scale, 4), round(y * scale, 4)
+
+
+def extremity(axes: dict) -> dict:
+    """Per statement, how far agreeing with it alone moves a participant on the map (Pol.is'
+    ``comment-extremity``, the length of the statement's own projection): statements that pull
+    the groups apart are long, statements everyone treats alike are short."""
+    n = axes.get("n_statements") or 0
+    return {
+        s: float(abs(1 - mean) * np.hypot(c1, c2) * np.sqrt(n))
+        for s, (mean, c1, c2) in (axes.get("statements") or {}).items()
+    }
+
+
+def nearest_group(point, coords: dict, groups: dict):
+    """The group whose members' centre is closest to ``point`` (how a newcomer would be grouped
+    before the next update); None without groups."""
+    sums: dict = {}
+    for participant, group in groups.items():
+        xy = coords.get(participant)
+        if xy is not None:
+            entry = sums.setdefault(group, [0.0, 0.0, 0])
+            entry[0] += xy[0]
+            entry[1] += xy[1]
+            entry[2] += 1
+    if point is None or not sums:
+        return None
+    return min(sums, key=lambda g: (point[0] - sums[g][0] / sums[g][2]) ** 2 + (point[1] - sums[g][1] / sums[g][2]) ** 2)
 
 
 def _in_conversation(n_votes, n_s, min_votes=MIN_VOTES):
@@ -243,7 +301,7 @@ def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
     coords = np.zeros((n_p, 2))
     in_pca = _in_conversation(n_votes, n_s, min_votes) if n_s else np.zeros(n_p, bool)
     if in_pca.sum() < 2 or n_s < 2:
-        return coords, in_pca
+        return coords, in_pca, None, None
     # Centre each statement on its mean observed vote (over everyone, as Pol.is): a missing vote is
     # the mean, i.e. zero after centring, so the imputed matrix stays sparse.
     sums = np.bincount(s_idx, weights=values, minlength=n_s)
@@ -252,7 +310,7 @@ def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
     centred = sparse.csr_matrix((values - means[s_idx], (p_idx, s_idx)), shape=(n_p, n_s))
     centred.eliminate_zeros()
     if centred.nnz == 0:
-        return coords, in_pca
+        return coords, in_pca, None, None
     from scipy.sparse.linalg import svds
 
     # Pol.is runs power iteration (100 steps, warm-started) for the top two components; an exact
@@ -280,7 +338,7 @@ def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
     scale = np.sqrt(n_s / np.maximum(n_votes, 1))
     coords = np.asarray(centred @ vt.T) * scale[:, None]
     coords[~in_pca] = 0.0
-    return coords, in_pca
+    return coords, in_pca, means, vt
 
 
 def _cluster(coords, in_pca, previous, participants, random_state):

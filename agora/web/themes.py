@@ -103,6 +103,7 @@ def opinions_page(slug):
         consultation=consultation,
         data=data,
         summary=data["summary"],
+        **_opinion_map(consultation),
         label=label,
         percent=percent,
         group_name=group_name,
@@ -121,6 +122,19 @@ def balance_page(slug):
         percent=percent,
         active="balance",
     )
+
+
+def _opinion_map(consultation) -> dict:
+    """The opinion map with the reader on it (``web/opinion_map.py`` draws it)."""
+    from flask_login import current_user
+
+    from agora.services import opinion_map
+    from agora.web import opinion_map as map_view
+
+    omap = opinion_map.opinion_map(consultation.id, current_user if current_user.is_authenticated else None)
+    if omap is None:
+        return {"omap": None}
+    return {"omap": omap, "map_svg": map_view.svg(omap), "map_names": map_view.names(omap), "map_summary": map_view.summary(omap)}
 
 
 def group_name(kind: str, index: int, key) -> str:
