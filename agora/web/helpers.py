@@ -25,6 +25,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["moderation_label"] = moderation_label
     app.jinja_env.globals["localized"] = localized
+    app.jinja_env.globals["unique_id"] = unique_id
     app.jinja_env.globals["shown_constituency"] = lambda submission: submissions.shown_profile(submission)[0]
     app.url_defaults(static_version)
 
@@ -57,6 +58,14 @@ LANGUAGE_NAMES = {
     "zh": "中文",
     "ru": "Русский",
 }
+
+
+def unique_id(prefix: str) -> str:
+    """An id no other element of this page has (``table-3``), for aria-labelledby in loops and includes."""
+    from flask import g
+
+    g._agora_ids = g.get("_agora_ids", 0) + 1
+    return f"{prefix}-{g._agora_ids}"
 
 
 def localized(consultation):
