@@ -47,7 +47,8 @@ def extract(output: Path = POT) -> None:
         if not message.id or not message.locations:
             continue
         if all(path.endswith(".py") for path, _ in message.locations):
-            found = any(message.id in cache.setdefault(path, _literals(ROOT / path)) for path, _ in message.locations)
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)  # ngettext: both forms
+            found = any(all(i in cache.setdefault(path, _literals(ROOT / path)) for i in ids) for path, _ in message.locations)
             if not found:
                 catalog.delete(message.id)
     with output.open("wb") as handle:

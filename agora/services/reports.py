@@ -27,7 +27,7 @@ from agora.models import Consultation, Forum, Report, Submission, Transmission, 
 from agora.models._base import utcnow
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import archives, audit, csvfiles, screening
+from agora.services import archives, audit, csvfiles, report_summary, screening
 from agora.services import moderation as moderation_service
 from agora.services.errors import Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line
@@ -384,6 +384,7 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
         },
         "method": _method(published, getattr(model, "version", None), dataclasses.asdict(thresholds) if thresholds is not None else None),
     }
+    content["summary"] = report_summary.summarise(content)  # frozen and hashed with the rest
     progress("Done.")
     return json.loads(canonical(content))  # normalise exactly as it will be frozen
 
@@ -545,6 +546,14 @@ def csv_tables(content: dict) -> dict[str, str]:
     for kind in ("consensus", "divisive", "consensus_across_constituencies", "consensus_across_regions"):
         statements += [[kind, s["submission_id"], s["text"]] for s in content["opinions"][kind]]
     write("statements.csv", ["kind", "submission_id", "text"], statements)
+    # Each agreed and divisive statement's shares, everyone's and each group's (what the summary cites)
+    write("statement_shares.csv", ["kind", "submission_id", "who", "votes", "agree", "disagree", "pass"],
+          [[kind, s["submission_id"], who, *shares(found)]
+           for kind in ("consensus", "divisive") for s in content["opinions"][kind] if s.get("everyone")
+           for who, found in [("everyone", s["everyone"]), *sorted((s.get("groups") or {}).items())]])
+    if content.get("summary"):
+        write("summary.csv", ["section", "kind", "text", "statement_ids"],
+              [[c["section"], c["kind"], c["text"], " ".join(str(i) for i in c["statements"])] for c in content["summary"]["claims"]])
     moderation = content["moderation"]
     measures = ("received", "screened", "published_at_once", "held", "hidden_at_import", "unscreened", "approved", "hidden", "rejected",
                 "after_reports", "kept", "waiting", "restored_on_appeal")
@@ -561,7 +570,17 @@ def render_html(report: Report, *, standalone: bool = True) -> str:
     if not has_request_context():  # freezing from the CLI or a job: render as an anonymous reader
         with current_app.test_request_context("/", headers={"Accept-Language": "en"}):
             return render_html(report, standalone=standalone)
-    return render_template("reports/report.html", report=report, content=content_of(report), standalone=standalone, report_css=css)
+    return render_template("reports/report.html", report=report, standalone=standalone, report_css=css, **template_context(report))
+
+
+def template_context(report: Report) -> dict:
+    """What the report template needs beside the report: its content, and its summary worded in
+    the reader's language with the anchors of the statements it cites."""
+    content = content_of(report)
+    return {
+        "content": content, "summary": report_summary.for_reader(content.get("summary")),
+        "summary_statements": (content.get("summary") or {}).get("statements") or {}, "anchor": report_summary.statement_anchor,
+    }
 
 
 def render_pdf(report: Report) -> bytes:

@@ -32,7 +32,7 @@ def index():
 def show(report_id, **response_form):
     report = _readable(report_id)
     return render_template(
-        "reports/report.html", report=report, content=reports.content_of(report), standalone=False,
+        "reports/report.html", report=report, standalone=False, **reports.template_context(report),
         package_sha256=reports.package_sha256(report),
         transmissions=[t for t in reports.transmissions_of(report.consultation_id) if t.report_id == report.id],
         forum_responses=forum_responses.of_report(report.id), decisions=FORUM_DECISIONS, **response_form,
