@@ -10,7 +10,10 @@ switch (a Python callback each time), which costs a busy server much of its thro
 latencies are measured with it off, as in production, and the posting load is run once more with it
 on, for the blocks (the "blocks" rows; their rates are the monitor's, not the product's). Rows:
 
-- post a view (API, personal token): validation, sanitising, moderation scoring, commit;
+- post a view (API, personal token): validation, sanitising, embedding, moderation scoring,
+  commit; three times: the server's embedding process on the other CPU (beside wrk), on the
+  server's own CPU, and the embedding in a native thread of the server (AGORA_EMBEDDINGS_PROCESS=0),
+  with the CPU time each process spent per post;
 - with the monitor on: posting, posting while another process holds the SQLite write lock for 3 s,
   and reading the page;
 - read a consultation page, kept alive, with and without TCP_NODELAY (the 40 ms Nagle floor),
@@ -134,8 +137,20 @@ def statements(n: int) -> list[str]:
     return sorted(set(rows), key=rows.index)[:n]
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (0 if it is gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
-    def __init__(self, env: dict, *, nodelay: bool = True, bare_db: str | None = None, cpu: str = "0", monitor: bool = False):
+    def __init__(self, env: dict, *, nodelay: bool = True, bare_db: str | None = None, cpu: str = "0", monitor: bool = False,
+                 embedder_cpu: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.monitor = monitor
@@ -149,6 +164,24 @@ class Server:
             command = [sys.executable, "-c", SERVE, str(self.port), "1" if nodelay else "0"]
         self.process = subprocess.Popen(["taskset", "-c", cpu, *command], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait(path="/insert" if bare_db else "/healthz")
+        self.embedder = self._embedder()
+        if self.embedder and embedder_cpu is not None:  # it inherits the server's CPU: place it
+            subprocess.run(["taskset", "-p", "-c", embedder_cpu, str(self.embedder)], check=True, capture_output=True)
+
+    def _embedder(self) -> int | None:
+        """The pid of the server's embedding process (moderation/embedding_process.py), if any."""
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                try:
+                    if b"moderation.embedding_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        return int(pid)
+                except FileNotFoundError:
+                    continue
+        return None
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the server and by its embedding process."""
+        return cpu_seconds(self.process.pid), cpu_seconds(self.embedder)
 
     def wait(self, path: str) -> None:
         deadline = time.monotonic() + 120
@@ -267,6 +300,7 @@ def main(argv=None) -> int:
     lua.write(POST_LUA)
     lua.close()
     rows: list[tuple[str, dict, int | None]] = []
+    cpu_notes: list[tuple[str, float, float]] = []  # (row, server CPU ms a post, embedding process CPU ms a post)
     run = dict(seconds=args.seconds, connections=args.connections, cpu=client_cpu)
     one = dict(seconds=max(3, args.seconds // 2), connections=1, cpu=client_cpu)  # latency of one kept-alive client
 
@@ -301,21 +335,39 @@ def main(argv=None) -> int:
             rows.append(("embedded: read the page, 1 connection, every page rendered", wrk([rendered.url], page, **one), None))
         finally:
             rendered.stop()
-    if want("read") or want("post"):
+    if want("read"):
         server = Server(env, cpu=server_cpu)
         try:
-            if want("read"):
-                warm(server.url, None, page, lua.name)
-                rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), None))
-                rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
-                rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
-            if want("post"):
-                warm(server.url, post_env, page, lua.name)
-                rows.insert(0, ("embedded: post a view (API)", wrk([server.url], "", lua=lua.name, env=post_env, **run), None))
+            warm(server.url, None, page, lua.name)
+            rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), None))
+            rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
+            rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
         finally:
             server.stop()
     if want("post"):
-        watched = Server(env, cpu=server_cpu, monitor=True)
+        # Where the embedding (~1.5 ms of CPU a view) runs: its own process on the other core (the
+        # default placement an OS would choose on an idle machine; here it shares that core with
+        # wrk), its own process on the server's core (one core for everything), or a native thread
+        # of the server (AGORA_EMBEDDINGS_PROCESS=0, as before the embedding process).
+        placements = [
+            ("embedded: post a view (API)", {}, client_cpu),
+            ("embedded: post, embedding process on the server's CPU", {}, server_cpu),
+            ("embedded: post, embedding in a thread of the server", {"AGORA_EMBEDDINGS_PROCESS": "0"}, None),
+        ]
+        for position, (label, extra, embedder_cpu) in enumerate(placements):
+            server = Server({**env, **extra}, cpu=server_cpu, embedder_cpu=embedder_cpu)
+            try:
+                warm(server.url, post_env, page, lua.name)
+                before = server.cpu()
+                result = wrk([server.url], "", lua=lua.name, env=post_env, **run)
+                after = server.cpu()
+                posts = result["rps"] * args.seconds
+                cpu_notes.append((label, 1000 * (after[0] - before[0]) / posts, 1000 * (after[1] - before[1]) / posts))
+                rows.insert(position, (label, result, None))
+            finally:
+                server.stop()
+    if want("post"):
+        watched = Server(env, cpu=server_cpu, monitor=True, embedder_cpu=client_cpu)
         try:
             # A new process indexes a consultation's stored views for near-duplicates on its first
             # post there (seconds for thousands): the loop must keep answering meanwhile.
@@ -376,6 +428,10 @@ def main(argv=None) -> int:
     print(f"{'what':<62} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} {'blocks>100ms':>13}")
     for name, r, blocks in rows:
         print(f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}")
+    if cpu_notes:
+        print(f"\n{'CPU time a post (ms)':<62} {'server':>8} {'embedder':>9}")
+        for name, server_ms, embedder_ms in cpu_notes:
+            print(f"{name:<62} {server_ms:>8.2f} {embedder_ms:>9.2f}")
     bare_rps = next((r["rps"] for n, r, _ in rows if n.startswith("bare")), None)
     post_rps = next((r["rps"] for n, r, _ in rows if n == "embedded: post a view (API)"), None)
     if bare_rps and post_rps:

@@ -28,7 +28,7 @@ def test_one_batch_stores_each_view_with_its_own_audit_entry_in_one_chain(app, m
     texts = civic_statements(6)
     with app.app_context():
         user = db.session.get(User, uid)
-        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts])
+        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts], submissions.STORAGE)
         db.session.remove()
         assert [o.created for o in outcomes] == [True] * 6
         stored = db.session.query(Submission).order_by(Submission.id).all()
@@ -45,7 +45,7 @@ def test_near_duplicates_within_one_batch_form_a_campaign(app, make):
     with app.app_context():
         user = db.session.get(User, uid)
         texts = [CAMPAIGN, CAMPAIGN.replace("now", "today"), "Teachers in rural schools need fair pay and training."]
-        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts])
+        outcomes = group_commit._store_and_commit([_draft(cid, user, t) for t in texts], submissions.STORAGE)
         db.session.remove()
         first, second, other = (db.session.get(Submission, o.submission.id) for o in outcomes)
         assert first.campaign_id == first.id and second.campaign_id == first.id
@@ -59,11 +59,12 @@ def test_a_reused_idempotency_key_in_a_batch_does_not_sink_the_others(app, make)
     texts = civic_statements(3)
     with app.app_context():
         user = db.session.get(User, uid)
-        group_commit._store_and_commit([_draft(cid, user, texts[0], key="k-1")])
+        group_commit._store_and_commit([_draft(cid, user, texts[0], key="k-1")], submissions.STORAGE)
         db.session.remove()
         # The same request retried (same key, same text) beside two new views, in one batch.
         outcomes = group_commit._store_and_commit(
-            [_draft(cid, user, texts[0], key="k-1"), _draft(cid, user, texts[1]), _draft(cid, user, texts[2], key="k-2")]
+            [_draft(cid, user, texts[0], key="k-1"), _draft(cid, user, texts[1]), _draft(cid, user, texts[2], key="k-2")],
+            submissions.STORAGE,
         )
         db.session.remove()
         assert [o.created for o in outcomes] == [False, True, True]
@@ -80,7 +81,7 @@ def test_a_consultation_closed_meanwhile_refuses_only_its_own_drafts(app, make):
         drafts = [_draft(open_id, user, texts[0]), _draft(closing_id, user, texts[1])]
         consultations.get(closing_id).status = "closed"
         db.session.commit()
-        outcomes = group_commit._store_and_commit(drafts)
+        outcomes = group_commit._store_and_commit(drafts, submissions.STORAGE)
         db.session.remove()
         assert outcomes[0].created and isinstance(outcomes[1], Closed)
         assert [s.consultation_id for s in db.session.query(Submission)] == [open_id]
@@ -93,7 +94,7 @@ def test_concurrent_api_posts_are_all_stored_once(app, make):
     cid = make.consultation()
     secrets = []
     with app.app_context():
-        for n in range(8):
+        for _ in range(8):
             user = db.session.get(User, make.user())
             secrets.append(accounts.create_token(user, "tests")[1])
     texts = civic_statements(8)

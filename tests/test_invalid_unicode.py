@@ -1,5 +1,6 @@
 """Invalid Unicode (a lone surrogate, which JSON's "\\ud800" escape decodes to) is refused at every
 edge with 422, and one person's bad input never fails another's submission in the group commit."""
+import json
 import re
 import threading
 
@@ -81,7 +82,7 @@ def test_a_draft_the_database_cannot_store_fails_alone_in_its_batch(app, make):
     texts = civic_statements(4)
     drafts = [_draft(cid, uid, t) for t in texts[:2]] + [_draft(cid, uid, "Broken \ud800 text")] + [_draft(cid, uid, t) for t in texts[2:]]
     with app.app_context():
-        outcomes = group_commit._store_and_commit(drafts)
+        outcomes = group_commit._store_and_commit(drafts, submissions.STORAGE)
         db.session.remove()
         assert [isinstance(o, Exception) for o in outcomes] == [False, False, True, False, False]
         assert sorted(s.text for s in db.session.query(Submission)) == sorted(texts)
@@ -92,7 +93,7 @@ def test_concurrent_posts_with_one_malformed_store_all_the_others(app, make):
     cid = make.consultation()
     secrets = [_token(app, make) for _ in range(8)]
     texts = civic_statements(8)
-    bodies = ['{"text": "%s"}' % t.replace('"', '\\"') for t in texts[:7]] + ['{"text": ' + LONE + "}"]
+    bodies = [json.dumps({"text": t}) for t in texts[:7]] + ['{"text": ' + LONE + "}"]
     answers, start = {}, threading.Barrier(8)
 
     def post(n):

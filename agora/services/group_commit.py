@@ -13,10 +13,15 @@ a time, and only the draft that fails alone gets its error. Only a failure of th
 itself (locked past its budget, or gone: `shared_failure`) reaches every request of the batch,
 which answers 503 and stores nothing. The writer is a greenlet under the gevent server and a thread
 elsewhere; it stops after IDLE_SECONDS without work and starts again on the next draft.
+
+This module is the layer below the service whose drafts it stores: it knows nothing of
+submissions, and the service hands it a ``Storage`` (how to store a batch, what to do after the
+commit, how to find the earlier result of a replayed request).
 """
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -32,6 +37,15 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 16
 IDLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What the writer does with drafts, given by the service that owns them."""
+
+    store: Callable[[list], list]  # drafts -> a stored object or an exception each, in one (uncommitted) transaction
+    committed: Callable[[object], None]  # after the commit, for each stored object (never raises)
+    replay: Callable[[object], object]  # a draft refused as a duplicate: the earlier stored object, or None
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,9 @@ def _start(run) -> None:
 
 
 class Writer:
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, storage: Storage):
         self.app = app
+        self.storage = storage
         self.waiting: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.running = False
@@ -100,7 +115,7 @@ class Writer:
             try:
                 with self.app.app_context():
                     try:
-                        results = _store_and_commit(drafts)
+                        results = _store_and_commit(drafts, self.storage)
                     finally:
                         db.session.remove()
             except Exception as error:  # never let the writer die: every waiter gets the error
@@ -119,12 +134,10 @@ def shared_failure(error: BaseException) -> bool:
     return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
 
 
-def _store_and_commit(drafts: list) -> list:
+def _store_and_commit(drafts: list, storage: Storage) -> list:
     """Store drafts in one transaction; one Outcome or exception per draft, in order."""
-    from agora.services import submissions
-
     try:
-        results = submissions.store(drafts)
+        results = storage.store(drafts)
         db.session.commit()
     except Exception as error:
         db.session.rollback()
@@ -132,11 +145,11 @@ def _store_and_commit(drafts: list) -> list:
             raise
         if len(drafts) > 1:
             log.info("group commit of %d drafts failed (%s); storing them one by one", len(drafts), type(error).__name__)
-            return [_alone(draft) for draft in drafts]
+            return [_alone(draft, storage) for draft in drafts]
         draft = drafts[0]
-        if isinstance(error, IntegrityError) and draft.idempotency:
+        if isinstance(error, IntegrityError):
             try:
-                earlier = submissions.replay(draft.author_id, *draft.idempotency)
+                earlier = storage.replay(draft)
             except AgoraError as conflict:  # the key was taken meanwhile for another text
                 return [conflict]
             if earlier is not None:
@@ -149,24 +162,25 @@ def _store_and_commit(drafts: list) -> list:
         if isinstance(result, Exception):
             outcomes.append(result)
         else:
-            submissions.announce_committed(result)
+            storage.committed(result)
             outcomes.append(Outcome(result, True))
     return outcomes
 
 
-def _alone(draft):
+def _alone(draft, storage: Storage):
     """One draft in its own transaction: its Outcome, or the exception that is its alone (a
     database failure here is this draft's answer: the drafts stored before it stay stored)."""
     try:
-        return _store_and_commit([draft])[0]
+        return _store_and_commit([draft], storage)[0]
     except Exception as error:
         return error
 
 
-def submit(draft) -> Outcome:
+def submit(draft, storage: Storage) -> Outcome:
     """Store a draft with whatever else is waiting; returns once it is committed (or raises)."""
     app = current_app._get_current_object()
-    writer = app.extensions.get("agora_group_commit")
+    writers = app.extensions.setdefault("agora_group_commit", {})
+    writer = writers.get(storage)
     if writer is None:
-        writer = app.extensions.setdefault("agora_group_commit", Writer(app))
+        writer = writers.setdefault(storage, Writer(app, storage))
     return writer.submit(draft)

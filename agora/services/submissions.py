@@ -139,7 +139,7 @@ def submit(
         # End this request's transaction (it has only read) so that it holds no connection while it
         # waits: twenty waiting requests would otherwise drain the pool the writer needs.
         db.session.commit()
-        outcome = group_commit.submit(draft)
+        outcome = group_commit.submit(draft, STORAGE)
         return db.session.merge(outcome.submission, load=False), outcome.created
     [stored] = store([draft])
     if isinstance(stored, Exception):
@@ -263,6 +263,10 @@ def announce_committed(submission: Submission) -> None:
     themes.after_submission(submission)
 
 
+def _replay_draft(draft: Draft) -> Submission | None:
+    return replay(draft.author_id, *draft.idempotency) if draft.idempotency else None
+
+
 def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
     record = db.session.scalar(
         select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
@@ -274,6 +278,10 @@ def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
             "This Idempotency-Key was already used for a different request.", code="idempotency_conflict"
         )
     return db.session.get(Submission, record.submission_id)
+
+
+# How the group commit's writer stores, announces and replays submissions (group_commit.py).
+STORAGE = group_commit.Storage(store=store, committed=announce_committed, replay=_replay_draft)
 
 
 def _announce(submission: Submission) -> None:
