@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import consultations, forum_responses, moderation, organisations, reports, search, submissions
+from agora.services import consultations, forum_responses, hearings, moderation, organisations, reports, search, submissions
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
@@ -78,6 +78,7 @@ def _render_detail(consultation, form, status=200):
         transparency=moderation.recent_transparency(consultation.id),
         published_reports=reports.public_list(consultation.id),
         transmissions=reports.transmissions_of(consultation.id),
+        consultation_hearings=hearings.of_consultation(consultation.id),
         forum_responses=forum_responses.of_consultation(consultation.id),
         flag_reasons=moderation.flag_reasons(),
         my_organisations=organisations.organisations_of(current_user),

@@ -3,7 +3,7 @@ import hashlib
 import os
 
 from flask import current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_decimal, format_time, get_locale
 
 from agora.i18n import N_, translate, translated
 
@@ -20,7 +20,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["render_text"] = render_text
     app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
     app.jinja_env.filters["number"] = lambda value: format_decimal(value or 0)
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+    app.jinja_env.filters["datetime"] = datetime_with_zone
     app.jinja_env.filters["t"] = translate  # a label from a table marked with N_
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["moderation_label"] = moderation_label
@@ -58,6 +58,18 @@ LANGUAGE_NAMES = {
     "zh": "中文",
     "ru": "Русский",
 }
+
+
+def datetime_with_zone(value) -> str:
+    """The site's one date-time format: the locale's medium date, its short time and the time zone
+    ("14 May 2031, 09:30 UTC", "2031年5月14日 09:30 UTC"), so a hearing's time is never ambiguous."""
+    if not value:
+        return ""
+    from babel import Locale
+
+    locale = get_locale() or Locale.parse("en")
+    time = format_time(value, "short") + " " + format_time(value, "z")
+    return locale.datetime_formats["medium"].format(time, format_date(value, "medium"))
 
 
 def unique_id(prefix: str) -> str:

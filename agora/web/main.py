@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 from sqlalchemy import text
 
 from agora.extensions import db
-from agora.services import consultations
+from agora.services import consultations, hearings
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.redirects import safe_next
 
@@ -15,7 +15,10 @@ bp = Blueprint("main", __name__)
 def index():
     found = consultations.public_list()
     return render_template(
-        "main/index.html", consultations=found, counts=consultations.counts([c.id for c in found])
+        "main/index.html",
+        consultations=found,
+        counts=consultations.counts([c.id for c in found]),
+        live_hearings=hearings.live_now(),
     )
 
 

@@ -4,6 +4,7 @@ home page says what is live, and without JavaScript the hearing never reloads a 
 typed while the newest messages still arrive."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -103,4 +104,48 @@ def test_without_javascript_typed_text_survives_while_new_messages_arrive(browse
     # the page itself only shows what is new when asked
     assert page.locator('meta[http-equiv="refresh"]').count() == 0
     expect(page.get_by_role("link", name="Show new messages")).to_be_visible()
+    context.close()
+
+
+UPCOMING_TIME = {  # 2031-05-14 09:30 UTC in the site's one date-time format, time zone shown
+    "en": "May 14, 2031, 9:30 AM UTC",
+    "fr": "14 mai 2031, 09:30 TU",
+    "zh": "2031年5月14日 09:30 UTC",
+    "ar": "9:30 ص التوقيت العالمي",
+}
+
+
+def test_a_consultation_lists_its_hearings_and_the_home_page_what_is_live(browser, ocean):
+    server, ids = ocean
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    page.goto(server.url + "/?lang=en")
+    live = page.locator("section.live-now")
+    expect(live).to_contain_text("Live now")
+    expect(live.get_by_role("link", name="Oceans review")).to_be_visible()
+    live.get_by_role("link", name="Join the hearing: Ocean commitments: progress review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ocean commitments: progress review")
+
+    page.goto(f"{server.url}/consultations/{ids['slug']}?lang=en")
+    hearings = page.locator("section#hearings")
+    expect(hearings.get_by_role("heading", name="Hearings")).to_be_visible()
+    expect(hearings.locator(".hearing-live")).to_contain_text("Ocean commitments: progress review")
+    upcoming = hearings.locator("li", has_text="Regional session: small island states")
+    expect(upcoming).to_contain_text(UPCOMING_TIME["en"])
+    expect(upcoming.locator("time")).to_have_attribute("datetime", "2031-05-14T09:30:00Z")
+    past = hearings.locator("li", has_text="Opening session: baselines")
+    expect(past).to_contain_text("ended")
+    past.get_by_role("link", name=re.compile(r"^Transcript and speakers' record\s*: Opening session: baselines$")).click()
+    expect(page.locator("body")).to_contain_text("Les données de base sur la pêche doivent être publiques.")
+
+    # at the hearing stage, the consultation's header leads straight to its live hearing
+    page.goto(f"{server.url}/consultations/{ids['slug']}?lang=en")
+    page.get_by_role("link", name="This consultation is at its hearing: join it live").click()
+    expect(page).to_have_url(f"{server.url}/hearings/{ids['live']}")
+
+    for lang in ("fr", "zh", "ar"):
+        page.goto(f"{server.url}/consultations/{ids['slug']}?lang={lang}")
+        expect(page.locator("section#hearings li", has_text="Regional session")).to_contain_text(UPCOMING_TIME[lang])
+    page.goto(f"{server.url}/consultations/{ids['quiet_slug']}?lang=en")
+    expect(page.locator("section#hearings")).to_have_count(0)  # no hearings, not at the hearing stage
     context.close()

@@ -1,6 +1,7 @@
 """A hearing's life: create, find, appoint chairs, open and close, and the chair's settings."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -58,6 +59,43 @@ def public_list() -> list[Hearing]:
             .join(Consultation, Consultation.id == Hearing.consultation_id)
             .where(Consultation.status != "draft")
             .order_by(Hearing.state != "live", Hearing.scheduled_at.desc().nulls_last(), Hearing.id.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ConsultationHearings:
+    """A consultation's hearings as its page lists them."""
+
+    live: list[Hearing]  # live now: the page invites people to join
+    upcoming: list[Hearing]  # scheduled, soonest first (those without a date last)
+    past: list[Hearing]  # ended, latest first, each with its transcript
+
+    def __bool__(self) -> bool:
+        return bool(self.live or self.upcoming or self.past)
+
+
+def of_consultation(consultation_id: int) -> ConsultationHearings:
+    """Every hearing of one consultation, by state (one query)."""
+    found = list(db.session.scalars(select(Hearing).where(Hearing.consultation_id == consultation_id).order_by(Hearing.id)))
+    far = datetime.max
+    return ConsultationHearings(
+        live=[h for h in found if h.state == "live"],
+        upcoming=sorted((h for h in found if h.state == "scheduled"), key=lambda h: (h.scheduled_at or far, h.id)),
+        past=sorted((h for h in found if h.state == "ended"), key=lambda h: h.ended_at or h.created_at, reverse=True),
+    )
+
+
+def live_now(limit: int = 5) -> list[Hearing]:
+    """Hearings live now in public consultations, for the home page (the most recently opened first)."""
+    return list(
+        db.session.scalars(
+            select(Hearing)
+            .options(joinedload(Hearing.consultation))
+            .join(Consultation, Consultation.id == Hearing.consultation_id)
+            .where(Hearing.state == "live", Consultation.status != "draft")
+            .order_by(Hearing.started_at.desc().nulls_last(), Hearing.id.desc())
+            .limit(limit)
         )
     )
 
