@@ -16,6 +16,11 @@ from agora.services.opinion_map import OpinionMap
 from agora.web.themes import _free_spot, colour, group_name
 
 WIDTH, HEIGHT, PAD = 640, 420, 28
+
+
+def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    """Plural forms with %(num)s in the reader's digits and separators."""
+    return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n), **values}
 _STATIC: dict[tuple, str] = {}
 
 
@@ -52,9 +57,9 @@ def summary(omap: OpinionMap) -> str:
     placed = len(omap.points)
     groups = ", ".join(_("%(group)s: %(n)s", group=named[a.key], n=format_decimal(a.size)) for a in omap.groups)
     text = ngettext(
-        "%(n)s participant with enough votes is on the map.",
-        "%(n)s participants with enough votes are on the map.",
-        placed, n=format_decimal(placed),
+        "%(num)s participant with enough votes is on the map.",
+        "%(num)s participants with enough votes are on the map.",
+        placed,
     )
     if omap.groups:
         text += " " + ngettext("%(num)s opinion group (%(groups)s).", "%(num)s opinion groups (%(groups)s).",
@@ -69,9 +74,9 @@ def where_you_are(omap: OpinionMap) -> str:
         return _("You are the ringed dot marked “You”.")
     missing = max(0, omap.votes_needed - omap.my_votes)
     return ngettext(
-        "Vote on %(n)s more view to appear on the map.",
-        "Vote on %(n)s more views to appear on the map.",
-        missing, n=format_decimal(missing),
+        "Vote on %(num)s more view to appear on the map.",
+        "Vote on %(num)s more views to appear on the map.",
+        missing,
     )
 
 
