@@ -67,13 +67,12 @@ def _vectors(texts: list[str], cache: Path):
 def child(n: int) -> None:
     """Fit and time one size from stored vectors; print one JSON line."""
     import numpy as np
-
-    from moderation import embeddings, themes
-
     import scipy.optimize  # noqa: F401  imported before timing: an app pays this once, not per fit
     import sklearn.cluster  # noqa: F401
     import sklearn.decomposition  # noqa: F401
     import sklearn.metrics  # noqa: F401
+
+    from moderation import embeddings, themes
 
     texts = corpus(n)
     held_out = corpus(1000, seed=99)

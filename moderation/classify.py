@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -132,7 +132,7 @@ class Moderator:
         return self.language_thresholds.get(language or "", self.thresholds)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Moderator":
+    def load(cls, path: str | Path | None = None) -> Moderator:
         """Load a model directory (default: the one shipped in the package). Never unpickles."""
         directory = Path(path) if path is not None else MODEL_DIR
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))

@@ -123,7 +123,7 @@ class NearDuplicateIndex:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "NearDuplicateIndex":
+    def from_dict(cls, data: dict) -> NearDuplicateIndex:
         """Rebuild an index from ``to_dict`` output; groups are recomputed as items are re-added."""
         index = cls(data["threshold"], data["bands"], data["rows"], data["seed"])
         for item_id, sig in data["items"]:

@@ -76,7 +76,7 @@ class OpinionGroups:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "OpinionGroups":
+    def from_dict(cls, data: dict) -> OpinionGroups:
         """Rebuild an OpinionGroups stored with ``to_dict``."""
         if data.get("version") != 1:
             raise ValueError(f"unknown OpinionGroups version {data.get('version')!r}")
@@ -167,7 +167,7 @@ def _is_number(value) -> bool:
         return False
 
 
-def fit(votes, groups: dict | None = None, *, previous: "OpinionGroups | None" = None,
+def fit(votes, groups: dict | None = None, *, previous: OpinionGroups | None = None,
         min_votes: int = MIN_VOTES, top: int = 10, random_state: int = 0) -> OpinionGroups:
     """Opinion groups and group-aware statistics from ``(participant, statement, value)`` votes.
 
@@ -447,7 +447,7 @@ def _match_previous(labels, previous, participants):
     for r in range(k):
         if r not in mapping:
             mapping[r] = next(fresh)
-    return np.array([mapping[l] if l >= 0 else -1 for l in labels])
+    return np.array([mapping[label] if label >= 0 else -1 for label in labels])
 
 
 def _statement_stats(agree, disagree, seen, labels, n_groups):

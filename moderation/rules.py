@@ -16,7 +16,7 @@ REPEAT_RUN = 6  # the same character this many times in a row
 CAPS_MIN_LETTERS = 16
 CAPS_RATIO = 0.8
 
-_REPEAT_CHAR_RE = re.compile(r"(\S)\1{%d,}" % (REPEAT_RUN - 1))
+_REPEAT_CHAR_RE = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}")
 REPEAT_WORDS = 5  # the same word this many times in a row
 _MARKUP_RE = re.compile(r"<\s*/?\s*(script|iframe|object|embed|style|img|svg|a)\b|javascript:|on\w+\s*=", re.I)
 _PROMO_RES = [re.compile(p, re.I) for p in (

@@ -163,7 +163,7 @@ class ThemeSet:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ThemeSet":
+    def from_dict(cls, data: dict) -> ThemeSet:
         """Rebuild a ThemeSet stored with ``to_dict``; ``place`` works on it directly."""
         if data.get("version") != 1:
             raise ValueError(f"unknown ThemeSet version {data.get('version')!r}")
@@ -380,7 +380,7 @@ def fit(
     # Drop empty clusters (all members became outliers), keep the order of the rest.
     keep = [c for c in range(len(centroids)) if np.any(labels == c)]
     remap = {c: i for i, c in enumerate(keep)}
-    labels = np.array([remap.get(int(l), -1) if l >= 0 else -1 for l in labels], dtype=int)
+    labels = np.array([remap.get(int(label), -1) if label >= 0 else -1 for label in labels], dtype=int)
     centroids = centroids[keep] if len(keep) else np.zeros((0, points.shape[1]))
     thresholds = thresholds[keep]
 
@@ -415,7 +415,7 @@ def fit(
         )
     order = sorted(range(len(themes)), key=lambda c: -themes[c].size)
     themes = [themes[c] for c in order]
-    assignments = [ids[l] if l >= 0 else -1 for l in labels]
+    assignments = [ids[label] if label >= 0 else -1 for label in labels]
 
     coords, projection = _coords(points, random_state)
     model = {

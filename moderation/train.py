@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +194,7 @@ def build(extra: list[Example] = (), calibration_extra: list[Example] = ()) -> M
     reject = max(default_hold, 0.98, civic_max + 0.001, float(negatives[k]) + 0.001 if len(negatives) > k else 0.0)
     reject = float(min(np.ceil(reject * 1000) / 1000, 0.999))
     per_language = {lang: Thresholds(hold=round(min(h, reject), 3), reject=reject) for lang, h in holds.items()}
-    today = datetime.now(timezone.utc).strftime("%Y.%m.%d")
+    today = datetime.now(UTC).strftime("%Y.%m.%d")
     meta = {"trained_at": today, "method": __doc__.split("Method: ", 1)[1].strip().replace("\n", " "),
             "training_examples": len(train), "local_examples": len(extra) + len(calibration_extra)}
     model = Moderator(coef, intercept, idf, platt, Thresholds(hold=round(default_hold, 3), reject=reject),

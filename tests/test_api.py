@@ -14,8 +14,8 @@ CIVIC = "Clean water in every school should come before new stadiums."
 
 @pytest.fixture
 def token(app, make):
-    from agora.services import accounts
     from agora.models import User
+    from agora.services import accounts
 
     user_id = make.user(email="api@example.org")
     with app.app_context():

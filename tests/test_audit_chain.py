@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text as sql
 
 from agora.extensions import db
-from agora.models import Consultation, ModerationDecision, Submission, User
+from agora.models import Consultation, ModerationDecision, User
 from agora.services import audit, moderation, reports
 from tests.conftest import civic_statements
 

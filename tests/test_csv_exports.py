@@ -7,7 +7,7 @@ import io
 import pytest
 
 from agora.extensions import db
-from agora.models import Appeal, Consultation, User
+from agora.models import Appeal, Consultation
 from agora.services import csvfiles, reports
 from tests.conftest import civic_statements, csrf_from, login
 
@@ -79,7 +79,7 @@ def test_the_audit_csv_neutralises_what_participants_and_moderators_wrote(app, c
 def test_every_report_table_neutralises_its_cells(app, make):
     cid = make.consultation("Water for all")
     texts = civic_statements(4)
-    for i, text in enumerate(texts):
+    for text in texts:
         make.submission(cid, make.user(constituency="ngo", country="KE"), text)
     with app.app_context():
         db.session.get(Consultation, cid).status = "closed"

@@ -326,7 +326,7 @@ def test_many_concurrent_writers_get_201_or_a_clean_503(servers):
 
     def client(n: int):
         session = requests.Session()
-        for i, view in enumerate(views(f"Writer {n}", 20)):
+        for view in views(f"Writer {n}", 20):
             r = session.post(f"{server.url}/api/v1/consultations/{cid}/submissions", json={"text": view}, headers=bearer(tokens[n]), timeout=60)
             with lock:
                 results.append((r.status_code, r.json().get("id") if r.status_code == 201 else None, view))

@@ -153,7 +153,7 @@ def test_chairs_summary_groups_a_short_six_language_hearing_by_meaning(app, make
     with app.app_context():
         hearing = db.session.get(Hearing, setup["hearing_id"])
         ids = {}
-        for author_id, (concern, language, text) in zip(authors, HEARING_MESSAGES):
+        for author_id, (_concern, language, text) in zip(authors, HEARING_MESSAGES):
             author = db.session.get(User, author_id)
             message = hearings.post_message(hearing, author, text)
             assert message.state == "published" and message.language == language, (text, message.language)

@@ -325,7 +325,7 @@ def test_semicolon_separated_files_from_spreadsheets_are_read(app, make, ctx):
 
     cid = make.consultation()
     text = civic_statements(1)[0].replace(";", ",")
-    data = f"text;channel;country\n{text};radio;KE\n".encode("utf-8")
+    data = f"text;channel;country\n{text};radio;KE\n".encode()
     outcome = offline.import_csv(cid, None, data)
     assert (outcome.status, outcome.imported) == ("imported", 1)
     submission = db.session.scalars(select(Submission)).one()
@@ -339,7 +339,7 @@ def test_people_without_an_account_count_as_participants(app, make):
 
     cid = make.consultation()
     with app.app_context():
-        for n, text in enumerate(civic_statements(3)):
+        for text in civic_statements(3):
             submissions.submit(cid, None, text, channel="import", origin="town_hall", profile={"constituency": "farmers"})
         for sender, text in zip(("s1", "s1", "s2"), civic_statements(6)[3:]):
             submissions.submit(cid, None, text, channel="sms", sender_hash=sender)

@@ -2,7 +2,15 @@
 from sqlalchemy import select
 
 from agora.extensions import db
-from agora.models import Accreditation, AccreditationDecision, Endorsement, Organisation, OrganisationMember, Submission, User
+from agora.models import (
+    Accreditation,
+    AccreditationDecision,
+    Endorsement,
+    Organisation,
+    OrganisationMember,
+    Submission,
+    User,
+)
 from agora.services import organisations
 from tests.conftest import civic_statements, csrf_from, login
 

@@ -101,7 +101,14 @@ def test_frozen_report_never_changes_and_verifies(app, closed_consultation, make
             reports.freeze(frozen.id, None)
         with pytest.raises(Conflict):
             reports.regenerate(frozen.id, None)
-    make.submission  # new data after freezing must not alter the frozen report
+    # new data after freezing must not alter the frozen report: a late view, the consultation reopened for it
+    with app.app_context():
+        db.session.get(Consultation, closed_consultation["cid"]).status = "open"
+        db.session.commit()
+    make.submission(closed_consultation["cid"], make.user(email="late@example.org"), "Une contribution arrivée après le rapport.")
+    with app.app_context():
+        db.session.get(Consultation, closed_consultation["cid"]).status = "closed"
+        db.session.commit()
     with app.app_context():
         again = db.session.get(Report, frozen.id)
         assert again.content_json == body and again.sha256 == sha

@@ -1,10 +1,10 @@
 """The public's pages: browse, register, sign in, submit a view, vote; and their bad input."""
 import re
 
-from agora.extensions import db
-from agora.models import Submission, User, Vote
 from markupsafe import escape
 
+from agora.extensions import db
+from agora.models import Submission, User, Vote
 from tests.conftest import civic_statements, csrf_from, login
 
 CIVIC = "Our town needs safer bicycle lanes and more frequent buses to the hospital."

@@ -34,8 +34,8 @@ def interrupted(name: str, *args) -> None:
     from sqlalchemy import select
 
     from agora.models import Hearing, ThemeSnapshot
-    from agora.services.themes import _scope_filter
     from agora.models._base import utcnow
+    from agora.services.themes import _scope_filter
 
     if name == "refit_hearing":
         hearing = db.session.get(Hearing, args[0])

@@ -20,8 +20,8 @@ def _application():
 
 def execute(path: str, args: list) -> None:
     """What RQ runs: the job by its dotted name, inside the worker's app context; errors propagate so RQ retries."""
-    from agora.jobs import _resolve
     from agora.extensions import db
+    from agora.jobs import _resolve
 
     with _application().app_context():
         try:

@@ -3,6 +3,8 @@
 
 def register(app) -> None:
     """Hook for the live namespaces (hearings, moderators' queue)."""
-    from agora.live import consultations  # noqa: F401  (registers the namespace)
-    from agora.live import hearings  # noqa: F401  (registers the /hearing namespace)
-    from agora.live import moderation  # noqa: F401  (registers the /moderation namespace)
+    from agora.live import (
+        consultations,  # noqa: F401  (registers the namespace)
+        hearings,  # noqa: F401  (registers the /hearing namespace)
+        moderation,  # noqa: F401  (registers the /moderation namespace)
+    )

@@ -10,9 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from agora.extensions import db
 from agora.models import ApiToken, RoleAssignment, User
-from agora.models.user import UserSession
 from agora.models._base import utcnow
-from agora.models.user import CONSTITUENCIES, GENDERS, ROLES
+from agora.models.user import CONSTITUENCIES, GENDERS, ROLES, UserSession
 from agora.services import geography, throttle
 from agora.services.errors import AgoraError, Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_line

@@ -5,7 +5,7 @@ kept as cast. Pol.is moderation is carried over and recorded in the moderation l
 """
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -87,7 +87,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
             state = "published"
         else:
             state = "held"
-        created = datetime.fromtimestamp(int(row["timestamp"]) / 1000, timezone.utc).replace(tzinfo=None)
+        created = datetime.fromtimestamp(int(row["timestamp"]) / 1000, UTC).replace(tzinfo=None)
         submission_rows.append(
             {
                 "consultation_id": consultation.id,
@@ -254,7 +254,7 @@ def export_polis(consultation_id: int, folder, *, include_moderated: bool = Fals
         writer = csvfiles.writer(handle)
         writer.writerow(POLIS_COMMENT_COLUMNS)
         for r in sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True):  # newest first, as Pol.is
-            moment = r.created_at.replace(tzinfo=timezone.utc)
+            moment = r.created_at.replace(tzinfo=UTC)
             writer.writerow([
                 int(moment.timestamp() * 1000),
                 moment.strftime("%a %b %d %H:%M:%S UTC %Y"),

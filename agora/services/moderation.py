@@ -562,7 +562,7 @@ def retrain(models_dir: str, progress=lambda message: None):
     from moderation.train import retrain as retrain_model
 
     labels = training_labels()
-    progress(f"{len(labels)} labelled decisions from moderators ({sum(l for _, l in labels)} abusive).")
+    progress(f"{len(labels)} labelled decisions from moderators ({sum(label for _, label in labels)} abusive).")
     current = db.session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True)))
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     out = Path(models_dir) / f"model-{stamp}"

@@ -12,7 +12,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import select
@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from agora import permissions
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models import Consultation, ImportBatch, Submission, User
 from agora.models._base import utcnow
-from agora.i18n import N_
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services import geography, realtime, screening, submissions, themes
 from agora.services.errors import AgoraError, Closed, Forbidden, Invalid, NotFound, TooLarge
@@ -165,9 +165,8 @@ def _date(value: str) -> datetime:
         if "T" in value or " " in value:
             parsed = datetime.fromisoformat(value)
             if parsed.tzinfo is not None:
-                from datetime import timezone
 
-                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             return parsed
         return datetime.combine(date.fromisoformat(value), time(12, 0))
     except ValueError:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agora import permissions
 from agora.extensions import db
+from agora.i18n import N_
 from agora.models import (
     Accreditation,
     AccreditationDecision,
@@ -25,7 +26,6 @@ from agora.models import (
 )
 from agora.models.user import CONSTITUENCIES
 from agora.services import accounts, geography, submissions
-from agora.i18n import N_
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.sanitize import clean_line, clean_text
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+
 import numpy as np
 from sqlalchemy import column, func, select, table, text
 

@@ -129,7 +129,7 @@ def fail_snapshot(snapshot_id: int, error: BaseException) -> None:
         db.session.commit()
 
 
-_DATA: "OrderedDict[tuple, dict]" = OrderedDict()
+_DATA: OrderedDict[tuple, dict] = OrderedDict()
 
 
 def snapshot_data(snapshot: ThemeSnapshot) -> dict:

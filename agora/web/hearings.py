@@ -12,8 +12,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.models.user import CONSTITUENCIES
 from agora.models._base import utcnow
+from agora.models.user import CONSTITUENCIES
 from agora.services import accounts, consultations, hearings, search, submissions
 from agora.services.errors import AgoraError
 from agora.web.page_cache import shared_with_anonymous_readers

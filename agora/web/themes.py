@@ -4,7 +4,8 @@ Charts are SVG drawn here, on the server, with every value escaped, and each has
 alternative (a title, a description and a table); the pages need no JavaScript.
 """
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from flask_babel import format_percent, get_locale, gettext as _
+from flask_babel import format_percent, get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from agora.i18n import translate

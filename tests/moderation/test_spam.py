@@ -1,6 +1,7 @@
 """Near-duplicate campaigns and posting floods. Pure: no app."""
 import json
 import random
+from datetime import UTC
 
 from moderation.neardup import NearDuplicateIndex
 from moderation.rules import FloodTracker, signals
@@ -103,10 +104,10 @@ def test_flood_tracker():
 
 
 def test_flood_tracker_takes_datetimes():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     flood = FloodTracker(max_posts=2, window_seconds=10)
-    t0 = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 26, tzinfo=UTC)
     assert [flood.observe(7, t0 + timedelta(seconds=s)) for s in (0, 1, 2)] == [False, False, True]
 
 

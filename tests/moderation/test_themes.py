@@ -255,7 +255,7 @@ def test_names_are_phrases_from_the_themes_own_views_in_each_language(six):
     texts, topics, languages, ts = six
     water = ts.theme(ts.assignments[0])
     assert set(water.labels) == {"en", "fr", "es", "ar", "zh", "ru"}
-    own = {lang: " ".join(t for t, l, top in zip(texts, languages, topics) if l == lang and top == 0)
+    own = {lang: " ".join(t for t, language, top in zip(texts, languages, topics) if language == lang and top == 0)
            for lang in water.labels}
     for lang, name in water.labels.items():
         assert name in own[lang], (lang, name)  # taken from the theme's own views in that language

@@ -7,6 +7,7 @@ from agora.api.v1 import bp
 from agora.services import reports
 from agora.services.errors import Invalid, TooLarge
 
+
 def _summary(report) -> dict:
     return {
         "id": report.id, "title": report.title, "version": report.version, "consultation_id": report.consultation_id,
