@@ -59,6 +59,32 @@ def test_balance_unknown_when_nobody_declared_a_profile(app, client, make):
     assert "Participants by constituency" not in html and "Participants by gender" not in html
 
 
+def test_who_took_part_page_says_balance_unknown_instead_of_tables_of_not_stated(app, client, make):
+    """The public "who took part" page, like the report: nobody declared a profile, so no table of
+    "not stated 100 %" but the verdict; a dimension nobody declared is said in a sentence."""
+    cid = make.consultation("Агентство по воде")
+    for text in ["Нужны чистые колодцы в каждой деревне.", "يجب حماية مصادر المياه الجوفية.", "保护河流需要社区参与。"]:
+        make.submission(cid, make.user(), text)
+    slug = make.slug(cid)
+    html = client.get(f"/consultations/{slug}/balance").get_data(as_text=True)
+    assert "Balance unknown." in html and "None of the 3 participants declared" in html
+    assert 'class="balance"' not in html and "Participants by constituency" not in html
+    with app.app_context():
+        db.session.get(Consultation, cid).status = "closed"
+        db.session.commit()
+        report = reports.create_draft(cid, None)
+        summary = reports.content_of(report)["summary"]
+    assert [c["kind"] for c in summary["claims"] if c["section"] == "who"][:2] == ["participation", "balance_unknown"]
+    other = make.consultation("Eau pour tous")
+    for i, text in enumerate(["L’eau potable est un droit.", "El agua es un bien común.", "Water is life."]):
+        make.submission(other, make.user(constituency="ngo" if i else None), text)
+    html = client.get(f"/consultations/{make.slug(other)}/balance").get_data(as_text=True)
+    assert "Balance unknown." not in html and "Participants by constituency" in html
+    assert "No participant declared a gender." in html and "Participants by gender" not in html
+    assert "No participant declared a country: no breakdown by region or by Global South and North." in html
+    assert "Participants by region" not in html
+
+
 def test_balance_is_stated_with_how_many_declared(app, client, make):
     cid = make.consultation("Water for all")
     for i, text in enumerate(civic_statements(4)):
