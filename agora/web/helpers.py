@@ -3,6 +3,7 @@ import hashlib
 import os
 
 from flask import current_app, request, url_for
+from markupsafe import Markup
 from flask_babel import format_date, format_decimal, format_time, get_locale
 
 from agora.i18n import N_, translate, translated
@@ -26,6 +27,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["moderation_label"] = moderation_label
     app.jinja_env.globals["localized"] = localized
     app.jinja_env.globals["unique_id"] = unique_id
+    app.jinja_env.filters["bdi"] = lambda value: Markup("<bdi>%s</bdi>") % (value or "")  # a name inside a sentence
     app.jinja_env.globals["shown_constituency"] = lambda submission: submissions.shown_profile(submission)[0]
     app.url_defaults(static_version)
 
@@ -42,7 +44,7 @@ def register_template_helpers(app) -> None:
             "text_direction": "rtl" if locale in RTL_LANGUAGES else "ltr",
             "url_with": url_with,
             "can_moderate_anywhere": permissions.can_moderate_anywhere,
-            "charts": charts,
+            "charts": charts.for_direction(locale in RTL_LANGUAGES),
             "forums": _forums,
             "rows_of": lambda rows: [(translate("Not stated") if r["key"] == "not_stated" else translate(r["label"]), r["count"]) for r in rows],
             "theme_rows": lambda items: [(t["label"], t["size"]) for t in items],
