@@ -8,7 +8,7 @@ participants weigh ~20 KB, not ~100 KB of circles.
 """
 from __future__ import annotations
 
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
