@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from agora.extensions import db
 from agora.models import Consultation, User
-from agora.services import accounts, consultations, imports
+from agora.services import accounts, consultations, demo_story, imports
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_ADMIN_EMAIL = "secretariat@agora.example"
@@ -46,7 +46,7 @@ OTHERS = [
         stage="hearing",
         status="open",
         forum="UN Water Conference follow-up",
-        languages="en,fr,es",
+        languages="en,fr,es,ar,zh,ru",
     ),
     consultations.ConsultationInput(
         title="Partnerships to end plastic pollution",
@@ -153,6 +153,7 @@ def load(progress=print) -> None:
         progress(f"Created consultation '{created.title}' ({created.stage}, {created.status}).")
     _report_and_transmit(polis, progress)
     _live_hearing(progress)
+    demo_story.tell(accounts.find_user_by_email(DEMO_CHAIR_EMAIL), progress)
     from agora.services import opinions, themes  # a command, not the event loop: compute them here
 
     themes.refit(polis.id, progress=progress)
