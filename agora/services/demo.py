@@ -11,6 +11,7 @@ from agora.services import accounts, consultations, demo_story, imports
 DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_ADMIN_EMAIL = "secretariat@agora.example"
 DEMO_ADMIN_PASSWORD = "agora-demo-secretariat"
+DEMO_FORUM = "Demonstration forum on local-to-global civic input"
 
 POLIS_ATTRIBUTION = (
     "Data was gathered using the Polis software (compdemocracy.org/polis) and is sub-licensed "
@@ -110,14 +111,31 @@ def _report_and_transmit(consultation, progress) -> None:
 
     report = reports.create_draft(consultation.id, None, progress=lambda m: progress(f"  report: {m}"))
     report = reports.freeze(report.id, None)
-    forum = reports.create_forum("Demonstration forum on local-to-global civic input")
+    forum = reports.create_forum(DEMO_FORUM)
     reports.transmit(report.id, forum.id, None)
     progress(f"Report #{report.id} frozen (SHA-256 {report.sha256[:16]}…) and its transmission recorded.")
+
+
+def _supersede_older_report(progress) -> None:
+    """A demo loaded before reports had their summary: its frozen report (which never changes) is
+    superseded by a new version that has it, frozen and transmitted like the first."""
+    from agora.services import reports
+
+    polis = db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green"))
+    latest = max((r for r in reports.public_list(polis.id) if r.hearing_id is None), key=lambda r: r.version, default=None)
+    if latest is None or "summary" in reports.content_of(latest):
+        return
+    report = reports.freeze(reports.new_version(latest.id, None).id, None)
+    forum = next((f for f in reports.forums() if f.name == DEMO_FORUM), None)
+    if forum is not None:
+        reports.transmit(report.id, forum.id, None)
+    progress(f"Report #{report.id} (version {report.version}) frozen with the summary; it supersedes report #{latest.id}.")
 
 
 def load(progress=print) -> None:
     if db.session.scalar(select(Consultation.id).where(Consultation.slug == "improving-bowling-green")):
         progress("Demo already loaded; nothing added.")
+        _supersede_older_report(progress)
         return
     if not db.session.scalar(select(User.id).where(User.email == DEMO_ADMIN_EMAIL)):
         admin = accounts.register(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo secretariat")
@@ -131,8 +149,9 @@ def load(progress=print) -> None:
             briefing_html=(
                 "<p>What do you believe should change in Bowling Green/Warren County in order to make it "
                 "a better place to live, work and spend time?</p><p>This consultation holds the real "
-                "statements and votes of the 2018 American Assembly conversation: 896 statements, "
-                "2,031 participants.</p>"
+                "statements and votes of the 2018 American Assembly conversation: 896 statements "
+                "(607 published, 289 hidden by its moderators) and 2,031 participants, 2,010 of whom "
+                "voted on the published statements: the counts here are of those 2,010.</p>"
             ),
             stage="round_table",
             status="closed",
