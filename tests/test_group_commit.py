@@ -114,3 +114,24 @@ def test_concurrent_api_posts_are_all_stored_once(app, make):
         stored = {s.id: s.text for s in db.session.query(Submission)}
         assert {body["id"]: body["text"] for _, body in answers} == stored
         assert audit.verify().ok
+
+
+def test_each_author_of_a_held_view_in_a_batch_is_told_once_and_the_others_not(app, make):
+    from agora.models import Notification
+
+    cid = make.consultation()
+    uids = [make.user() for _ in range(3)]
+    texts = [
+        "أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر",  # held
+        "每个村庄的学校都需要干净的饮用水，请议会公布预算。",  # published
+        "你这个白痴，滚出去，你们这些垃圾都该去死",  # held
+    ]
+    with app.app_context():
+        users = [db.session.get(User, uid) for uid in uids]
+        outcomes = group_commit._store_and_commit([_draft(cid, u, t) for u, t in zip(users, texts)], submissions.STORAGE)
+        db.session.remove()
+        states = [db.session.get(Submission, o.submission.id).state for o in outcomes]
+        assert states == ["held", "published", "held"]
+        told = db.session.query(Notification.user_id, Notification.kind, Notification.params).order_by(Notification.user_id).all()
+        assert [(u, k) for u, k, _p in told] == [(uids[0], "view_held"), (uids[2], "view_held")]
+        assert [f'"submission_id":{outcomes[i].submission.id}' in p for i, (_u, _k, p) in zip((0, 2), told)] == [True, True]

@@ -142,20 +142,32 @@ def _channels_of(user_ids: list[int], kind: str) -> dict[int, tuple[str, bool]]:
 def add(user_ids, kind: str, params: dict) -> int:
     """Add one notification of ``kind`` per person who has not turned it off, to the caller's
     transaction (the caller commits, then calls ``after_commit``). Returns how many emails wait."""
+    return add_each(kind, [(user_id, params) for user_id in user_ids])
+
+
+def add_each(kind: str, items) -> int:
+    """Like ``add``, with params of each person's own: (user id, params) pairs, their preferences
+    looked up in one query (a screened batch of views tells all its authors at once)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    body = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    items = [(user_id, params) for user_id, params in items if user_id]
+    if not items:
+        return 0
+    channels = _channels_of([user_id for user_id, _params in items], kind)
     mail = mail_configured()
     emails = 0
     rows = []
-    for user_id, (channel, digest) in _channels_of([u for u in user_ids if u], kind).items():
+    for user_id, params in items:
+        if user_id not in channels:
+            continue
+        channel, digest = channels[user_id]
         if channel == "off":
             continue
         state = "none"
         if channel == "email" and mail:
             state = "digest" if digest else "queued"
             emails += 1
-        rows.append(Notification(user_id=user_id, kind=kind, params=body, email_state=state))
+        rows.append(Notification(user_id=user_id, kind=kind, params=json.dumps(params, sort_keys=True, separators=(",", ":")), email_state=state))
     db.session.add_all(rows)
     if emails:
         db.session.info["agora_mail_waiting"] = True
@@ -179,11 +191,11 @@ def schedule_mail() -> None:
 
 def for_moderation(submission: Submission, action: str, reason: str | None = None) -> None:
     """The author of a view is told what moderation did (called inside the decision's transaction)."""
-    if submission.author_id is None:
-        return
-    params = {"submission_id": submission.id, "consultation_id": submission.consultation_id, "action": action}
-    if reason:
-        params["reason"] = reason
+    for_moderation_many([submission], action, reason)
+
+
+def for_moderation_many(submissions, action: str, reason: str | None = None) -> None:
+    """Each view's author is told what moderation did to it: one preference look-up for them all."""
     if action == "hold":
         kind = "view_held"
     elif action == "publish":
@@ -192,7 +204,13 @@ def for_moderation(submission: Submission, action: str, reason: str | None = Non
         kind = "appeal_decided"
     else:
         kind = "view_decided"
-    add([submission.author_id], kind, params)
+    items = []
+    for submission in submissions:
+        params = {"submission_id": submission.id, "consultation_id": submission.consultation_id, "action": action}
+        if reason:
+            params["reason"] = reason
+        items.append((submission.author_id, params))
+    add_each(kind, items)
 
 
 def participants_of(consultation_id: int):

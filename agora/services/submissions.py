@@ -242,9 +242,9 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
         for submission, verdict in zip(batch, verdicts)
         if verdict.state != "pending"
     ])
-    for submission in batch:
-        if submission.state == "held":  # its author is told it waits for a person (rare: no cost to posting)
-            notifications.for_moderation(submission, "hold")
+    # the authors of held views are told each waits for a person (one look-up for the batch: a
+    # flood held from one author would otherwise cost a query and a flush a view)
+    notifications.for_moderation_many([s for s in batch if s.state == "held"], "hold")
     for i in accepted:
         if drafts[i].idempotency is not None:
             key, fingerprint = drafts[i].idempotency
