@@ -7,8 +7,9 @@ claim with gettext/ngettext, so a page reads it in its reader's language; the fr
 the English wording beside the numbers, which never depend on the reader's language.
 """
 THEMES_SHOWN = 3
-STATEMENTS_SHOWN = 3
-QUOTE_CHARS = 240
+QUOTES_SHOWN = 1  # each theme's quote closest to its centre: the summary fits one page
+STATEMENTS_SHOWN = 2
+QUOTE_CHARS = 160
 
 
 def statement_anchor(kind: str, submission_id: int, owner=None) -> str:
@@ -56,7 +57,7 @@ def _themes(content):
         return [_claim("themes", "no_themes", anchors=["said"])]
     claims = [_claim("themes", "themes", {"themes": len(items), "submissions": content["participation"]["submissions"]}, anchors=["said"])]
     for theme in sorted(items, key=lambda t: (-t["size"], t["id"]))[:THEMES_SHOWN]:
-        ids = [q["submission_id"] for q in theme["quotes"]]
+        ids = [q["submission_id"] for q in theme["quotes"]][:QUOTES_SHOWN]
         claims.append(_claim("themes", "theme", {"theme_id": theme["id"], "label": theme["label"], "size": theme["size"], "share": theme["share"]},
                              ids, [statement_anchor("theme", sid, theme["id"]) for sid in ids]))
     return claims
