@@ -7,12 +7,69 @@ from flask.cli import AppGroup
 agora_cli = AppGroup("agora", help="Agora's own commands.")
 
 
-@agora_cli.command("demo")
-def demo_command():
-    """Load the demo consultations (idempotent: loading twice adds nothing)."""
-    from agora.services import demo
+@agora_cli.group("demo", invoke_without_command=True)
+@click.pass_context
+def demo_command(ctx):
+    """Load the demo consultations (idempotent: loading twice adds nothing); `demo hearing --live`
+    then plays its hearing."""
+    if ctx.invoked_subcommand is None:
+        from agora.services import demo
 
-    demo.load(progress=click.echo)
+        demo.load(progress=click.echo)
+
+
+DEFAULT_SERVER = "http://127.0.0.1:5000"  # where `python -m agora serve` listens unless told otherwise
+
+
+def _server_answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url.rstrip("/") + "/healthz", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+@demo_command.command("hearing")
+@click.option("--live", is_flag=True, help="Act at a human pace (see --pace); without it, every action at once.")
+@click.option("--url", default=None, help=f"A running Agora server to play through with real Socket.IO clients "
+              f"(default: {DEFAULT_SERVER} if it answers; else this process acts through the services).")
+@click.option("--hearing", "hearing_id", type=int, default=None, help="The hearing (default: the demo's live hearing).")
+@click.option("--count", type=click.IntRange(1, 10_000), default=None, help="Stop after this many actions (default 30).")
+@click.option("--duration", type=click.FloatRange(min=1), default=None, help="Stop after this many seconds.")
+@click.option("--pace", type=click.FloatRange(min=0), default=4.0, show_default=True, help="Seconds between actions, on average (with --live).")
+@click.option("--people", type=click.IntRange(1, 18), default=8, show_default=True, help="How many simulated participants.")
+@click.option("--seed", type=int, default=None, help="Repeat the same run.")
+def demo_hearing_command(live, url, hearing_id, count, duration, pace, people, seed):
+    """Play the demo's live hearing: simulated participants post, vote and ask for the floor in the
+    six UN languages, printing what they do; it ends by itself (Ctrl-C stops it at once)."""
+    from flask import current_app
+
+    from agora.services import demo_live
+    from agora.services.errors import AgoraError
+
+    try:
+        hid = demo_live.live_hearing_id(hearing_id)
+    except AgoraError as error:
+        raise click.ClickException(error.message) from None
+    cast = demo_live.personas(people)
+    demo_live.ensure_accounts(cast)
+    if url is None and not current_app.config.get("REDIS_URL") and _server_answers(DEFAULT_SERVER):
+        url = DEFAULT_SERVER
+    if url:
+        stage = demo_live.SocketStage(url, hid, echo=click.echo)
+        click.echo(f"Playing hearing #{hid} through {url} with {len(cast)} Socket.IO clients; watch it at {url.rstrip('/')}/hearings/{hid}")
+    else:
+        stage = demo_live.ServiceStage(hid)
+        click.echo(f"Playing hearing #{hid} through the services with {len(cast)} participants.")
+        if not current_app.config.get("REDIS_URL"):
+            click.echo("  No server answered and AGORA_REDIS_URL is not set: pages open elsewhere see this on reload; "
+                       "give --url to play through a running server.")
+    if count is None and duration is None:
+        count = 30
+    tally = demo_live.play(stage, cast, count=count, duration=duration, pace=pace if live else 0, seed=seed, echo=click.echo)
+    click.echo(f"Done: {tally.posted} messages published, {tally.held} held for a moderator, {tally.votes} votes, "
+               f"{tally.floor} requests for the floor, {tally.refused} refused.")
 
 
 @agora_cli.command("create-admin")

@@ -149,3 +149,42 @@ def test_a_consultation_lists_its_hearings_and_the_home_page_what_is_live(browse
     page.goto(f"{server.url}/consultations/{ids['quiet_slug']}?lang=en")
     expect(page.locator("section#hearings")).to_have_count(0)  # no hearings, not at the hearing stage
     context.close()
+
+
+def _player(server, hearing_id, *args):
+    env = {**os.environ, "AGORA_DATABASE_URL": server.database_url, "AGORA_SECRET_KEY": "live-test-secret"}
+    env.pop("AGORA_REDIS_URL", None)
+    command = [sys.executable, "-m", "flask", "--app", "agora", "agora", "demo", "hearing", "--live",
+               "--url", server.url, "--hearing", str(hearing_id), *args]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_the_demo_player_fills_the_chairs_console_live(browser, ocean):
+    server, ids = ocean
+    context = browser.new_context(locale="en-GB")
+    chair = context.new_page()
+    _sign_in(chair, server.url, "chair@example.org")
+    chair.goto(f"{server.url}/hearings/{ids['live']}")
+    expect(chair.locator("#connection")).to_have_attribute("data-state", "live")
+
+    player = _player(server, ids["live"], "--count", "14", "--pace", "0.3", "--people", "4", "--seed", "5")
+    out, _ = player.communicate(timeout=240)
+    assert player.returncode == 0, out[-3000:]
+    posted = re.findall(r"posts in (English|French|Spanish|Arabic): (.+)", out)
+    asked = re.findall(r"asks for the floor: (.+)", out)
+    assert {lang for lang, _t in posted} >= {"English", "French"} and asked and "votes" in out, out
+    for _lang, text in posted:  # reached the chair's page live, without a reload
+        expect(chair.locator("#thread li.message", has_text=text.strip())).to_have_count(1)
+    for topic in asked:
+        expect(chair.locator("#chair-queue li", has_text=topic.strip())).to_have_count(1)
+
+    # Ctrl-C: the player stops at once, says so, and leaves what it did
+    player = _player(server, ids["live"], "--count", "1000", "--pace", "0.5", "--people", "2", "--seed", "9")
+    lines = []
+    while len([line for line in lines if line.startswith("[")]) < 2:
+        lines.append(player.stdout.readline())
+        assert lines[-1] or player.poll() is None, "".join(lines)
+    player.send_signal(subprocess.signal.SIGINT)
+    out = "".join(lines) + player.communicate(timeout=60)[0]
+    assert player.returncode == 0 and "Stopped (Ctrl-C)" in out and "Done:" in out, out
+    context.close()
