@@ -15,7 +15,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     """Import submodules on first use, so loading one part never pays for the others."""
     if name not in _LAZY:
         raise AttributeError(f"module 'moderation' has no attribute {name!r}")

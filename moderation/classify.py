@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Thresholds:
     spam_hold: float = 0.5
     spam_reject: float = 0.9
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("hold", "reject", "spam_hold", "spam_reject"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -108,9 +109,9 @@ class Moderator:
     ``platt``: (a_linear, a_network, b). ``language_thresholds``: per language, the thresholds
     the model's defaults stand for there."""
 
-    def __init__(self, coef: np.ndarray, intercept: float, idf: np.ndarray, platt: tuple, thresholds: Thresholds,
-                 version: str, meta: dict | None = None, *, network: dict | None = None,
-                 language_thresholds: dict | None = None):
+    def __init__(self, coef: np.ndarray, intercept: float, idf: np.ndarray, platt: tuple[float, ...], thresholds: Thresholds,
+                 version: str, meta: dict[str, Any] | None = None, *, network: dict[str, np.ndarray] | None = None,
+                 language_thresholds: dict[str, Thresholds] | None = None):
         if coef.shape != (features.N_FEATURES + features.EMBEDDING_DIMENSIONS,) or idf.shape != (features.N_FEATURES,):
             raise ValueError("model does not match the feature layout of this library version")
         self.coef = coef.astype(np.float32)
@@ -129,7 +130,8 @@ class Moderator:
 
     def thresholds_for(self, language: str | None) -> Thresholds:
         """The model's default thresholds for a text in this language (its own where calibrated)."""
-        return self.language_thresholds.get(language or "", self.thresholds)
+        found: Thresholds = self.language_thresholds.get(language or "", self.thresholds)
+        return found
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Moderator:
@@ -148,14 +150,15 @@ class Moderator:
         return cls(coef, meta["intercept"], idf, tuple(meta["platt"]), Thresholds(**t), meta["version"], meta,
                    network=network, language_thresholds=per_language)
 
-    def save(self, directory: str | Path, extra_meta: dict | None = None) -> Path:
+    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         """Write ``model.json`` + ``weights.npz`` (no pickle); the version carries the weights' hash."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         weights_path = directory / "weights.npz"
         with open(weights_path, "wb") as f:
+            n = {k: v.astype(np.float32) for k, v in self.network.items()}  # exactly w1, b1, w2, b2 (__init__)
             np.savez_compressed(f, coef=self.coef.astype(np.float32), idf=self.idf.astype(np.float32),
-                                **{k: v.astype(np.float32) for k, v in self.network.items()})
+                                w1=n["w1"], b1=n["b1"], w2=n["w2"], b2=n["b2"])
         digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
         meta = dict(self.meta)
         meta.update(extra_meta or {})
@@ -194,7 +197,7 @@ class Moderator:
         a1, a2, b = self.platt
         return 1.0 / (1.0 + np.exp(-(a1 * linear + a2 * network + b)))
 
-    def score(self, texts: Iterable[object], thresholds: Thresholds | None = None, vectors=None) -> list[Score]:
+    def score(self, texts: Iterable[object], thresholds: Thresholds | None = None, vectors: np.ndarray | None = None) -> list[Score]:
         """Score texts in one batch (same order). Never raises on odd input.
 
         ``thresholds``: applied to every text (a consultation's own); None: each text's language's.

@@ -127,7 +127,8 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
     ordinary = np.array([e.group in ("sib200", "polis_accepted", "civic") for e in test])
     civic = np.array([e.group in ("polis_accepted", "civic") for e in test])
     contrast = np.array([e.group.startswith("contrast:") for e in test])
-    rows, categories = [], {}
+    rows: list[LanguageRow] = []
+    categories: dict[tuple[str, str, int], list[bool]] = {}
     for lang in data.LANGUAGES:
         mine = langs == lang
         abusive, calm, con = mine & (y == 1), mine & ordinary, mine & contrast
@@ -136,7 +137,7 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
         rows.append(LanguageRow(
             lang, moderator.thresholds_for(lang).hold,
             float(held[abusive].mean()) if abusive.any() else None, int(abusive.sum()),
-            fh, _wilson_upper(round(fh * n_calm), n_calm) if n_calm else None, n_calm,
+            fh, _wilson_upper(round(fh * n_calm), n_calm) if fh is not None else None, n_calm,
             float(roc_auc_score(y[mine], p[mine])) if len(set(y[mine])) == 2 else None,
             float(roc_auc_score(y[con], p[con])) if len(set(y[con])) == 2 else None,
             float(held[con & (y == 1)].mean()) if (con & (y == 1)).any() else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 MIN_LETTERS = 12  # fewer letters than this: too little evidence, answer None (a CJK character counts 3)
 MIN_CONFIDENCE = 0.80
@@ -22,7 +23,7 @@ _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @lru_cache(maxsize=2)
-def _identifier(only_un: bool = False):
+def _identifier(only_un: bool = False) -> Any:
     """Loaded once per process (~50 ms each)."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 

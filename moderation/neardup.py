@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.utils import murmurhash3_32
@@ -63,7 +64,8 @@ class NearDuplicateIndex:
             return np.full(self.bands * self.rows, 0xFFFFFFFF, dtype=np.uint32)
         with np.errstate(over="ignore"):
             h = (self._a * sh[:, None] + self._b) >> np.uint64(32)
-        return h.min(axis=0).astype(np.uint32)
+        signature: np.ndarray = h.min(axis=0).astype(np.uint32)
+        return signature
 
     def add(self, item_id: object, text: str) -> list[object]:
         """Index a text; return ids of earlier items that are near-duplicates of it (oldest first)."""
@@ -103,7 +105,7 @@ class NearDuplicateIndex:
         positions = [i for i, other in enumerate(others) if other is not None]
         if not positions or bool((sig == 0xFFFFFFFF).all()):
             return []
-        agreement = (np.stack([others[i] for i in positions]) == sig).mean(axis=1)
+        agreement = (np.stack([other for other in others if other is not None]) == sig).mean(axis=1)
         return [i for i, share in zip(positions, agreement) if share >= self.threshold]
 
     def campaigns(self, min_size: int = 2) -> list[tuple[object, ...]]:
@@ -115,7 +117,7 @@ class NearDuplicateIndex:
         out.sort(key=len, reverse=True)
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data: parameters and signatures in insertion order."""
         return {
             "threshold": self.threshold, "bands": self.bands, "rows": self.rows, "seed": self.seed,
@@ -123,7 +125,7 @@ class NearDuplicateIndex:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> NearDuplicateIndex:
+    def from_dict(cls, data: dict[str, Any]) -> NearDuplicateIndex:
         """Rebuild an index from ``to_dict`` output; groups are recomputed as items are re-added."""
         index = cls(data["threshold"], data["bands"], data["rows"], data["seed"])
         for item_id, sig in data["items"]:

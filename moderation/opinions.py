@@ -21,6 +21,7 @@ moderated-out statements as columns of zeros; callers here leave their votes out
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def fit(votes, groups: dict | None = None, *, previous: OpinionGroups | None = N
             i = lookup.get(p)
             if i is not None and g is not None:
                 declared[i] = g
-        group_keys = sorted({g for g in declared if g is not None}, key=repr)
+        group_keys: list[Any] = sorted({g for g in declared if g is not None}, key=repr)
         code = {g: c for c, g in enumerate(group_keys)}
         label_codes = np.array([code[g] if g is not None else -1 for g in declared], dtype=int)
         k_chosen_by = "declared groups"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from .features import MAX_CHARS, URL_RE
 
@@ -152,6 +153,6 @@ class FloodTracker:
             del self._times[author]
 
 
-def _seconds(timestamp) -> float:
+def _seconds(timestamp: Any) -> float:
     """Seconds since the epoch from a number or a (timezone-aware) datetime."""
     return float(timestamp.timestamp()) if hasattr(timestamp, "timestamp") else float(timestamp)

@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,7 +155,7 @@ def _hold_for(p: np.ndarray, y: np.ndarray, ordinary: np.ndarray) -> float:
     return float(np.floor(max(recall_cut, ordinary_cut) * 1000) / 1000)
 
 
-def build(extra: list[Example] = (), calibration_extra: list[Example] = ()) -> Moderator:
+def build(extra: Sequence[Example] = (), calibration_extra: Sequence[Example] = ()) -> Moderator:
     """Train, calibrate and choose thresholds; returns an in-memory ``Moderator`` (not saved)."""
     sets = base_sets()
     train = sets["train"] + list(extra)
