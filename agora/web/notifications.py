@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from agora.extensions import csrf, limiter
 from agora.models.notification import NOTIFICATION_KINDS
 from agora.services import notifications
+from agora.services.errors import AgoraError
 from agora.web.ratelimits import ip_only, user_or_ip
 from agora.web.redirects import safe_next
 
@@ -43,14 +44,20 @@ def mark_read():
 @login_required
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip, methods=["POST"])
 def preferences():
+    status = 200
     if request.method == "POST":
         channels = {kind: request.form.get(kind, "in_app") for kind in NOTIFICATION_KINDS}
-        notifications.set_preferences(current_user, channels, request.form.get("digest") == "1")
-        flash(_("Your notification preferences are saved."), "success")
-        return redirect(url_for("notifications.preferences"), 303)
+        try:
+            notifications.set_preferences(current_user, channels, request.form.get("digest") == "1")
+        except AgoraError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Your notification preferences are saved."), "success")
+            return redirect(url_for("notifications.preferences"), 303)
     return render_template(
         "notifications/preferences.html", prefs=notifications.preferences(current_user), kinds=NOTIFICATION_KINDS,
-    )
+    ), status
 
 
 @bp.route("/notifications/unsubscribe/<token>", methods=["GET", "POST"])

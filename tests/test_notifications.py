@@ -1,0 +1,268 @@
+"""Closing the loop: notifications in the app and by email through a real local SMTP server
+(aiosmtpd), in the recipient's language; one-click unsubscribe; digests; retries and the
+per-recipient limit; and the secretariat's record of what a forum did with a report."""
+import email
+import re
+import threading
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask_babel import force_locale, gettext
+
+from agora.extensions import db
+from agora.models import Notification, OutgoingEmail, User
+from agora.models._base import utcnow
+from agora.services import accounts, audit, mail, moderation, notifications, reports
+from tests.conftest import csrf_from, login
+from tests.live_server import free_port
+
+ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"
+TITLE = "Eau <b>potable</b> & assainissement"
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message; can refuse the next few with a temporary error."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        with self.lock:
+            if self.refuse:
+                self.refuse -= 1
+                return "451 4.3.0 Try again later"
+            self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def to(self, address):
+        return [m for rcpt, m in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def inbox(app, monkeypatch):
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none", "JOBS_BACKEND": "inline",
+                       "MAIL_FROM": "Agora <agora@example.org>", "PUBLIC_URL": "https://agora.example.org", "MAIL_RETRY_SECONDS": 0,
+                       "MAIL_WAIT_SECONDS": 0}.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def world(app, make):
+    cid = make.consultation(title=TITLE)
+    ids = {
+        "fr": make.user(email="amelie@example.org", name="Amélie"),
+        "ar": make.user(email="layla@example.org", name="ليلى"),
+        "quiet": make.user(email="quiet@example.org", name="Quiet"),
+        "mod": make.user(email="mod@example.org", role="moderator"),
+        "admin": make.user(email="admin@example.org", role="admin"),
+    }
+    with app.app_context():
+        for key, locale in (("fr", "fr"), ("ar", "ar")):
+            user = db.session.get(User, ids[key])
+            user.locale = locale
+        db.session.commit()
+    return cid, ids
+
+
+def _opt_in(client, email_address, **channels):
+    """Through the real preferences form, signed in as the person."""
+    login(client, email_address)
+    data = {"csrf_token": csrf_from(client, "/account/notifications/preferences"), **channels}
+    response = client.post("/account/notifications/preferences", data=data)
+    assert response.status_code == 303
+    client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
+
+
+def _user(app, user_id):
+    return db.session.get(User, user_id)
+
+
+def _translated(app, locale, message, **values):
+    with app.test_request_context(), force_locale(locale):
+        return gettext(message, **values)
+
+
+def test_moderator_decision_on_a_held_view_emails_its_author_in_french(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="in_app", view_decided="email")
+    sid = make.submission(cid, ids["fr"], ABUSIVE)
+    with app.app_context():
+        kinds = [n.kind for n in db.session.query(Notification).filter_by(user_id=ids["fr"])]
+        assert kinds == ["view_held"]  # in the app: no email was asked for this kind
+        assert inbox.messages == []
+        moderation.decide(_user(app, ids["mod"]), sid, "approve", "within_rules")
+    [message] = inbox.to("amelie@example.org")
+    assert message["Subject"].startswith("Agora : ") or message["Subject"].startswith("Agora: ")
+    assert "Un modérateur a publié votre avis" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Un modérateur a publié votre avis" in text and "https://agora.example.org/account/views#v" in text
+    assert "Eau <b>potable</b>" in text  # plain text is plain
+    assert "Eau &lt;b&gt;potable&lt;/b&gt; &amp; assainissement" in html and "<b>potable" not in html  # HTML escapes it
+    assert '<html lang="fr" dir="ltr">' in html
+    unsubscribe = message["List-Unsubscribe"]
+    assert unsubscribe.startswith("<https://agora.example.org/notifications/unsubscribe/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_non_opted_in_one(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "layla@example.org", report_transmitted="email")
+    make.submission(cid, ids["ar"], "نحتاج إلى مياه شرب نظيفة في كل قرية.")
+    make.submission(cid, ids["quiet"], "Every village needs a safe water point.")
+    with app.app_context():
+        from agora.services import consultations
+
+        consultations.set_status(consultations.get(cid), "closed")
+        report = reports.freeze(reports.create_draft(cid, None).id, None)
+        forum = reports.create_forum("المنتدى السياسي الرفيع المستوى")
+        reports.transmit(report.id, forum.id, None)
+        assert db.session.query(Notification).filter_by(user_id=ids["quiet"], kind="report_transmitted").count() == 1
+    assert inbox.to("quiet@example.org") == []  # in the app only: email is off by default
+    [message] = inbox.to("layla@example.org")
+    expected = _translated(app, "ar", "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.", title=TITLE, forum="المنتدى السياسي الرفيع المستوى")
+    assert expected != "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s." % {"title": TITLE, "forum": "المنتدى السياسي الرفيع المستوى"}
+    assert expected in message.get_body(("plain",)).get_content()
+    assert '<html lang="ar" dir="rtl">' in message.get_body(("html",)).get_content()
+    assert len(inbox.messages) == 1
+
+
+def test_unsubscribe_link_works_without_signing_in_and_stops_further_mail(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email")
+    make.submission(cid, ids["fr"], ABUSIVE)
+    [message] = inbox.to("amelie@example.org")
+    link = re.search(r"https://agora\.example\.org(/notifications/unsubscribe/\S+)", message.get_body(("plain",)).get_content()).group(1)
+    anonymous = app.test_client()
+    page = anonymous.get(link)
+    assert page.status_code == 200 and "Unsubscribe from all email" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(User).get(ids["fr"]) is not None
+        assert notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "email"  # a GET changes nothing
+    done = anonymous.post(link)  # the page's button: no session, no CSRF token, the signed link is enough
+    assert done.status_code == 200
+    make.submission(cid, ids["fr"], ABUSIVE + " again")
+    assert len(inbox.to("amelie@example.org")) == 1  # nothing more
+    with app.app_context():
+        assert notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "in_app"
+        assert db.session.query(Notification).filter_by(user_id=ids["fr"]).count() == 2  # still told in the app
+    assert anonymous.post(link[:-3] + "xyz").status_code == 404  # a tampered token does nothing
+
+
+def test_one_click_unsubscribe_post_from_a_mail_client(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email")
+    make.submission(cid, ids["fr"], ABUSIVE)
+    [message] = inbox.to("amelie@example.org")
+    url = message["List-Unsubscribe"].strip("<>").replace("https://agora.example.org", "")
+    response = app.test_client().post(url, data={"List-Unsubscribe": "One-Click"})  # RFC 8058
+    assert response.status_code == 204
+    with app.app_context():
+        assert notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "in_app"
+
+
+def test_the_daily_digest_gathers_several_events_into_one_email(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email", view_decided="email", digest="1")
+    held = [make.submission(cid, ids["fr"], f"{ABUSIVE} ({i})") for i in range(2)]
+    with app.app_context():
+        moderation.decide(_user(app, ids["mod"]), held[0], "reject", "abuse")
+        assert inbox.messages == []  # waits for the digest
+        mail.process(now=utcnow() + timedelta(hours=1))
+        assert inbox.messages == []  # not a day yet
+        mail.process(now=utcnow() + timedelta(hours=25))
+    [message] = inbox.to("amelie@example.org")
+    text = message.get_body(("plain",)).get_content()
+    assert "3" in message["Subject"]
+    assert text.count("* ") == 3
+    assert "Un modérateur a rejeté votre avis" in text
+
+
+def test_a_refused_email_is_retried_with_the_reason_logged_and_the_recipient_limit_holds(app, client, make, world, inbox, monkeypatch, caplog):
+    cid, ids = world
+    monkeypatch.setitem(app.config, "MAIL_PER_RECIPIENT_PER_HOUR", 2)
+    _opt_in(client, "amelie@example.org", view_held="email")
+    monkeypatch.setattr(notifications, "schedule_mail", lambda: None)  # this test runs the job itself
+    for i in range(3):
+        make.submission(cid, ids["fr"], f"{ABUSIVE} [{i}]")
+    inbox.refuse = 1
+    with app.app_context():
+        first = mail.process(wait=False)
+        # the first is refused and waits; the other two go; the limit of 2 an hour then holds it back
+        assert first == {"sent": 2, "failed": 0, "retry": 1, "deferred": 0}
+        waiting = db.session.query(OutgoingEmail).filter_by(state="queued").one()
+        assert "451" in waiting.last_error and "451" in caplog.text
+        second = mail.process(wait=False)
+        assert second["sent"] == 0 and second["deferred"] == 1
+        assert len(inbox.to("amelie@example.org")) == 2
+        assert db.session.query(OutgoingEmail).filter_by(state="queued").count() == 1  # kept for the next hour
+        third = mail.process(now=utcnow() + timedelta(hours=1, minutes=1))
+        assert third["sent"] == 1 and len(inbox.to("amelie@example.org")) == 3
+
+
+def test_notifications_in_the_app_unread_count_and_mark_read(app, client, make, world):
+    cid, ids = world
+    make.submission(cid, ids["fr"], ABUSIVE)
+    login(client, "amelie@example.org")
+    page = client.get("/account/notifications?lang=fr").get_data(as_text=True)
+    assert "1 non lue" in page  # the header's count, in French
+    assert "Eau &lt;b&gt;potable&lt;/b&gt; &amp; assainissement" in page  # the title, escaped
+    response = client.post("/account/notifications/read", data={"csrf_token": csrf_from(client, "/account/notifications")})
+    assert response.status_code == 303
+    assert "unread-count" not in client.get("/account/notifications").get_data(as_text=True)
+    assert client.post("/account/notifications/read", data={}).status_code == 400  # CSRF
+
+
+def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_views(app, client, make, world):
+    cid, ids = world
+    make.submission(cid, ids["ar"], "نحتاج إلى مياه شرب نظيفة في كل قرية.")
+    with app.app_context():
+        from agora.services import consultations
+
+        consultations.set_status(consultations.get(cid), "closed")
+        report = reports.freeze(reports.create_draft(cid, None).id, None)
+        forum = reports.create_forum("High-level political forum")
+        reports.transmit(report.id, forum.id, None)
+        report_id, slug = report.id, consultations.get(cid).slug
+    url = f"/admin/reports/{report_id}/responses"
+    text = "اعتمد المنتدى التوصيات (see the SDG 6 review?) بالإجماع."
+    form = {"forum_id": str(forum.id), "decision": "adopted", "decided_on": "2026-07-15", "document": "E/HLPF/2026/L.3",
+            "url": "javascript:alert(1)", "text": text, "text_language": "ar"}
+
+    login(client, "amelie@example.org")  # a participant may not
+    assert client.post(url, data={**form, "csrf_token": csrf_from(client, "/")}).status_code == 403
+    client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
+
+    login(client, "admin@example.org")
+    assert client.post(url, data=form).status_code == 400  # no CSRF token
+    bad = client.post(url, data={**form, "csrf_token": csrf_from(client, "/")})
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert "https://" in body and "E/HLPF/2026/L.3" in body and "بالإجماع" in body  # the message, and nothing typed is lost
+    good = client.post(url, data={**form, "url": "https://undocs.org/E/HLPF/2026/L.3", "csrf_token": csrf_from(client, "/")})
+    assert good.status_code == 303
+    with app.app_context():
+        assert audit.verify().ok
+        entry = [r for r in moderation.audit_rows(_user(app, ids["admin"]), limit=5) if r["action"] == "forum_response"]
+        assert entry and entry[0]["to_state"] == "adopted" and entry[0]["submission_id"] is None
+        assert db.session.query(Notification).filter_by(user_id=ids["ar"], kind="forum_response").count() == 1
+    client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
+
+    page = app.test_client().get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
+    assert _translated(app, "fr", "What happened with your input") in page and _translated(app, "fr", "Adopted") in page
+    assert f'<blockquote lang="ar" dir="auto">{text}</blockquote>' in page  # isolated: its English keeps its punctuation
+    assert 'href="https://undocs.org/E/HLPF/2026/L.3"' in page
+
+    login(client, "layla@example.org")
+    mine = client.get("/account/views").get_data(as_text=True)
+    assert _translated(app, "ar", "What happened with your input") in mine and "E/HLPF/2026/L.3" in mine
