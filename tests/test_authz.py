@@ -129,12 +129,7 @@ CASES = [
     ("moderation.flag", "POST", "/submissions/{published}/flag", {"reason": "spam"}, signed_in(302)),
     ("moderation.flag", "POST", "/submissions/{held_item}/flag", {"reason": "spam"}, signed_in(404)),
     ("moderation.my_views", "GET", "/account/views", None, signed_in(200)),
-    ("notifications.index", "GET", "/account/notifications", None, signed_in(200)),
-    ("notifications.preferences", "GET", "/account/notifications/preferences", None, signed_in(200)),
-    ("notifications.preferences", "POST", "/account/notifications/preferences", {"view_held": "loud"}, signed_in(422)),
-    ("notifications.mark_read", "POST", "/account/notifications/read", {}, signed_in(303)),
-    ("notifications.unsubscribe", "GET", "/notifications/unsubscribe/not-a-token", None, everyone(404)),  # the signed link is the credential
-    ("notifications.unsubscribe", "POST", "/notifications/unsubscribe/not-a-token", {}, everyone(404)),
+    ("notifications.preferences", "POST", "/account/notifications/preferences", {"view_held": "loud"}, signed_in(422)),  # not a channel
     ("voting.card", "GET", "/consultations/{slug}/vote", None, everyone(200)),
     ("voting.card", "GET", "/consultations/{draft_slug}/vote", None, everyone(404)),
     ("voting.vote", "POST", "/consultations/{slug}/vote", {"vote": "disagree", "submission_id": "published"}, signed_in(302)),
