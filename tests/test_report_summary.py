@@ -212,3 +212,14 @@ def test_the_frozen_hash_covers_the_summary(app, two_camps):
         db.session.commit()
         result = reports.verify_report(report.id)
     assert not result.ok and "report.json" in result.problems[0]
+
+
+def test_the_report_says_how_its_themes_were_found(app, client, two_camps):
+    """Themes are found by meaning (stored multilingual embeddings), as on the themes page; the
+    report's method must say so, not describe a word-count method it did not use."""
+    content = _content(app, two_camps["report_id"])
+    method = content["themes"]["method"]
+    assert method["backend"] == "embeddings" and "gap statistic" in method["k_chosen_by"]
+    assert "by meaning (multilingual sentence embeddings" in content["method"]["text"] and "TF-IDF" not in content["method"]["text"]
+    html = client.get(f"/reports/{two_camps['report_id']}").get_data(as_text=True)
+    assert "multilingual sentence embeddings + k-means" in html and "TF-IDF" not in html

@@ -190,10 +190,14 @@ def _themes(published: list[Submission], consultation_id: int, hearing_id: int |
 
     if not published:
         return {"method": None, "items": [], "unassigned": 0, "map": []}
+    from agora.services import embeddings
+
     texts = [s.text for s in published]
     snapshot = theme_service.latest_snapshot(consultation_id, hearing_id, "themes")
     previous = theme_service.themeset_of(snapshot) if snapshot is not None else None
-    fitted = theme_lib.fit(texts, random_state=0, previous=previous)
+    # by meaning, as the themes page: each view's stored multilingual embedding, and its language
+    vectors = embeddings.vectors_for([s.id for s in published])
+    fitted = theme_lib.fit(texts, random_state=0, previous=previous, vectors=vectors, languages=[s.language for s in published])
     items = []
     for theme in sorted(fitted.themes, key=lambda t: -t.size):
         members = [s for s, a in zip(published, fitted.assignments) if a == theme.id]
@@ -206,7 +210,7 @@ def _themes(published: list[Submission], consultation_id: int, hearing_id: int |
         })
     coords = getattr(fitted, "coords", None) or []
     return {
-        "method": {"library": "moderation.themes", "backend": "tfidf", "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0,
+        "method": {"library": "moderation.themes", "backend": "embeddings", "model": theme_service.EMBEDDING_MODEL, "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0,
                    "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
         "items": items,
         "unassigned": sum(1 for a in fitted.assignments if a == -1),
@@ -328,9 +332,9 @@ def _method(published, model_version, thresholds) -> dict:
             "Views were submitted on the Agora platform (and, where stated, imported from offline or other channels). "
             "Every submission was screened by a machine-learning model for abuse and spam; the model only publishes or holds, "
             "and people decided on every held or reported item against the published code of conduct. "
-            "Themes were found by grouping the published views by their words (TF-IDF, latent semantic analysis and k-means, "
-            "with the number of themes chosen by silhouette); representative quotes are the views closest to each theme's centre, "
-            "chosen to be diverse. Opinion groups were found from agree/disagree/pass votes with the Pol.is method (principal "
+            "Themes were found by grouping the published views by meaning (multilingual sentence embeddings, so that views in "
+            "different languages on the same subject fall together, then k-means, with the number of themes chosen by the gap "
+            "statistic); representative quotes are the views closest to each theme's centre, chosen to be diverse. Opinion groups were found from agree/disagree/pass votes with the Pol.is method (principal "
             "components of the vote matrix, k-means); consensus statements are agreed in every group. "
             "Breakdowns use what participants declared about themselves; 'not stated' is shown. No participant is named."
         ),
