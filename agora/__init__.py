@@ -19,8 +19,8 @@ def create_app(config=None, instance_path: str | None = None) -> Flask:
 
     app.config.from_object((config or Config)(app.instance_path))
     register_logging(app)
-    register_proxy(app)
     register_extensions(app)
+    register_proxy(app)  # after the Socket.IO middleware, so that it wraps it: sockets see the client's address too
     register_converters(app)
     register_blueprints(app)
     register_security(app)

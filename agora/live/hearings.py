@@ -65,12 +65,14 @@ def _user():
     return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
-def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit: tuple | None = None):
-    """Guard an event handler: flood budget, payload shape and size, joined hearing, errors as acks.
+def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit: tuple | None = None, write: bool = True):
+    """Guard an event handler: flood budget, payload shape and size, joined hearing, rate limits,
+    errors as acks.
 
     ``fields`` maps each allowed key to a type (or tuple of types); unknown keys are refused.
+    Every ``write`` (all events but join and leave) spends the per-IP ceiling HTTP writes spend;
     ``limit`` is (the rate limit, the HTTP route's endpoint) of the same action done by a form:
-    the event spends the user's budget of that route (agora.web.ratelimits.spend).
+    the event spends the user's budget of that route too (agora.web.ratelimits.spend).
     """
 
     def decorate(handler):
@@ -107,7 +109,7 @@ def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit:
                     return _fail(f"The field {key} has the wrong type.")
             if joined and "hearing_id" in data and data["hearing_id"] not in conn.joined:
                 return _fail("Join this hearing before sending events to it.", "not_joined")
-            if limit is not None and _user() is not None and not spend(*limit):
+            if write and not spend(*(limit if limit and _user() is not None else ())):  # anonymous: no route budget (HTTP sends them to sign in first)
                 return _fail("Too many requests. Please wait a moment and try again.", "rate_limited")
             try:
                 hearing = hearings.get(data["hearing_id"]) if "hearing_id" in data else None
@@ -173,7 +175,7 @@ class HearingNamespace(Namespace):
 
     # -- everyone -------------------------------------------------------------------------
 
-    @event(fields={"hearing_id": int, "last_id": int, "since": str}, joined=False)
+    @event(fields={"hearing_id": int, "last_id": int, "since": str}, joined=False, write=False)
     def on_join(self, conn, hearing, data):
         """Sent by a participant's page on connect and on every reconnect, with the last message
         id it saw; the ack carries the hearing's state and what was missed, in order."""
@@ -195,7 +197,7 @@ class HearingNamespace(Namespace):
             "user": {"id": user.id, "name": user.display_name, "constituency": user.constituency} if user else None,
         }
 
-    @event(fields={"hearing_id": int})
+    @event(fields={"hearing_id": int}, write=False)
     def on_leave(self, conn, hearing, data):
         leave_room(realtime.hearing_room(hearing.id))
         leave_room(realtime.chairs_room(hearing.id))

@@ -1,8 +1,8 @@
 """Rate limits (Flask-Limiter), keyed by the principal: the signed-in user however they signed in
 (session cookie or API bearer token), else the IP address. On top, every write from one IP counts
 against one looser shared budget (``application_limits`` in agora/extensions.py), so many
-accounts behind one script are slowed too. Socket events spend the same per-user budgets as their
-HTTP routes (``spend``)."""
+accounts behind one script are slowed too. Socket writes spend the same per-user budgets as their
+HTTP routes and the same per-IP ceiling (``spend``)."""
 from flask import g, request
 from flask_login import current_user
 
@@ -64,15 +64,36 @@ def user_or_ip() -> str:
     return f"ip:{request.remote_addr}"
 
 
-def spend(limit, scope: str) -> bool:
-    """Count one socket event against an HTTP route's limit, in the very counters Flask-Limiter
-    keeps for it (the same key, and the same scope: the route's endpoint, or a shared limit's
-    scope), so a form post and a socket event share one budget. False (nothing counted) when
-    any of its windows is full."""
+def _counter_keys(key: str, scope: str) -> tuple:
+    """The identifiers Flask-Limiter counts a limit under (its key prefix, if one is configured)."""
+    from agora.extensions import limiter
+
+    prefix = getattr(limiter, "_key_prefix", "")
+    return (prefix, key, scope) if prefix else (key, scope)
+
+
+def ip_ceiling() -> list:
+    """The per-IP ceiling's counters (``application_limits``), exactly as Flask-Limiter keeps them
+    for a POST from this address: a socket write spends the budget HTTP writes spend."""
+    from agora.extensions import limiter
+
+    return [
+        (lim.limit, _counter_keys(lim.key_func(), lim.scope_for(request.endpoint or "", "POST")))
+        for lim in limiter.limit_manager.application_limits
+    ]
+
+
+def spend(limit=None, scope: str | None = None) -> bool:
+    """Count one socket write against the per-IP ceiling every write from this address shares,
+    and, when its HTTP route has one, that route's limit, in the very counters Flask-Limiter keeps
+    (the same key, and the same scope: the route's endpoint, or a shared limit's scope), so a form
+    post and a socket event share one budget. False (nothing counted) when any window is full."""
     from agora.services import throttle
 
-    key = user_or_ip()
-    counters = [(item, (key, scope)) for item in throttle.limits_of(limit() if callable(limit) else limit)]
+    counters = ip_ceiling()
+    if limit is not None:
+        key = user_or_ip()
+        counters += [(item, _counter_keys(key, scope)) for item in throttle.limits_of(limit() if callable(limit) else limit)]
     if not throttle.allowed(counters):
         return False
     throttle.spend(counters)
