@@ -35,18 +35,24 @@ def _disconnect_live(user_id: int) -> None:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(SIGNUP_LIMIT, methods=["POST"])
 def register():
-    form = RegisterForm()
+    """Create an account, with the optional profile offered at once; then back to the page that
+    sent the person here (a consultation), or to the profile."""
+    form = RegisterForm(next=request.args.get("next"))
     status = 200
     if form.validate_on_submit():
         try:
             user = accounts.register(form.email.data, form.password.data, form.display_name.data)
+            if form.constituency.data or form.country.data or form.gender.data:
+                accounts.update_profile(user, accounts.Profile(
+                    display_name=user.display_name, constituency=form.constituency.data or None,
+                    country=form.country.data or None, gender=form.gender.data or None, languages=None, locale=None))
         except AgoraError as error:
-            getattr(form, error.field, form.email).errors.append(error.message)
+            getattr(form, error.field or "email", form.email).errors.append(error.message)
             status = error.status
         else:
             _start_session(user)
             flash(_("Welcome, %(name)s. You can now submit views and vote.", name=user.display_name), "success")
-            return redirect(url_for("auth.profile", welcome=1))
+            return redirect(safe_next(form.next.data, url_for("auth.profile", welcome=1)))
     elif request.method == "POST":
         status = 422
     return render_template("auth/register.html", form=form), status
@@ -239,7 +245,7 @@ def profile():
                     constituency=form.constituency.data or None,
                     country=form.country.data or None,
                     gender=form.gender.data or None,
-                    languages=form.languages.data or None,
+                    languages=",".join(form.languages.data or []) or None,
                     locale=form.locale.data or None,
                     show_constituency=bool(form.show_constituency.data),
                 ),

@@ -9,11 +9,13 @@ from wtforms import (
     HiddenField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from agora.i18n import translate
 from agora.models.consultation import STAGES, STATUSES
@@ -26,7 +28,35 @@ class RegisterForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(_l("Repeat the password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
+    # The optional profile, offered at once (it can be filled or changed later in the profile).
+    constituency = SelectField(_l("Constituency"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    gender = SelectField(_l("Gender"), validators=[Optional()])
+    next = HiddenField()  # the page that sent the person here (checked by redirects.safe_next)
     submit = SubmitField(_l("Create my account"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _profile_choices(self)
+
+
+def _profile_choices(form) -> None:
+    form.constituency.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in CONSTITUENCIES.items()]
+    form.country.choices = _blank(_l("Not stated")) + geography.choices()
+    form.gender.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in GENDERS.items()]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (WTForms' documented recipe): every choice visible, no Ctrl-click."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+# Languages offered by name in the profile: the six UN languages and the most widely read others;
+# a code stored earlier that is not here stays offered, so nothing is lost.
+READ_LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es", "pt", "de", "hi", "bn", "ur", "id", "sw", "ha", "am", "yo",
+                  "tr", "fa", "ja", "ko", "vi", "th", "it", "pl", "uk", "nl")
 
 
 class LoginForm(FlaskForm):
@@ -46,16 +76,23 @@ class ProfileForm(FlaskForm):
     constituency = SelectField(_l("Constituency"), validators=[Optional()])
     country = SelectField(_l("Country"), validators=[Optional()])
     gender = SelectField(_l("Gender"), validators=[Optional()])
-    languages = StringField(_l("Languages you read (codes, e.g. en, fr, sw)"), validators=[Optional(), Length(max=80)])
+    languages = MultiCheckboxField(_l("Languages you read"), validators=[Optional()])
     locale = SelectField(_l("Interface language"), validators=[Optional()])
     show_constituency = BooleanField(_l("Show my constituency with my views (otherwise it is only counted in totals)"))
     submit = SubmitField(_l("Save my profile"))
 
     def __init__(self, *args, languages=(), language_names=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.constituency.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in CONSTITUENCIES.items()]
-        self.country.choices = _blank(_l("Not stated")) + geography.choices()
-        self.gender.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in GENDERS.items()]
+        _profile_choices(self)
+        from agora.web.helpers import language_name
+
+        obj = kwargs.get("obj")
+        if not self.is_submitted() and isinstance(getattr(obj, "languages", None), str):
+            self.languages.data = [c for c in obj.languages.split(",") if c]  # stored as "en,sw"
+        elif not self.is_submitted():
+            self.languages.data = []
+        stored = [c for c in (self.languages.data or []) if c not in READ_LANGUAGES]
+        self.languages.choices = sorted(((code, language_name(code)) for code in (*READ_LANGUAGES, *stored)), key=lambda c: c[1].casefold())
         self.locale.choices = _blank(_l("From my browser")) + [(code, (language_names or {}).get(code, code)) for code in languages]
 
 

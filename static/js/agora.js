@@ -28,6 +28,11 @@
             if (n) n.textContent = data[key];
           });
         }
+        // The header's tally ("12 votes") counts this vote too.
+        [["consultation-votes", data.votes_total], ["consultation-participants", data.participants_total]].forEach(function (pair) {
+          var element = document.getElementById(pair[0]);
+          if (element && pair[1]) element.textContent = pair[1];
+        });
         if (status) status.textContent = button.textContent.trim() + " ✓";
       })
       .catch(function () {
