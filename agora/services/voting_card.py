@@ -9,7 +9,8 @@ average). Pol.is also multiplies by the smoothed agree
 share, so a view few people agree with sinks however few votes it has; here that factor is the
 vote's variance instead, 4 x a(1 - a) with a = (A + 1) / (A + D + 2): a split view is worth a
 vote, a view everyone agrees (or disagrees) with tells little. Views most people pass on sink
-by (1 - p), p = (P + 1) / (S + 2), as in Pol.is::
+by (1 - p) as in Pol.is, but with p = (P + 1) / (S + 4), a prior of one pass in four rather than
+Pol.is' one in two, so a view nobody has seen yet is not taken for one half the room passes on::
 
     priority = (1 + 8 x 2^(-S/5)) x (1 - p) x 4a(1 - a) x (E + 1)
 
@@ -82,7 +83,7 @@ def priority(agree: int, disagree: int, passed: int, extremity: float = 0.0) -> 
     """How much a view needs the next vote (see the module docstring)."""
     seen = agree + disagree + passed
     newness = 1 + 8 * 2 ** (-seen / 5)
-    engaged = 1 - (passed + 1) / (seen + 2)
+    engaged = 1 - (passed + 1) / (seen + 4)
     a = (agree + 1) / (agree + disagree + 2)
     return newness * engaged * 4 * a * (1 - a) * (extremity + 1)
 
