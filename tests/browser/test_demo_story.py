@@ -1,0 +1,44 @@
+"""The demo tells the whole SDG 6 story to someone clicking through it in Chromium (no JavaScript):
+the consultation's views come in six languages from people with profiles, its hearings are live,
+upcoming and past, and the past one has its transcript, speakers' record and themes."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
+
+
+def test_the_demo_water_review_from_views_to_past_hearing(browser, demo_server):
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    page.goto(demo_server.url + "/?lang=en")
+    page.locator("section.live-now").get_by_role("link", name=re.compile("Review of progress")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("safe drinking water")
+
+    for lang in LANGUAGES:  # views in each of the six languages
+        expect(page.locator(f'ol.views .view-text[lang="{lang}"]').first).to_be_visible()
+    hearings = page.locator("section#hearings")
+    expect(hearings.locator(".hearing-live")).to_contain_text("Progress review: safe water and sanitation")
+    expect(hearings.locator("li", has_text="Regional session: Africa and the Arab States")).to_contain_text("UTC")
+    slug_url = page.url
+
+    page.get_by_role("link", name="Who took part").click()
+    gender = page.locator("table", has_text="Gender")
+    expect(gender.first).to_contain_text("Woman")
+    expect(page.locator("main")).to_contain_text("Global South")
+
+    page.goto(slug_url)
+    hearings.locator("li", has_text="Opening session: where SDG 6 stands").get_by_role("link", name=re.compile("Transcript")).click()
+    record = page.locator("table", has_text="Toilets in rural schools")
+    expect(record).to_be_visible()  # the speakers' record: four turns
+    for topic in ("تمويل المرافق البلدية", "Données ouvertes sur la qualité de l'eau", "农村供水的资金"):
+        expect(record).to_contain_text(topic)
+    for lang in LANGUAGES:
+        expect(page.locator(f'ol.transcript .view-text[lang="{lang}"]').first).to_be_visible()
+    expect(page.locator("li.chair-summary")).to_contain_text("We heard two concerns in every language")
+    page.get_by_role("link", name="Themes in this hearing's messages").click()
+    expect(page.get_by_role("heading", name="Themes, largest first")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(re.compile("baseline survey|tariffs|water points", re.I))
+    context.close()
