@@ -93,7 +93,7 @@ def test_the_job_process_finishes_its_job_and_ends_quietly_when_the_server_is_go
         "AGORA_SECRET_KEY": "test",
     }
     child = subprocess.Popen(
-        [sys.executable, "-m", "agora.jobs.process"], cwd=Path(__file__).resolve().parent.parent,
+        [sys.executable, "-m", "agora.jobs.child"], cwd=Path(__file__).resolve().parent.parent,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )
     child.stdout.close()  # the server is gone: nobody reads what the child says

@@ -103,7 +103,7 @@ def _job_process(app):
 
     with _processes_lock:
         if app not in _processes:
-            _processes[app] = JobProcess(app)
+            _processes[app] = JobProcess(app, in_thread)
         return _processes[app]
 
 

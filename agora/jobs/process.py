@@ -3,7 +3,7 @@
 A theme refit is seconds of scikit-learn and NumPy holding the GIL: run in a native thread of the
 server it took the interpreter away from the event loop that serves every socket (16–24 % of the
 server's CPU in bench/live.py, and the loop waited for each GIL switch). Here the server starts
-one child (``python -m agora.jobs.process``, at a lower CPU priority) on the first job, sends it
+one child (``python -m agora.jobs.child``, at a lower CPU priority) on the first job, sends it
 jobs as JSON lines and reads back when each starts and ends. The child builds the same app (the
 database URL and instance folder are passed on) and runs each job in a thread of its own, so a
 slow webhook delivery never holds up a refit.
@@ -30,8 +30,11 @@ NICENESS = 10
 class JobProcess:
     """The server's side: one child process and the jobs it has not finished."""
 
-    def __init__(self, app):
+    def __init__(self, app, run_here):
+        """``run_here(app, path, args)`` runs a job in this process when no child can start
+        (``agora.jobs.in_thread``, handed in so this module never imports the package that uses it)."""
         self._app = app
+        self._run_here = run_here
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
         self._ids = itertools.count(1)
@@ -68,7 +71,7 @@ class JobProcess:
             "AGORA_JOBS": "inline",  # what a job asks for in the child runs there and then
         }
         child = subprocess.Popen(
-            [sys.executable, "-m", "agora.jobs.process"],
+            [sys.executable, "-m", "agora.jobs.child"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1,
         )
         log.info("started the job process (pid %s)", child.pid)
@@ -114,9 +117,7 @@ class JobProcess:
                     log.error("job %s%r gave up after %d attempts", job["path"], tuple(job["args"]), job["attempts"])
                 else:
                     log.error("no job process could start; running %s%r in this process", job["path"], tuple(job["args"]))
-                    from agora.jobs import in_thread
-
-                    in_thread(self._app, job["path"], tuple(job["args"]))
+                    self._run_here(self._app, job["path"], tuple(job["args"]))
 
     def stop(self) -> None:
         """Close the child's input: it finishes what it has and exits."""
@@ -146,60 +147,3 @@ def clean_up_interrupted(app, path: str, args) -> None:
                     db.session.remove()
     except Exception:
         log.exception("cleaning up after the interrupted job %s failed", path)
-
-
-# -------------------------------------------------------------------------- the child's side
-
-
-def main() -> int:
-    """Read jobs from standard input until it closes; run each in a thread; say when each starts and ends."""
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s job-process %(name)s: %(message)s")
-    from agora import create_app
-    from agora.jobs import run_job
-
-    # Our standard output is the server's line to us: anything else printed goes to stderr.
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    app = create_app()
-    say_lock = threading.Lock()
-
-    def say(event: str, job_id) -> None:
-        with say_lock:
-            try:
-                channel.write(json.dumps({"event": event, "id": job_id}) + "\n")
-                channel.flush()
-            except (BrokenPipeError, ValueError):  # ValueError: closed after an earlier broken pipe
-                # The server stopped: our input closes too, so we finish the jobs we were given
-                # (nobody is left to hear about them) and exit.
-                log.info("the server is gone; job %s %s not reported", job_id, event)
-
-    def work(job: dict) -> None:
-        say("started", job["id"])
-        try:
-            run_job(app, job["path"], tuple(job["args"]))
-        finally:
-            say("finished", job["id"])
-
-    workers = []
-    for line in sys.stdin:
-        try:
-            job = json.loads(line)
-            job["path"], job["args"]  # noqa: B018  (both must be there)
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed job line: %r", line[:200])
-            continue
-        thread = threading.Thread(target=work, args=(job,), name=f"job:{job['path']}")
-        thread.start()
-        workers = [w for w in workers if w.is_alive()] + [thread]
-    for thread in workers:  # the server closed our input: finish what was asked, then exit
-        thread.join()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

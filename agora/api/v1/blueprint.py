@@ -1,9 +1,9 @@
-"""JSON API v1 over the same services as the pages. Errors: {"error": {"code", "message"}}."""
+"""The API v1 blueprint and how a caller is authenticated (the routes are in ``routes`` and ``reports``)."""
 from flask import Blueprint, g, request
 from flask_login import current_user
 
 from agora.extensions import csrf
-from agora.services.errors import AgoraError, Forbidden
+from agora.services.errors import AgoraError
 from agora.web.ratelimits import principal
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -39,7 +39,3 @@ def require_user():
         raise Unauthorized("Sign in or send a personal API token to do this.")
     return g.api_user
 
-
-from agora.api.v1 import reports, routes  # noqa: E402,F401  (registers the routes)
-
-__all__ = ["Forbidden", "bp", "require_user"]

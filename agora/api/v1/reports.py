@@ -3,7 +3,7 @@ import json
 
 from flask import Response, request
 
-from agora.api.v1 import bp
+from agora.api.v1.blueprint import bp
 from agora.services import reports
 from agora.services.errors import Invalid, TooLarge
 

@@ -3,7 +3,7 @@ import json
 
 from flask import current_app, g, request, url_for
 
-from agora.api.v1 import bp, require_user
+from agora.api.v1.blueprint import bp, require_user
 from agora.api.v1.openapi import spec
 from agora.api.v1.serialize import consultation_json, submission_json
 from agora.extensions import limiter
