@@ -319,6 +319,8 @@ def polis_import_command(folder, title, slug, status, attribution):
         f"Imported {result.statements} statements, {result.participants} participants and {result.votes:,} votes "
         f"into '{consultation.title}' (/consultations/{consultation.slug}); {len(result.skipped_rows)} rows skipped."
     )
+    for line in result.skipped_rows[:50]:  # each with its reason (a bad id, a text the sanitiser refused)
+        click.echo(f"  skipped {line}")
     _embed_with_progress(consultation.id)
 
 

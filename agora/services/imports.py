@@ -13,7 +13,9 @@ from sqlalchemy import func, insert, select, update
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
 from agora.services import audit, csvfiles, embeddings, screening
-from agora.services.errors import Invalid
+from agora.services.errors import AgoraError, Invalid
+from agora.services.sanitize import clean_text
+from agora.services.submissions import MAX_CHARS_DEFAULT
 
 REQUIRED_COMMENT_COLUMNS = {"comment-id", "author-id", "moderated", "comment-body", "timestamp"}
 
@@ -27,12 +29,17 @@ class ImportResult:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            # an export of Agora's own had its cells neutralised (csvfiles): read them as they were
-            return [{key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()} for row in csv.DictReader(handle)]
-    except UnicodeDecodeError as error:
-        raise Invalid(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
+    """The rows of a UTF-8 CSV file. Bytes that are not UTF-8 are kept as lone surrogates
+    (surrogateescape), so only the rows holding them are refused (by clean_text and the id
+    checks), not the whole file."""
+    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        # an export of Agora's own had its cells neutralised (csvfiles): read them as they were
+        return [{key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def _number(value) -> bool:
+    """A Pol.is id or timestamp: ASCII digits only (str.isdigit also accepts '²', which int() refuses)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
 
 
 def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progress=lambda message: None) -> ImportResult:
@@ -42,15 +49,24 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
     skipped: list[str] = []
     statements = []
     for line, row in enumerate(comments, start=2):
-        body = (row.get("comment-body") or "").strip()
-        if not body or not row["comment-id"].isdigit():
-            skipped.append(f"comments.csv line {line}: empty text or bad id")
+        if not (_number(row["comment-id"]) and _number(row["author-id"]) and _number(row["timestamp"] or "0")):
+            skipped.append(f"comments.csv line {line}: bad id or timestamp")
+            continue
+        try:  # the sanitiser every text goes through: invalid Unicode, control characters, length
+            row["comment-body"] = clean_text(row.get("comment-body"), max_chars=MAX_CHARS_DEFAULT, field="comment-body")
+        except AgoraError as error:
+            skipped.append(f"comments.csv line {line}: {error.english}")
             continue
         statements.append(row)
     statements.sort(key=lambda row: int(row["timestamp"] or 0))
     progress(f"Read {len(statements)} statements ({len(skipped)} skipped).")
 
-    participants_rows = _read_csv(folder / "participants-votes.csv")
+    participants_rows = []
+    for line, row in enumerate(_read_csv(folder / "participants-votes.csv"), start=2):
+        if _number(row.get("participant")):
+            participants_rows.append(row)
+        else:
+            skipped.append(f"participants-votes.csv line {line}: bad participant id")
     authors = {row["author-id"] for row in statements}
     participant_ids = sorted({row["participant"] for row in participants_rows} | authors, key=int)
     users = [
@@ -65,7 +81,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
     )
     progress(f"Created {len(users)} imported participants.")
 
-    texts = [row["comment-body"].strip() for row in statements]
+    texts = [row["comment-body"] for row in statements]
     model = screening.moderator()
     vectors = None
     if model:  # embedded once: the score reads the vectors, and they are stored with the views
