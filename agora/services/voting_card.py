@@ -113,15 +113,12 @@ def _tie_break(user_id: int | None, submission_id: int) -> bytes:
 
 
 def voted_ids(consultation_id: int, user: User | None) -> set[int]:
-    """The listed views of this consultation the person has voted on (a pass is a vote)."""
+    """The listed views of this consultation the person has voted on (a pass is a vote). Read by
+    the voter's index alone and kept to the ranked views, with no join on the views."""
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
-    return set(
-        db.session.scalars(
-            select(Vote.submission_id).join(Submission, Submission.id == Vote.submission_id)
-            .where(Vote.user_id == user.id, *_listed(consultation_id))
-        )
-    )
+    listed = {sid for sid, _author, _score in ranking(consultation_id)}
+    return listed.intersection(db.session.scalars(select(Vote.submission_id).where(Vote.user_id == user.id)))
 
 
 def parse_skipped(raw) -> tuple[int, ...]:
