@@ -36,6 +36,10 @@ another (its database is flushed before each run).
 ``--pin`` puts the server(s) on CPU 0 and every client process on CPU 1 (taskset), so that the
 clients do not steal the server's core; without it they share both cores.
 Never asserted in tests. Rate limits are turned off for the run (AGORA_RATELIMIT_ENABLED=0).
+
+Why one file of ~900 lines: it starts its viewer processes from this same file
+(``--viewer-worker``) and holds the code its other subprocesses run, so one command is the
+whole experiment.
 """
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ We start k-means++ and then finish the chosen groups' k-means on the participant
 a boundary through a dense region does not move with the random start of the base clusters. The
 axes come from an exact truncated SVD (what Pol.is' power iteration converges to). Pol.is keeps
 moderated-out statements as columns of zeros; callers here leave their votes out instead.
+
+Why one module of ~550 lines: one algorithm (Pol.is's), kept in the order of the files it follows.
 """
 from __future__ import annotations
 

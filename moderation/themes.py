@@ -20,6 +20,10 @@ of at most 5,000 texts; TF-IDF and hybrid take the smallest k within 5% of the b
 silhouette, embeddings the gap statistic's 1-standard-error rule (Tibshirani, Walther & Hastie
 2001). On large corpora of short texts both criteria keep improving with k, so there the upper
 bound sqrt(n/2) is what decides (bill titles: k=47).
+
+Why one module of ~900 lines: one algorithm whose steps (vectorising, fitting, choosing k,
+naming, placement) share the ThemeSet and its private helpers; the evaluation is apart
+(``evaluate_themes``).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Backups of the embedded SQLite database through SQLite's online backup API.
 
-PostgreSQL is backed up with its own tools (pg_dump / pg_restore), documented in the README.
+PostgreSQL is backed up with its own tools (pg_dump / pg_restore), documented in docs/operations/backups.md.
 """
 import sqlite3
 from pathlib import Path

@@ -6,13 +6,16 @@ hearing's messages), stored in ``theme_snapshots`` with what the pages need alre
 The previous ready snapshot stays in use until a new one is ready; a failed run is kept with its
 error and the previous one is still shown.
 
-When to recompute (documented in the README): the first snapshot once ``MIN_TEXTS`` views are
+When to recompute (documented in docs/method/index.md): the first snapshot once ``MIN_TEXTS`` views are
 published; then when the views published since the last snapshot reach ``REFIT_MIN_NEW`` (20) or
 ``REFIT_FRACTION`` (10 %) of the last snapshot's size, whichever comes first. Checks are debounced
 (at most one every ``THEMES_DEBOUNCE_SECONDS`` per consultation and process), a run already going
 is never doubled, and after a failure we wait ``FAILED_BACKOFF`` before trying again. Between
 runs each new view is placed in the nearest theme at once (~0.05 ms) with the snapshot's
 placement model, kept in memory per consultation.
+
+Why one module of ~650 lines: every function reads or writes the same snapshots and shares this
+process's placement models and debounce state; split, each part would reach into the others'.
 """
 from __future__ import annotations
 
