@@ -92,9 +92,10 @@ def _matrix(app, world) -> list[str]:
     return wrong
 
 
-def test_every_api_route_is_in_the_matrix(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api_v1.")}
-    assert endpoints == {endpoint for endpoint, *_ in MATRIX}
+def test_every_api_route_and_method_is_in_the_matrix(app):
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api_v1.")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == {(endpoint, method) for endpoint, method, *_ in MATRIX}
 
 
 def test_every_api_call_answers_every_caller_as_written_down(app, world):

@@ -220,3 +220,28 @@ def test_one_address_trying_many_accounts_is_throttled(app):
         else:
             raise AssertionError("the 31st failure from one address in an hour was not throttled")
         assert accounts.authenticate("spray-last@example.org", "Summer2026!", client="192.0.2.99") is None
+
+
+def test_new_accounts_have_the_stricter_limit_through_the_api_too(app, make):
+    """The red team's case: bearer-token calls counted as anonymous, so the new-account limit never
+    applied to the API. A day-old account's token gets 3 views a minute; an older account's 10."""
+    from datetime import timedelta
+
+    from agora.models._base import utcnow
+    from agora.services import accounts
+
+    cid = make.consultation()
+    new_id, old_id = make.user(email="new@example.org"), make.user(email="old@example.org")
+    with app.app_context():
+        db.session.get(User, old_id).created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        secrets = {name: accounts.create_token(db.session.get(User, uid), "api")[1] for name, uid in (("new", new_id), ("old", old_id))}
+    texts = iter(civic_statements(10))
+    statuses = {}
+    for name, secret in secrets.items():
+        client = app.test_client()
+        statuses[name] = [
+            client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": next(texts)}, headers={"Authorization": f"Bearer {secret}"}).status_code
+            for _ in range(4 if name == "new" else 5)
+        ]
+    assert statuses == {"new": [201, 201, 201, 429], "old": [201] * 5}
