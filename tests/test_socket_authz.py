@@ -9,7 +9,7 @@ import pytest
 from agora.extensions import db, socketio
 from agora.models import User
 from agora.services import hearings
-from tests.conftest import civic_statements, login
+from tests.conftest import civic_statements, csrf_from, login
 
 NS = "/hearing"
 ROLES = ("anonymous", "participant", "moderator", "chair_elsewhere", "chair", "admin")
@@ -126,3 +126,48 @@ def test_a_broken_permission_check_makes_the_matrix_fail(app, make, monkeypatch)
     assert ("participant", "close_hearing", "forbidden", None) in wrong
     assert ("moderator", "skip_speaker", "forbidden", "not_found") in wrong
     assert all(role != "anonymous" for role, *_ in wrong)
+
+
+# Every namespace's events, with the matrix that covers them: a new event without a line fails here.
+NAMESPACE_EVENTS = {"/hearing": {event for event, *_ in EVENTS}, "/": {"follow"}, "/moderation": set()}
+
+
+def test_every_event_of_every_namespace_is_in_a_matrix():
+    handlers = socketio.server.namespace_handlers
+    assert set(handlers) == set(NAMESPACE_EVENTS)
+    for namespace, handler in handlers.items():
+        events = {name[3:] for name in dir(handler) if name.startswith("on_") and name not in ("on_connect", "on_disconnect")}
+        assert events == NAMESPACE_EVENTS[namespace], namespace
+
+
+# /moderation: who may connect (it has no events: the server pushes queue changes); "/": follow a
+# consultation's page, public and read-only, the same for everyone; a draft is unknown to all.
+MODERATION_CONNECT = {"anonymous": False, "participant": False, "moderator": True, "chair_elsewhere": False, "chair": False, "admin": True}
+
+
+def test_who_may_connect_to_moderation_and_follow_a_consultation(app, make):
+    consultation_id, draft_id = make.consultation(), make.consultation("A draft", status="draft")
+    people = _people(make)
+    emails = {"participant": "participant@example.org", "moderator": "moderator@example.org",
+              "chair_elsewhere": "elsewhere@example.org", "chair": "chair@example.org", "admin": "admin@example.org"}
+    with app.app_context():
+        hearing = hearings.create(consultation_id, "Review of SDG 14")
+        hearings.appoint_chair(hearing, db.session.get(User, people["chair"]), None)
+        hearings.appoint_chair(hearings.create(consultation_id, "Another"), db.session.get(User, people["chair_elsewhere"]), None)
+    wrong = []
+    for role in ROLES:
+        http = app.test_client()
+        if role != "anonymous":
+            login(http, emails[role])
+        token = csrf_from(http, "/account/login")
+        sock = socketio.test_client(app, namespace="/moderation", flask_test_client=http, auth={"csrf": token})
+        if sock.is_connected("/moderation") != MODERATION_CONNECT[role]:
+            wrong.append((role, "/moderation connect", MODERATION_CONNECT[role]))
+        if sock.is_connected("/moderation"):
+            sock.disconnect(namespace="/moderation")
+        follower = socketio.test_client(app, namespace="/", flask_test_client=http)
+        answers = [follower.emit("follow", {"consultation_id": cid}, namespace="/", callback=True) for cid in (consultation_id, draft_id, 999_999)]
+        if answers != [{"ok": True}, {"ok": False, "error": "unknown consultation"}, {"ok": False, "error": "unknown consultation"}]:
+            wrong.append((role, "follow", answers))
+        follower.disconnect(namespace="/")
+    assert wrong == [], wrong
