@@ -223,3 +223,22 @@ def test_the_report_says_how_its_themes_were_found(app, client, two_camps):
     assert "by meaning (multilingual sentence embeddings" in content["method"]["text"] and "TF-IDF" not in content["method"]["text"]
     html = client.get(f"/reports/{two_camps['report_id']}").get_data(as_text=True)
     assert "multilingual sentence embeddings + k-means" in html and "TF-IDF" not in html
+
+
+def test_summary_claims_hold_for_a_dominated_consultation_with_views_outside_every_theme():
+    """Pure: the summary of a hand-made report says what its numbers say (no database)."""
+    from agora.services import report_summary
+
+    content = {
+        "consultation": {"title": "Océans", "summary": None, "forum": None},
+        "participation": {"participants": 5, "submitters": 5, "submissions": 5, "voters": 1, "votes": 2, "balance": {
+            "verdict": "dominated", "declared": {"constituency": 4, "country": 0, "gender": 0},
+            "largest_constituency": {"key": "ngo", "label": "NGO / civil society", "share_of_stated": 0.75}, "largest_region": None}},
+        "themes": {"items": [{"id": 0, "label": "海洋塑料", "size": 2, "share": 0.4, "quotes": [{"submission_id": 9, "text": "减少塑料。"}]}], "unassigned": 3},
+        "opinions": {"groups": [], "consensus": [], "divisive": []},
+    }
+    claims = {c["kind"]: c for c in report_summary.summarise(content)["claims"]}
+    assert claims["dominant_constituency"]["text"] == "Not balanced: NGO / civil society is 75 % of the 4 participants who declared a constituency."
+    assert claims["themes"]["text"].startswith("3 views fit no theme. The published views fall into 1 theme.")
+    assert claims["theme"]["statements"] == [9] and claims["theme"]["anchors"] == ["theme-0-statement-9"]
+    assert "no_groups" in claims and "agreed" not in claims and "split" not in claims  # 2 votes: no groups, no claim about them

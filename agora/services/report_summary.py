@@ -55,7 +55,8 @@ def _themes(content):
     items = content["themes"].get("items") or []
     if not items:
         return [_claim("themes", "no_themes", anchors=["said"])]
-    claims = [_claim("themes", "themes", {"themes": len(items), "submissions": content["participation"]["submissions"]}, anchors=["said"])]
+    unassigned = content["themes"].get("unassigned") or 0
+    claims = [_claim("themes", "themes", {"themes": len(items), "submissions": content["participation"]["submissions"], "unassigned": unassigned}, anchors=["said"])]
     for theme in sorted(items, key=lambda t: (-t["size"], t["id"]))[:THEMES_SHOWN]:
         ids = [q["submission_id"] for q in theme["quotes"]][:QUOTES_SHOWN]
         claims.append(_claim("themes", "theme", {"theme_id": theme["id"], "label": theme["label"], "size": theme["size"], "share": theme["share"]},
@@ -233,8 +234,11 @@ def sentence(claim: dict, _, ngettext, number, percent) -> str:
     if kind == "no_themes":
         return _("No themes: there were no published submissions.")
     if kind == "themes":
-        return ngettext("The published views fall into %(num)s theme. The largest:", "The published views fall into %(num)s themes. The largest:",
+        text = ngettext("The published views fall into %(num)s theme. The largest:", "The published views fall into %(num)s themes. The largest:",
                         v["themes"])
+        if v.get("unassigned"):  # the claim above holds only for the others
+            text = ngettext("%(num)s view fits no theme.", "%(num)s views fit no theme.", v["unassigned"]) + " " + text
+        return text
     if kind == "theme":
         return ngettext("“%(label)s”: %(num)s view (%(share)s), for example:", "“%(label)s”: %(num)s views (%(share)s), for example:",
                         v["size"], label=v["label"], share=percent(v["share"]))
