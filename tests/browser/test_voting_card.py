@@ -175,3 +175,30 @@ def test_a_reader_not_signed_in_is_asked_to_sign_in_and_comes_back(browser, card
     expect(page.locator(".card-closed")).to_contain_text("This consultation is closed")
     expect(page.get_by_role("button", name="Agree", exact=True)).to_have_count(0)
     context.close()
+
+
+def test_the_card_and_the_map_have_no_serious_axe_violations(browser, card_site):
+    """WCAG 2.1 AA by axe-core (vendored, test-only) on the card before and after voting, with the
+    map, in English and Arabic, and on the opinions page with the map."""
+    from tests.browser.test_accessibility import _axe
+
+    context = browser.new_context(bypass_csp=True, locale="en-GB")
+    page = context.new_page()
+    base, slug = card_site["base"], card_site["slug"]
+    sign_in(page, base, "shot")
+    problems = []
+
+    def check(path):
+        for lang in ("en", "ar"):
+            assert page.goto(f"{base}{path}?lang={lang}").status == 200
+            problems.extend(f"{path} [{lang}] {v['id']}: {v['help']}" for v in _axe(page))
+
+    check(f"/consultations/{slug}/vote")
+    page.goto(f"{base}/consultations/{slug}/vote?lang=en")
+    for _ in range(7):
+        page.get_by_role("button", name="Agree", exact=True).click()
+    expect(page.locator("#card-progress")).to_have_text("You have voted on 7 of 12 views.")
+    check(f"/consultations/{slug}/vote")
+    check(f"/consultations/{slug}/opinions")
+    context.close()
+    assert not problems, "\n".join(problems)
