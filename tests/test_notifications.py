@@ -266,3 +266,14 @@ def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_v
     login(client, "layla@example.org")
     mine = client.get("/account/views").get_data(as_text=True)
     assert _translated(app, "ar", "What happened with your input") in mine and "E/HLPF/2026/L.3" in mine
+
+
+def test_the_language_picked_in_the_header_is_the_language_of_the_emails(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "quiet@example.org", view_held="email")
+    login(client, "quiet@example.org")
+    assert client.get("/language/ru?next=/").status_code == 302
+    make.submission(cid, ids["quiet"], ABUSIVE)
+    [message] = inbox.to("quiet@example.org")
+    assert "ждёт модератора" in message["Subject"]
+    assert '<html lang="ru" dir="ltr">' in message.get_body(("html",)).get_content()

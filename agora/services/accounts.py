@@ -331,6 +331,14 @@ def update_profile(user: User, profile: Profile) -> User:
     return user
 
 
+def remember_locale(user: User, locale: str) -> None:
+    """The interface language a signed-in person picked in the header becomes their preference
+    (their emails are written in it); choosing the one they already have writes nothing."""
+    if user.locale != locale:
+        user.locale = locale
+        db.session.commit()
+
+
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:

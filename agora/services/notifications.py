@@ -214,13 +214,17 @@ def for_moderation_many(submissions, action: str, reason: str | None = None) -> 
 
 
 def participants_of(consultation_id: int):
-    """Everyone who gave input to a consultation: wrote a view (in any state) or voted."""
+    """Every account that gave input to a consultation: wrote a view (in any state) or voted.
+    Imported and SMS participants have no account to read a notification in."""
     authors = select(Submission.author_id.label("user_id")).where(Submission.consultation_id == consultation_id, Submission.author_id.is_not(None))
     voters = (
         select(Vote.user_id.label("user_id")).join(Submission, Submission.id == Vote.submission_id)
         .where(Submission.consultation_id == consultation_id)
     )
-    return [row[0] for row in db.session.execute(union(authors, voters))]
+    people = union(authors, voters).subquery()
+    return list(db.session.scalars(
+        select(User.id).join(people, people.c.user_id == User.id).where(User.kind == "account", User.deleted_at.is_(None))
+    ))
 
 
 def announce_to_participants(kind: str, consultation_id: int, params: dict) -> None:

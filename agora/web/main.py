@@ -1,9 +1,10 @@
 """Home page, language switch and health endpoints."""
 from flask import Blueprint, current_app, redirect, render_template, request
+from flask_login import current_user
 from sqlalchemy import text
 
 from agora.extensions import db
-from agora.services import consultations, hearings
+from agora.services import accounts, consultations, hearings
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.redirects import safe_next
 
@@ -38,6 +39,8 @@ def set_language(code):
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        if current_user.is_authenticated:
+            accounts.remember_locale(current_user, code)  # emails follow the language chosen here
     return response
 
 
