@@ -14,7 +14,7 @@ from flask_babel import force_locale, gettext
 from agora.extensions import db
 from agora.models import Notification, OutgoingEmail, User
 from agora.models._base import utcnow
-from agora.services import accounts, audit, mail, moderation, notifications, reports
+from agora.services import audit, mail, moderation, notifications, reports
 from tests.conftest import csrf_from, login
 from tests.live_server import free_port
 
@@ -277,3 +277,23 @@ def test_the_language_picked_in_the_header_is_the_language_of_the_emails(app, cl
     [message] = inbox.to("quiet@example.org")
     assert "ждёт модератора" in message["Subject"]
     assert '<html lang="ru" dir="ltr">' in message.get_body(("html",)).get_content()
+
+
+def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(app, make, world):
+    """Screening was unavailable (the view stayed pending); when it runs again, the author is told."""
+    from agora.models import Submission
+    from agora.services import screening
+
+    cid, ids = world
+    with app.app_context():
+        waiting = Submission(consultation_id=cid, author_id=ids["fr"], text="Chaque village a besoin d'un point d'eau potable.", state="pending")
+        db.session.add(waiting)
+        db.session.commit()
+        assert screening.rescreen_pending() == 1
+        assert db.session.get(Submission, waiting.id).state == "published"
+        [told] = db.session.query(Notification).filter_by(user_id=ids["fr"]).all()
+        assert told.kind == "view_published"
+        with app.test_request_context("/?lang=fr"):
+            [described] = notifications.describe([told], "fr")
+        assert described.text.startswith("Votre avis dans « Eau <b>potable</b> & assainissement » a été vérifié et publié")
+        assert described.url.endswith(f"/account/views#v{waiting.id}")
