@@ -41,12 +41,11 @@ def _map_context(consultation):
     }
 
 
-def _page(consultation, card, status=200, card_status=None):
+def _page(consultation, card, status=200):
     return render_template(
         "voting/card.html",
         consultation=consultation,
         card=card,
-        card_status=card_status,
         counts=consultations.counts([consultation.id])[consultation.id],
         percent=percent,
         **(_map_context(consultation) if card.voted else {"omap": None}),
@@ -99,7 +98,7 @@ def vote(slug):
         "message": message,
         "voted": card.voted,
         "total": card.total,
-        "card": render_template("voting/_card.html", consultation=consultation, card=card, card_status=message),
+        "card": render_template("voting/_card.html", consultation=consultation, card=card),
         "votes_total": _("%(n)s votes", n=format_decimal(counts.votes)),
         "map": None if omap is None else {
             "you": map_view.you_marker(omap),

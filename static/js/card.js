@@ -47,6 +47,9 @@
       .then(function (data) {
         var card = document.getElementById("card");
         card.outerHTML = data.card;
+        var status = document.getElementById("card-status");
+        var progress = document.getElementById("card-progress");
+        if (status) status.textContent = data.message + " " + (progress ? progress.textContent : "");
         var total = document.getElementById("card-votes-total");
         if (total && data.votes_total) total.textContent = data.votes_total;
         if (data.map_html) {

@@ -108,7 +108,8 @@ def test_vote_one_view_at_a_time(browser, card_site, javascript):
         if javascript:
             assert page.url == url  # the card advanced in place
             expect(page.locator("#card-votes-total")).to_have_text(f"{total + done} votes")  # the header tally
-            expect(page.locator("#card-status")).to_have_text({"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped: it comes back later."}[button])
+            message = {"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped: it comes back later."}[button]
+            expect(page.locator("#card-status")).to_have_text(f"{message} You have voted on {done} of 12 views.")
         else:
             expect(page.locator(".flashes")).to_contain_text({"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped"}[button])
             assert votes_in_header(page) == total + done
