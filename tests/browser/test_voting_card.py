@@ -11,18 +11,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live_server import ROOT, LiveServer, separate_database
+from tests.test_voting_card import VIEWS as ONE_PER_LANGUAGE
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 # Two views in each UN language: the first half one camp agrees with, the second half the other.
 VIEWS = [
-    "Rural clinics need reliable electricity before anything else.",
-    "Les données de santé publique doivent rester sous contrôle public.",
-    "El agua potable debe ser gratuita para los hogares más pobres.",
-    "يجب أن تكون المياه النظيفة حقا مكفولا لكل أسرة.",
-    "农村地区需要更多的公共交通。",
-    "Городам нужны зелёные зоны для охлаждения летом.",
+    *ONE_PER_LANGUAGE[:6],
     "Private investment should lead the new water networks.",
     "Les redevances sur l'eau doivent couvrir tous les coûts.",
     "Las empresas privadas gestionan mejor el agua urbana.",
