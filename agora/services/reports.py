@@ -25,6 +25,7 @@ from agora.extensions import db
 from agora.jobs import off_loop
 from agora.models import Consultation, Forum, Report, Submission, Transmission, User, Vote
 from agora.models._base import utcnow
+from agora.i18n import N_
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services import archives, audit, csvfiles, report_summary, screening
@@ -163,7 +164,7 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
         "participants_by": {
             "constituency": constituency_rows,
             "region": region_rows,
-            "global_south": _breakdown(south_values, {"global_south": "Global South", "global_north": "Global North"}),
+            "global_south": _breakdown(south_values, {"global_south": N_("Global South"), "global_north": N_("Global North")}),
             "gender": gender_rows,
         },
         "submissions_by": {
@@ -171,11 +172,11 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
             "region": _breakdown([s.region for s in published]),
             "global_south": _breakdown(
                 [None if s.global_south is None else ("global_south" if s.global_south else "global_north") for s in published],
-                {"global_south": "Global South", "global_north": "Global North"},
+                {"global_south": N_("Global South"), "global_north": N_("Global North")},
             ),
             "gender": _breakdown([s.gender for s in published], GENDERS),
             "language": _breakdown([s.language for s in published]),
-            "channel": _breakdown([s.channel for s in published], {"web": "Web", "api": "API", "socket": "Live hearing", "import": "Imported offline or from another platform", "sms": "SMS"}),
+            "channel": _breakdown([s.channel for s in published], {"web": N_("Web"), "api": N_("API"), "socket": N_("Live hearing"), "import": N_("Imported offline or from another platform"), "sms": N_("SMS")}),
         },
         "balance": _balance(constituency_rows, region_rows, south_share, gender_rows),
     }
@@ -288,7 +289,7 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     across_constituencies = opinion_lib.fit(votes, groups=declared, random_state=0).consensus if len(set(declared.values())) >= 2 else []
     across_regions = opinion_lib.fit(votes, groups=regions, random_state=0).consensus if len(set(regions.values())) >= 2 else []
     return {
-        "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": "votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)",
+        "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": N_("votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)"),
                    "group_names": "letters by group number, as on the opinions page", "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
         "groups": groups,
         "consensus": statements(result.consensus),
@@ -327,8 +328,10 @@ def _hearing_record(hearing_id: int | None) -> dict | None:
 
 
 def _method(published, model_version, thresholds) -> dict:
+    """Stored in English in the frozen report; pages show it in the reader's language while this
+    exact text is in the catalogue (an older report's wording stays English, and the page says so)."""
     return {
-        "text": (
+        "text": N_(
             "Views were submitted on the Agora platform (and, where stated, imported from offline or other channels). "
             "Every submission was screened by a machine-learning model for abuse and spam; the model only publishes or holds, "
             "and people decided on every held or reported item against the published code of conduct. "

@@ -27,7 +27,10 @@ def admin_required(view):
 @bp.get("/")
 @admin_required
 def index():
-    return render_template("admin/index.html", consultations=consultations.all_for_admin())
+    """The secretariat's dashboard: what needs them now, then every consultation."""
+    from agora.services import dashboard
+
+    return render_template("admin/index.html", consultations=consultations.all_for_admin(), tasks=dashboard.secretariat_tasks(current_user))
 
 
 def _input_from(form: ConsultationForm) -> consultations.ConsultationInput:

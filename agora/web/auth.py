@@ -18,6 +18,11 @@ def _safe_next(target: str | None) -> str:
     return safe_next(target, url_for("main.index"))
 
 
+def _landing(user) -> str:
+    """Where signing in leads when no page asked for it: the secretariat to what needs them."""
+    return url_for("admin.index") if user.is_admin else url_for("main.index")
+
+
 def _start_session(user, remember=False):
     session.clear()  # a fresh session on sign-in: no fixation
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request (idle timeout)
@@ -74,11 +79,11 @@ def login():
             status = 401
         elif user.totp_secret:
             session.clear()
-            session["pending_2fa"] = {"token": accounts.session_token(user), "remember": bool(form.remember.data), "next": _safe_next(form.next.data)}
+            session["pending_2fa"] = {"token": accounts.session_token(user), "remember": bool(form.remember.data), "next": safe_next(form.next.data, _landing(user))}
             return redirect(url_for("auth.verify_code"))
         else:
             _start_session(user, remember=form.remember.data)
-            return redirect(_safe_next(form.next.data))
+            return redirect(safe_next(form.next.data, _landing(user)))
     elif request.method == "POST":
         status = 422
     return render_template("auth/login.html", form=form), status

@@ -76,7 +76,9 @@ def new():
     if refused:
         return refused
     form = HearingForm()
-    form.consultation_id.choices = [(str(c.id), c.title) for c in consultations.all_for_admin()]
+    from agora.services import dashboard
+
+    form.consultation_id.choices = [(str(c.id), c.title) for c in dashboard.can_hold_hearing(consultations.all_for_admin())]
     if request.method == "GET" and request.args.get("consultation_id"):
         form.consultation_id.data = request.args["consultation_id"]
     status = 200

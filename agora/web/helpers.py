@@ -1,17 +1,17 @@
 """Template filters and globals."""
 import hashlib
 import os
+import re
 
 from flask import current_app, request, url_for
-from markupsafe import Markup
 from flask_babel import format_date, format_decimal, format_time, get_locale
-
-from agora.i18n import N_, translate, translated
+from markupsafe import Markup
 
 from agora import permissions
-from agora.services import charts, submissions
+from agora.i18n import N_, translate, translated
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
+from agora.services import charts, submissions
 from agora.services.sanitize import render_text
 
 RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
@@ -23,6 +23,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["number"] = lambda value: format_decimal(value or 0)
     app.jinja_env.filters["datetime"] = datetime_with_zone
     app.jinja_env.filters["t"] = translate  # a label from a table marked with N_
+    app.jinja_env.filters["report_title"] = report_title
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["moderation_label"] = moderation_label
     app.jinja_env.globals["localized"] = localized
@@ -36,6 +37,10 @@ def register_template_helpers(app) -> None:
         locale = str(get_locale() or "en")
         return {
             "STAGES": translated(STAGES),
+            "STATUS_LABELS": translated(STATUS_LABELS),
+            "REPORT_STATES": translated(REPORT_STATES),
+            "TRANSMISSION_STATES": translated(TRANSMISSION_STATES),
+            "SUBMISSION_STATES": translated(SUBMISSION_STATES),
             "CONSTITUENCIES": translated(CONSTITUENCIES),
             "GENDERS": translated(GENDERS),
             "LANGUAGES": current_app.config["LANGUAGES"],
@@ -67,6 +72,10 @@ def datetime_with_zone(value) -> str:
     ("14 May 2031, 09:30 UTC", "2031年5月14日 09:30 UTC"), so a hearing's time is never ambiguous."""
     if not value:
         return ""
+    if isinstance(value, str):  # an ISO timestamp kept in a frozen report's JSON
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
     from babel import Locale
 
     locale = get_locale() or Locale.parse("en")
@@ -100,6 +109,25 @@ def localized(consultation):
     return consultations.localized(consultation, locale, translation=found)
 
 
+# Stored values in words, for every page that shows them (never the raw "draft", "failed").
+STATUS_LABELS = {"draft": N_("Draft"), "open": N_("Open"), "closed": N_("Closed"), "reported": N_("Reported")}
+REPORT_STATES = {"draft": N_("Draft"), "frozen": N_("Frozen")}
+TRANSMISSION_STATES = {"recorded": N_("recorded"), "pending": N_("being delivered"), "delivered": N_("delivered"), "failed": N_("delivery failed")}
+SUBMISSION_STATES = {"pending": N_("waiting for screening"), "published": N_("published"), "held": N_("held"), "hidden": N_("hidden"), "rejected": N_("rejected")}
+REPORT_TITLE = re.compile(r"^Report on “(?P<title>.*)”(?: — (?P<hearing>.*))?$", re.S)
+
+
+def report_title(title: str) -> str:
+    """A report's stored (English) title in the reader's language: 'Report on “X”' becomes
+    'Rapport sur « X »'; the consultation's and hearing's own titles stay as written."""
+    found = REPORT_TITLE.match(title or "")
+    if not found:
+        return title
+    words = translate("Report on “%(title)s”") % {"title": found["title"]}
+    return words + (" — " + found["hearing"] if found["hearing"] else "")
+
+
+N_("Report on “%(title)s”")
 N_("automatic hold: %(reason)s")
 MODERATION_WORDS = {
     "publish": N_("Published at once"),

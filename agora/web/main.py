@@ -1,5 +1,5 @@
 """Home page, language switch and health endpoints."""
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -42,6 +42,12 @@ def set_language(code):
         if current_user.is_authenticated:
             accounts.remember_locale(current_user, code)  # emails follow the language chosen here
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the site's icon, not a 404 per visit."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/x-icon", max_age=7 * 24 * 3600)
 
 
 @bp.get("/healthz")

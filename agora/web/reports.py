@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from agora.extensions import limiter
 from agora.models.report import FORUM_DECISIONS
-from agora.services import consultations, forum_responses, reports
+from agora.services import consultations, dashboard, forum_responses, reports
 from agora.services.errors import AgoraError
 from agora.web.admin import admin_required
 from agora.web.ratelimits import user_or_ip
@@ -98,7 +98,10 @@ def verify():
 @admin_required
 def admin_index():
     return render_template(
-        "reports/admin.html", reports=reports.all_for_admin(), consultations=consultations.all_for_admin(), forums=reports.forums()
+        "reports/admin.html", reports=reports.all_for_admin(), forums=reports.forums(),
+        # Only those a report can be drafted for; the open ones are listed with a way to close them.
+        consultations=dashboard.reportable(everything := consultations.all_for_admin()),
+        still_open=[c for c in everything if c.status == "open"]
     )
 
 
