@@ -242,3 +242,24 @@ def test_summary_claims_hold_for_a_dominated_consultation_with_views_outside_eve
     assert claims["themes"]["text"].startswith("3 views fit no theme. The published views fall into 1 theme.")
     assert claims["theme"]["statements"] == [9] and claims["theme"]["anchors"] == ["theme-0-statement-9"]
     assert "no_groups" in claims and "agreed" not in claims and "split" not in claims  # 2 votes: no groups, no claim about them
+
+
+def test_a_dominated_report_states_its_balance_in_the_readers_language(app, client, make):
+    """The balance verdict under "Who took part" is said in the page's language (it was the English
+    text frozen in the JSON, on a French or Arabic page alike)."""
+    cid = make.consultation("Plastiques")
+    texts = ["Interdire les sacs plastiques.", "حظر الأكياس البلاستيكية.", "禁止塑料袋。", "Запретить пластиковые пакеты."]
+    for i, text in enumerate(texts):
+        make.submission(cid, make.user(constituency="ngo" if i < 3 else "academia", country="FR"), text)
+    with app.app_context():
+        db.session.get(Consultation, cid).status = "closed"
+        db.session.commit()
+        report = reports.freeze(reports.create_draft(cid, None).id, None)
+        english = reports.content_of(report)["participation"]["balance"]["warnings"]
+    assert any(w.startswith("One constituency dominates") for w in english)
+    french = client.get(f"/reports/{report.id}?lang=fr").get_data(as_text=True)
+    assert "Déséquilibre : ONG / société civile représente 75\u00a0% des 4 participants ayant déclaré un groupe d’acteurs." in french
+    assert "Aucun participant n’a déclaré ces groupes d’acteurs :" in french and "Syndicat" in french
+    assert not any(w in french for w in english)
+    arabic = client.get(f"/reports/{report.id}?lang=ar").get_data(as_text=True)
+    assert "غياب التوازن" in arabic and not any(w in arabic for w in english)
