@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from agora.extensions import db
 from agora.models import Consultation, User
+from agora.models._base import utcnow
 from agora.services import accounts, consultations, demo_story, imports
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -114,6 +115,22 @@ def _report_and_transmit(consultation, progress) -> None:
     forum = reports.create_forum(DEMO_FORUM)
     reports.transmit(report.id, forum.id, None)
     progress(f"Report #{report.id} frozen (SHA-256 {report.sha256[:16]}…) and its transmission recorded.")
+    _forum_response(report, progress)
+
+
+def _forum_response(report, progress) -> None:
+    """What the demonstration forum did with the report: closes the loop on the consultation's
+    page and its participants' "My views"."""
+    from agora.services import forum_responses
+
+    admin = db.session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL))
+    forum_responses.record(report.id, admin, forum_responses.ResponseInput(
+        decision="noted", decided_on=utcnow().date().isoformat(), document="DEMO/2026/1",
+        text="The forum took note of the report and asked the city to answer its three most agreed "
+             "statements at the next session. (A demonstration: no real forum decided this.)",
+        text_language="en",
+    ))
+    progress("The demonstration forum's response to the report is recorded (What happened with your input).")
 
 
 def _supersede_older_report(progress) -> None:
