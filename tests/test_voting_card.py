@@ -228,3 +228,36 @@ def test_the_opinion_map_shows_groups_and_you_after_voting(app, make, client):
         row = re.search(r'<tr data-group="0" class="map-you-row"><th scope="row">Group A</th><td>8</td>.*?Closest to you', page)
         assert row, url
         assert re.search(rf'<desc id="{map_id}-desc">16 participants with enough votes are on the map\. 2 opinion groups', page), url
+
+
+def test_votes_on_the_card_bring_the_groups_and_the_map_up_to_date(app, make, signed_in):
+    """Reading the card checks whether the opinion groups are due (as the opinions page does), so
+    votes cast on the card refit the groups the routing and the map use."""
+    saved = {k: app.config.get(k) for k in ("THEMES_AUTO_REFIT", "JOBS_BACKEND", "OPINIONS_CHECK_SECONDS")}
+    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", OPINIONS_CHECK_SECONDS=0)
+    opinions._CHECKED.clear()
+    try:
+        cid = make.consultation()
+        slug = make.slug(cid)
+        ids = _publish(app, cid, VIEWS)
+        for i in range(16):
+            person = make.user()
+            for j, sid in enumerate(ids):
+                _vote(app, person, sid, "agree" if (i < 8) == (j < 4) else "disagree")
+        with app.app_context():
+            assert themes.latest_snapshot(cid, None, "opinions") is None
+        for _ in range(7):
+            page = signed_in.get(f"/consultations/{slug}/vote").get_data(as_text=True)
+            token = csrf_from(signed_in, f"/consultations/{slug}/vote")
+            signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": _card_form(page), "vote": "agree"})
+        page = signed_in.get(f"/consultations/{slug}/vote").get_data(as_text=True)
+        with app.app_context():
+            assert themes.latest_snapshot(cid, None, "opinions") is not None
+        assert '<svg class="opinion-map"' in page and "You are the ringed dot marked “You”" in page
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                app.config.pop(key, None)
+            else:
+                app.config[key] = value
+        opinions._CHECKED.clear()

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from agora.extensions import limiter
-from agora.services import consultations, opinion_map, submissions, voting_card
+from agora.services import consultations, opinion_map, opinions, submissions, voting_card
 from agora.services.errors import AgoraError
 from agora.web import opinion_map as map_view
 from agora.web.ratelimits import VOTE_LIMIT, VOTES_SCOPE, user_or_ip
@@ -56,6 +56,7 @@ def _page(consultation, card, status=200):
 def card(slug):
     """The next view for this reader (an anonymous reader sees it with a way to sign in)."""
     consultation = _public(slug)
+    opinions.maybe_schedule(consultation.id)  # votes cast here refit the groups the routing and map use
     skipped = voting_card.parse_skipped(request.args.get("skipped"))
     user = current_user if current_user.is_authenticated else None
     return _page(consultation, voting_card.next_card(consultation, user, skipped))
