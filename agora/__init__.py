@@ -121,8 +121,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from agora.web.security import apply_security_headers
+    from agora.web.security import StrictFormRequest, apply_security_headers
 
+    app.request_class = StrictFormRequest
     app.after_request(apply_security_headers)
 
 

@@ -1,7 +1,9 @@
-"""Security headers for every response: a CSP with no inline scripts, no framing, no sniffing."""
+"""Security headers for every response: a CSP with no inline scripts, no framing, no sniffing;
+and form posts whose bytes are not UTF-8 refused before anything reads them."""
 import re
+from urllib.parse import unquote_to_bytes
 
-from flask import Response, current_app, request
+from flask import Request, Response, current_app, request
 
 CSP_DIRECTIVES = [
     "default-src 'self'",
@@ -48,3 +50,23 @@ def apply_security_headers(response: Response) -> Response:
     elif "Cache-Control" not in response.headers and response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+class StrictFormRequest(Request):
+    """Werkzeug decodes a form post's percent-escapes with replacement, so bytes that are not UTF-8
+    (a UTF-8-encoded surrogate, stray bytes) would become U+FFFD and be stored changed. This request
+    refuses such a form (422, code "encoding") when the form is first read (by the CSRF check), as
+    the API and the sockets refuse a lone surrogate. Multipart uploads are checked by their readers
+    (the CSV import decodes strictly)."""
+
+    def _load_form_data(self) -> None:
+        if "form" not in self.__dict__ and self.mimetype == "application/x-www-form-urlencoded":
+            raw = self.get_data(cache=True, parse_form_data=False)  # parsing then reads the cached bytes
+            for piece in re.split(rb"[&=]", raw):
+                try:
+                    unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+                except UnicodeDecodeError:
+                    from agora.services.errors import Invalid
+
+                    raise Invalid("The text is not valid UTF-8.", code="encoding") from None
+        super()._load_form_data()

@@ -35,7 +35,8 @@ def inbound():
     except AgoraError as error:
         return _plain(error.message, error.status, error.code)
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+        # strict: percent-escapes that are not UTF-8 are refused, not replaced (the text would be stored changed)
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20, errors="strict")
     except (UnicodeDecodeError, ValueError):
         return _plain("The body must be a UTF-8 form post with from and text.", 400, "bad_request")
     first = lambda name: (fields.get(name) or [None])[0]  # noqa: E731
