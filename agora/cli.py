@@ -34,13 +34,14 @@ def _server_answers(url: str) -> bool:
 @click.option("--live", is_flag=True, help="Act at a human pace (see --pace); without it, every action at once.")
 @click.option("--url", default=None, help=f"A running Agora server to play through with real Socket.IO clients "
               f"(default: {DEFAULT_SERVER} if it answers; else this process acts through the services).")
+@click.option("--no-server", is_flag=True, help="Act through the services in this process even if a server answers.")
 @click.option("--hearing", "hearing_id", type=int, default=None, help="The hearing (default: the demo's live hearing).")
 @click.option("--count", type=click.IntRange(1, 10_000), default=None, help="Stop after this many actions (default 30).")
 @click.option("--duration", type=click.FloatRange(min=1), default=None, help="Stop after this many seconds.")
 @click.option("--pace", type=click.FloatRange(min=0), default=4.0, show_default=True, help="Seconds between actions, on average (with --live).")
 @click.option("--people", type=click.IntRange(1, 18), default=8, show_default=True, help="How many simulated participants.")
 @click.option("--seed", type=int, default=None, help="Repeat the same run.")
-def demo_hearing_command(live, url, hearing_id, count, duration, pace, people, seed):
+def demo_hearing_command(live, url, no_server, hearing_id, count, duration, pace, people, seed):
     """Play the demo's live hearing: simulated participants post, vote and ask for the floor in the
     six UN languages, printing what they do; it ends by itself (Ctrl-C stops it at once)."""
     from flask import current_app
@@ -54,7 +55,9 @@ def demo_hearing_command(live, url, hearing_id, count, duration, pace, people, s
         raise click.ClickException(error.message) from None
     cast = demo_live.personas(people)
     demo_live.ensure_accounts(cast)
-    if url is None and not current_app.config.get("REDIS_URL") and _server_answers(DEFAULT_SERVER):
+    if no_server:
+        url = None
+    elif url is None and not current_app.config.get("REDIS_URL") and _server_answers(DEFAULT_SERVER):
         url = DEFAULT_SERVER
     if url:
         stage = demo_live.SocketStage(url, hid, echo=click.echo)
