@@ -127,7 +127,8 @@ def test_vote_one_view_at_a_time(browser, card_site, javascript):
     expect(page.locator("#opinion-map-you")).to_be_attached()
     expect(page.locator("#opinion-map-you")).not_to_have_attribute("visibility", "hidden")
     expect(page.get_by_role("table", name="Opinion groups on the map").locator("tbody tr")).to_have_count(2)
-    expect(page.locator("#opinion-map-summary")).to_contain_text("16 participants with enough votes are on the map. 2 opinion groups")
+    # (16 seeded voters, more once a refit places the test's own voters)
+    expect(page.locator("#opinion-map-summary")).to_have_text(re.compile(r"^\d+ participants with enough votes are on the map\. 2 opinion groups"))
     context.close()
 
 
