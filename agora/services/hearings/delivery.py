@@ -168,7 +168,7 @@ class Batcher:
                     self._wake.set()
                 return
             self._running = True
-            self._app = current_app._get_current_object()
+            self._app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
         from agora.extensions import socketio
 
         self._wake = socketio.server.eio.create_event()

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -65,7 +66,7 @@ def _region_of(user) -> str:
 THEME_QUOTES = 4
 
 
-def compute_themes(rows: list, vectors, previous=None, since: int = 0) -> dict:
+def compute_themes(rows: list, vectors, previous=None, since: int = 0) -> tuple[dict, Any]:
     """The chair's themes from the hearing's messages (``theme_inputs``) and their vectors.
 
     Pure and CPU-heavy: run it in a native thread, never on the event loop. Vectors not stored
@@ -130,8 +131,7 @@ def theme_inputs(hearing: Hearing, limit: int = 5000) -> list:
         .order_by(Submission.id.desc())
         .limit(limit)
     ).all()
-    rows.reverse()
-    return rows
+    return list(reversed(rows))
 
 
 def _stored_themes(hearing: Hearing) -> dict | None:
@@ -207,7 +207,7 @@ class _ThemeScheduler:
             if hearing_id in self._watched or batch_seconds() <= 0:
                 return
             self._watched.add(hearing_id)
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
 
         def tick():
             seen = None
@@ -244,7 +244,7 @@ class _ThemeScheduler:
             self._busy.add(hearing_id)
             self._new[hearing_id] = 0
             self._last[hearing_id] = time.monotonic()
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
 
         def work():
             try:

@@ -47,9 +47,9 @@ def _last_post_at(hearing_id: int, user_id: int) -> datetime | None:
 def _already_posted(user: User, key: str | None) -> bool:
     if key is None:
         return False
-    return db.session.scalar(
+    return bool(db.session.scalar(
         select(func.count(IdempotencyRecord.id)).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
-    ) > 0
+    ))
 
 
 def post_message(hearing: Hearing, user: User, text, *, client_id: str | None = None, channel: str = "socket") -> Submission:
@@ -208,14 +208,14 @@ def replay(hearing: Hearing, last_id=0, since: str | None = None) -> dict:
     if last_id >= 2**31:  # beyond PostgreSQL's integer: nothing is newer
         last_id = 2**31 - 1
     where = {"hearing_id": hearing.id, "last_id": last_id}
-    messages = db.session.execute(_MISSED, where).all()
+    messages = list(db.session.execute(_MISSED, where).all())
     retracted: list[int] = []
-    late = []
+    late: list = []
     if last_id:
         retracted = list(db.session.scalars(_RETRACTED, where))
         since_at = _parse_cursor(since)
         if since_at is not None:
-            late = db.session.execute(_APPROVED_LATE, {**where, "since": since_at}).all()
+            late = list(db.session.execute(_APPROVED_LATE, {**where, "since": since_at}).all())
     # Messages committed here but not yet broadcast will reach this client in the next frame
     # (it is already in the room): leave them out so nothing arrives twice.
     coming = _batcher.coming(hearing.id)

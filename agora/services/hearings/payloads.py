@@ -111,7 +111,7 @@ def request_payload(r: SpeakerRequest) -> dict:
         "name": r.user.display_name if r.user else None,
         "user_id": r.user_id,
         "constituency": r.constituency,
-        "constituency_label": CONSTITUENCIES.get(r.constituency, r.constituency),
+        "constituency_label": CONSTITUENCIES.get(r.constituency, r.constituency) if r.constituency else None,
         "topic": r.topic,
         "state": r.state,
         "position": r.position,
@@ -139,7 +139,7 @@ def state_payload(hearing: Hearing) -> dict:
         "pinned": pinned,
         "speaker": request_payload(speaking[0]) if speaking else None,
         "queue": [request_payload(r) for r in queued],
-        "next_id": (_next_by_rotation(hearing, queued).id if queued else None),
+        "next_id": next_up.id if (next_up := _next_by_rotation(hearing, queued)) is not None else None,
         "presence": presence.count(hearing.id),
         "server_time": utcnow().isoformat() + "Z",
     }

@@ -171,4 +171,5 @@ def speakers_record(hearing: Hearing) -> list[SpeakerRecord]:
             seconds=int((t.ended_at - t.started_at).total_seconds()) if t.ended_at else None,
         )
         for n, t in enumerate(turns, start=1)
+        if t.started_at is not None  # the query's own condition, said again for the type checker
     ]
