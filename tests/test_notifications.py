@@ -297,3 +297,20 @@ def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(
             [described] = notifications.describe([told], "fr")
         assert described.text.startswith("Votre avis dans « Eau <b>potable</b> & assainissement » a été vérifié et publié")
         assert described.url.endswith(f"/account/views#v{waiting.id}")
+
+
+def test_an_appeal_decided_by_another_moderator_emails_the_author_in_arabic(app, client, make, world, inbox):
+    cid, ids = world
+    second = make.user(email="mod2@example.org", role="moderator")
+    _opt_in(client, "layla@example.org", view_held="off", view_decided="in_app", appeal_decided="email")
+    sid = make.submission(cid, ids["ar"], ABUSIVE)
+    with app.app_context():
+        moderation.decide(_user(app, ids["mod"]), sid, "reject", "abuse")
+        appeal = moderation.appeal(_user(app, ids["ar"]), sid, "هذا رأي مشروع.")
+        assert inbox.messages == []  # the rejection: in the app only, as chosen
+        moderation.decide_appeal(_user(app, second), appeal.id, "restored", "within_rules")
+        kinds = [n.kind for n in db.session.query(Notification).filter_by(user_id=ids["ar"]).order_by(Notification.id)]
+    assert kinds == ["view_decided", "appeal_decided"]  # "held" was turned off
+    [message] = inbox.to("layla@example.org")
+    assert "صدر قرار في تظلّمك" in message["Subject"]
+    assert "أُعيد رأيك" in message.get_body(("plain",)).get_content()
