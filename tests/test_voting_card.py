@@ -227,7 +227,7 @@ def test_the_opinion_map_shows_groups_and_you_after_voting(app, make, client):
         assert "closest to Group A" in page, url
         row = re.search(r'<tr data-group="0" class="map-you-row"><th scope="row">Group A</th><td>8</td>.*?Closest to you', page)
         assert row, url
-        assert re.search(rf'<desc id="{map_id}-desc">16 participants with enough votes are on the map\. 2 opinion groups', page), url
+        assert re.search(rf'<desc id="{map_id}-desc">16 participants with enough votes are on the map\. 2 opinion groups \(Group A: 8 and Group B: 8\)', page), url
 
 
 def test_votes_on_the_card_bring_the_groups_and_the_map_up_to_date(app, make, signed_in):

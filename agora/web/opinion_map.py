@@ -8,6 +8,7 @@ participants weigh ~20 KB, not ~100 KB of circles.
 """
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask_babel import format_decimal, get_locale, get_translations
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -55,7 +56,9 @@ def summary(omap: OpinionMap) -> str:
     """One sentence of what the map shows, for everyone (and the SVG's description)."""
     named = names(omap)
     placed = len(omap.points)
-    groups = ", ".join(_("%(group)s: %(n)s", group=named[a.key], n=format_decimal(a.size)) for a in omap.groups)
+    # "Group A: 8, Group B: 8" with the reader's own list separators ("، " and "و" in Arabic)
+    groups = format_list([_("%(group)s: %(n)s", group=named[a.key], n=format_decimal(a.size)) for a in omap.groups],
+                         locale=get_locale() or "en")
     text = ngettext(
         "%(num)s participant with enough votes is on the map.",
         "%(num)s participants with enough votes are on the map.",
