@@ -179,8 +179,10 @@ def test_anonymous_readers_are_asked_to_sign_in_and_come_back(app, make, client)
     cid = make.consultation()
     slug = make.slug(cid)
     _publish(app, cid, VIEWS[3:4])
-    page = client.get(f"/consultations/{slug}/vote").get_data(as_text=True)
+    response = client.get(f"/consultations/{slug}/vote")
+    page = response.get_data(as_text=True)
     assert "يجب أن تكون المياه" in page and 'name="vote"' not in page
+    assert "Set-Cookie" not in response.headers  # nothing to post yet: no session is started
     assert f"/account/login?next=/consultations/{slug}/vote" in page.replace("%2F", "/").replace("%3F", "?")
     response = client.post(f"/consultations/{slug}/vote", data={"vote": "agree"})
     assert response.status_code in (302, 400)
