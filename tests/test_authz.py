@@ -55,6 +55,7 @@ CASES = [
     # -- public pages ------------------------------------------------------------------------
     ("main.index", "GET", "/", None, everyone(200)),
     ("main.about", "GET", "/about", None, everyone(200)),
+    ("main.favicon", "GET", "/favicon.ico", None, everyone(200)),
     ("main.healthz", "GET", "/healthz", None, everyone(200)),
     ("main.readyz", "GET", "/readyz", None, everyone(200)),
     ("main.set_language", "GET", "/language/fr", None, everyone(302)),
