@@ -74,8 +74,8 @@ def test_reads_stop_at_the_running_cap_whatever_the_directory_says():
 
 def test_a_genuine_package_still_reads_and_the_work_runs_off_the_event_loop(app, monkeypatch):
     calls = []
-    real = reports.off_loop
-    monkeypatch.setattr(reports.content, "off_loop", lambda fn, *args: calls.append(fn) or real(fn, *args))
+    real = reports.verification.off_loop
+    monkeypatch.setattr(reports.verification, "off_loop", lambda fn, *args: calls.append(fn) or real(fn, *args))
     package = _zip({"manifest.json": _manifest(), "report.json": b"{}"})
     with app.app_context():
         verdict = reports.verify_package(package)
