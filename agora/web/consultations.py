@@ -5,7 +5,16 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import consultations, forum_responses, hearings, moderation, organisations, reports, search, submissions
+from agora.services import (
+    consultations,
+    forum_responses,
+    hearings,
+    moderation,
+    organisations,
+    reports,
+    search,
+    submissions,
+)
 from agora.services.errors import AgoraError
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
