@@ -33,6 +33,9 @@ class Config:
         self.REDIS_URL = _env("REDIS_URL") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        # Every write from one address (forms, API, socket events), whoever is signed in. A venue
+        # where hundreds vote in a live hearing behind one NAT address needs more.
+        self.IP_WRITE_LIMIT = _env("IP_WRITE_LIMIT") or "240 per minute"
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down must not refuse submissions: count in this process's memory until it is back.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -101,6 +104,9 @@ class Config:
         self.SMTP_PORT = _env_int("SMTP_PORT", {"starttls": 587, "ssl": 465, "none": 25}[self.SMTP_SECURITY])
         self.SMTP_USER, self.SMTP_PASSWORD = _env("SMTP_USER"), _env("SMTP_PASSWORD")
         self.SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 20)
+        # CA certificates (PEM) that sign the mail server's certificate, for a relay with a private
+        # CA; unset: the system's. The certificate and its host name are always checked.
+        self.SMTP_CA_FILE = _env("SMTP_CA_FILE") or None
         self.MAIL_FROM = _env("MAIL_FROM") or "Agora <no-reply@localhost>"
         self.MAIL_PER_RECIPIENT_PER_HOUR = _env_int("MAIL_PER_RECIPIENT_PER_HOUR", 6)
         self.MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 6)

@@ -41,12 +41,18 @@ def _reads_are_free() -> bool:
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
+def _ip_write_limit() -> str:
+    from flask import current_app
+
+    return current_app.config.get("IP_WRITE_LIMIT") or "240 per minute"
+
+
 # Per-route limits (per user or IP) sit on the write routes; on top, every write from one IP
 # address counts against one shared budget, so many accounts behind one script are slowed too.
 limiter = Limiter(
     key_func=get_remote_address,
     default_limits=[],
-    application_limits=["240 per minute"],  # = ratelimits.IP_WRITE_LIMIT, keyed by IP
+    application_limits=[_ip_write_limit],  # keyed by IP; socket writes spend it too (ratelimits.ip_ceiling)
     application_limits_exempt_when=_reads_are_free,
     headers_enabled=True,
 )

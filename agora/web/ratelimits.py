@@ -13,7 +13,7 @@ SUBMIT_LIMIT_NEW_ACCOUNT = "3 per minute; 20 per day"
 VOTE_LIMIT = "120 per minute"
 HEARING_MESSAGE_LIMIT = "30 per minute; 500 per day"
 FLOOR_LIMIT = "10 per minute"
-IP_WRITE_LIMIT = "240 per minute"  # per IP, whoever is signed in: many accounts behind one script
+# Per IP, whoever is signed in (many accounts behind one script): AGORA_IP_WRITE_LIMIT, 240 a minute by default.
 NEW_ACCOUNT_HOURS = 24
 # Budgets shared by routes that do the same thing (a view posted by the form or the API, a vote
 # by either): one user has one budget, however many ways in (Flask-Limiter shared limits).
