@@ -152,6 +152,7 @@ def _supersede_older_report(progress) -> None:
 def load(progress=print) -> None:
     if db.session.scalar(select(Consultation.id).where(Consultation.slug == "improving-bowling-green")):
         progress("Demo already loaded; nothing added.")
+        demo_story.tell(db.session.scalar(select(User).where(User.email == DEMO_CHAIR_EMAIL)), progress)
         _supersede_older_report(progress)
         return
     if not db.session.scalar(select(User.id).where(User.email == DEMO_ADMIN_EMAIL)):

@@ -171,15 +171,19 @@ def upcoming_hearing(water: Consultation, progress) -> Hearing | None:
     return hearing
 
 
-def tell(chair: User, progress) -> None:
-    """The whole SDG 6 story (each part added once: loading again adds nothing)."""
+def tell(chair: User | None, progress) -> None:
+    """The whole SDG 6 story (each part added once: loading again adds nothing, and a demo loaded
+    before the story gets what it lacks)."""
     water = _water()
-    if water is None:
+    if water is None or chair is None:
         return
     from agora.services import opinions, themes  # a command, not the event loop: compute them here
 
+    had_views = db.session.scalar(
+        select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None)))
     people = views_with_profiles(water, progress)
     past_hearing(water, chair, people, progress)
     upcoming_hearing(water, progress)
-    themes.refit(water.id, progress=progress)
-    opinions.refit(water.id, progress=progress)
+    if not had_views:  # themes and opinion groups of the new views (a demo loaded again adds none)
+        themes.refit(water.id, progress=progress)
+        opinions.refit(water.id, progress=progress)
