@@ -19,7 +19,7 @@ RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 
 def register_template_helpers(app) -> None:
     app.jinja_env.filters["render_text"] = render_text
-    app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["date"] = lambda value: format_date(_as_datetime(value), "medium") if value else ""
     app.jinja_env.filters["number"] = lambda value: format_decimal(value or 0)
     app.jinja_env.filters["datetime"] = datetime_with_zone
     app.jinja_env.filters["t"] = translate  # a label from a table marked with N_
@@ -67,15 +67,21 @@ LANGUAGE_NAMES = {
 }
 
 
+def _as_datetime(value):
+    """A date or time as Babel wants it, also from an ISO string kept in a frozen report's JSON."""
+    if isinstance(value, str):
+        from datetime import datetime
+
+        return datetime.fromisoformat(value)
+    return value
+
+
 def datetime_with_zone(value) -> str:
     """The site's one date-time format: the locale's medium date, its short time and the time zone
     ("14 May 2031, 09:30 UTC", "2031年5月14日 09:30 UTC"), so a hearing's time is never ambiguous."""
     if not value:
         return ""
-    if isinstance(value, str):  # an ISO timestamp kept in a frozen report's JSON
-        from datetime import datetime
-
-        value = datetime.fromisoformat(value)
+    value = _as_datetime(value)
     from babel import Locale
 
     locale = get_locale() or Locale.parse("en")
@@ -128,6 +134,8 @@ def report_title(title: str) -> str:
 
 
 N_("Report on “%(title)s”")
+# The UN M49 regions of agora/data/countries.json, as reports and breakdowns name them.
+REGION_NAMES = (N_("Africa"), N_("Americas"), N_("Antarctica"), N_("Asia"), N_("Europe"), N_("Oceania"))
 N_("automatic hold: %(reason)s")
 MODERATION_WORDS = {
     "publish": N_("Published at once"),

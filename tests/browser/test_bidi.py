@@ -38,7 +38,8 @@ def _question_marks_at_the_end(page, needle: str) -> list[dict]:
     ("/hearings/{hearing_id}", "Which regions still lack shared data centres?"),
     ("/consultations/{closed_slug}/opinions", "Which uses of artificial intelligence should need a public licence?"),
     ("/reports/{report_id}", "Which uses of artificial intelligence should need a public licence?"),
-], ids=["card", "summary", "view", "hearing", "opinion-table", "report"])
+    ("/reports/{report_id}", "What has worked, what has not?"),
+], ids=["card", "summary", "view", "hearing", "opinion-table", "report", "report-summary"])
 def test_english_text_on_an_arabic_page_keeps_its_punctuation(browser, small_site, where, needle):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ar")
     page = context.new_page()
