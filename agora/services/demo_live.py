@@ -291,7 +291,6 @@ def play(stage, people: list[Persona], *, count: int | None = 30, duration: floa
             who = f"{persona.name} ({persona.constituency}, {persona.country})"
             script = lines[persona.language]
             n = used.get(persona.language, 0)
-            used[persona.language] = n + 1
             language, text, topic = script[n % len(script)]
             if n >= len(script):
                 text = f"{text} ({n // len(script) + 1})"  # said again later in the session
@@ -301,6 +300,8 @@ def play(stage, people: list[Persona], *, count: int | None = 30, duration: floa
                 action = "post" if not candidates else "vote"
             if action == "floor" and persona.email in stage.queued():
                 action = "post"
+            if action in ("post", "floor"):
+                used[persona.language] = n + 1  # the next line in this language is a new one
             if action == "post":
                 state, error = stage.post(persona, text, key=f"demo-live-{run}-{tally.actions}")
                 if error:
