@@ -258,7 +258,7 @@ def themes_refit_command(slug, hearing_id, force):
 
 def _embed_with_progress(consultation_id: int | None) -> int:
     """Embed what has no vector yet (an import's views), in batches, with a progress bar."""
-    from agora.services import embeddings
+    from agora.services import embeddings, themes
 
     bar = None
 
@@ -269,7 +269,7 @@ def _embed_with_progress(consultation_id: int | None) -> int:
             bar.__enter__()
         bar.update(done - bar.pos)
 
-    count = embeddings.embed_pending(consultation_id, progress=progress)
+    count = embeddings.embed_pending(consultation_id, progress=progress, then=themes.place_newly_embedded)
     if bar is not None:
         bar.__exit__(None, None, None)
     click.echo(f"  Embedded {count:,} views." if count else "  Every view already had its embedding.")

@@ -15,8 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Circles known and being fixed; each one is allowed only with exactly these modules.
 KNOWN_CIRCLES = {
-    # The lead is moving embedding work out of the themes service (issue #16) and fixes it there.
-    frozenset({"agora.services.embeddings", "agora.services.themes"}): "the lead (issue #16)",
     # New this session (the opinion map), not yet committed when this test was written.
     frozenset({"agora.web.opinion_map", "agora.web.themes"}): "the opinion map's author",
 }

@@ -109,11 +109,13 @@ def store_screened(pairs) -> None:
         db.session.execute(SubmissionVector.__table__.insert(), rows)
 
 
-def embed_pending(consultation_id: int | None = None, *, progress=None, batch: int = BATCH) -> int:
+def embed_pending(consultation_id: int | None = None, *, progress=None, then=None, batch: int = BATCH) -> int:
     """Embed every submission still without a vector (of one consultation, or all), in batches,
-    committing each; then place the newly embedded published views. Returns how many.
+    committing each. Returns how many.
 
-    ``progress(done, total)``: called after each batch (the CLI's progress bar)."""
+    ``then(ids, vectors)``: called after each batch's commit (the themes service places the newly
+    embedded published views: ``themes.place_newly_embedded``); ``progress(done, total)``: after
+    each batch (the CLI's progress bar)."""
     from moderation import embeddings as model
 
     total = None
@@ -134,7 +136,8 @@ def embed_pending(consultation_id: int | None = None, *, progress=None, batch: i
         vectors = model.encode([r.text for r in rows])
         _store(rows, vectors)
         db.session.commit()
-        _place([r.id for r in rows], vectors)
+        if then is not None:
+            then([r.id for r in rows], vectors)
         done += len(rows)
         if progress is not None:
             progress(done, max(total or 0, done))
@@ -189,24 +192,6 @@ def vectors_for(ids: list[int], *, progress=None) -> np.ndarray:
         if progress is not None:
             progress(min(start + step, len(missing)), len(missing))
     return out
-
-
-def _place(ids: list[int], vectors: np.ndarray) -> None:
-    """Put newly embedded published views without a theme into their scope's latest themes."""
-    from agora.services import themes
-
-    rows = db.session.execute(
-        select(Submission.id, Submission.consultation_id, Submission.hearing_id, Submission.text).where(
-            Submission.id.in_(ids), Submission.state == "published", Submission.theme_id.is_(None),
-            Submission.kind != "chair_summary",
-        )
-    ).all()
-    if not rows:
-        return
-    position = {submission_id: i for i, submission_id in enumerate(ids)}
-    placed = themes.place_embedded(rows, np.vstack([vectors[position[r.id]] for r in rows]))
-    if placed:
-        db.session.commit()
 
 
 # --------------------------------------------------------------------------- scheduling

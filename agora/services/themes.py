@@ -475,6 +475,24 @@ def place_embedded(rows, vectors) -> int:
     return placed
 
 
+def place_newly_embedded(ids: list[int], vectors) -> None:
+    """After the embedding job stored a batch's vectors (``embeddings.embed_pending(then=…)``):
+    put those of its views that are published and without a theme in their scope's latest themes."""
+    import numpy as np
+
+    rows = db.session.execute(
+        select(Submission.id, Submission.consultation_id, Submission.hearing_id, Submission.text).where(
+            Submission.id.in_(ids), Submission.state == "published", Submission.theme_id.is_(None),
+            Submission.kind != "chair_summary",
+        )
+    ).all()
+    if not rows:
+        return
+    position = {submission_id: i for i, submission_id in enumerate(ids)}
+    if place_embedded(rows, np.vstack([vectors[position[r.id]] for r in rows])):
+        db.session.commit()
+
+
 def after_submission(submission: Submission) -> None:
     """Once a submission is committed: schedule a refit if enough new views have arrived.
 
