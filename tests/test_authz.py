@@ -430,3 +430,23 @@ def test_a_broken_permission_check_makes_the_matrix_fail(app, world, monkeypatch
     wrong = _run(app, role, ids)
     assert "moderation.decide POST /moderation/items/{held_hide}/decide: expected 403, got 302 /moderation/" in wrong
     assert any(line.startswith("moderation.decide_appeal POST /moderation/appeals/{appeal_restore}/decide: expected 403") for line in wrong)
+
+
+def test_marking_someone_elses_notification_read_answers_alike_and_changes_nothing(app, make):
+    """A status cannot tell here (both answer 303, so nobody learns which ids exist): the owner's
+    notification must still be unread after another user sends its id."""
+    from agora.models import Notification
+    from agora.services import notifications
+
+    owner_id = make.user(email="owner@example.org")
+    make.user(email="intruder@example.org")
+    with app.app_context():
+        notifications.add([owner_id], "view_published", {"consultation": "Oceans"})
+        db.session.commit()
+        notification_id = db.session.query(Notification.id).filter_by(user_id=owner_id).scalar()
+    intruder = app.test_client()
+    login(intruder, "intruder@example.org")
+    token = csrf_from(intruder, "/account/notifications")
+    assert intruder.post("/account/notifications/read", data={"id": str(notification_id), "csrf_token": token}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Notification, notification_id).read_at is None
