@@ -314,3 +314,75 @@ def test_an_appeal_decided_by_another_moderator_emails_the_author_in_arabic(app,
     [message] = inbox.to("layla@example.org")
     assert "صدر قرار في تظلّمك" in message["Subject"]
     assert "أُعيد رأيك" in message.get_body(("plain",)).get_content()
+
+
+def _tls_server(handler, tmp_path, *, implicit: bool):
+    """aiosmtpd with a certificate from a test CA (trustme): STARTTLS required and a login, or
+    TLS from the first byte (SMTPS). Returns the controller and the CA's PEM file."""
+    import ssl
+
+    import trustme
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"agora", b"s3cret-pass")
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    port = free_port()
+    if implicit:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context,
+                                authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    else:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                                authenticator=authenticator, auth_required=True)
+    controller.start()
+    return controller, port, ca_file
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_mail_goes_over_starttls_or_ssl_with_a_login_and_a_checked_certificate(app, client, make, world, inbox, monkeypatch, tmp_path, security):
+    cid, ids = world
+    handler = Inbox()
+    controller, port, ca_file = _tls_server(handler, tmp_path, implicit=security == "ssl")
+    try:
+        for key, value in {"SMTP_PORT": port, "SMTP_SECURITY": security, "SMTP_USER": "agora", "SMTP_PASSWORD": "s3cret-pass"}.items():
+            monkeypatch.setitem(app.config, key, value)
+        monkeypatch.setattr(notifications, "schedule_mail", lambda: None)
+        _opt_in(client, "amelie@example.org", view_held="email")
+        make.submission(cid, ids["fr"], ABUSIVE)
+        with app.app_context():
+            monkeypatch.setitem(app.config, "SMTP_CA_FILE", str(ca_file))
+            monkeypatch.setitem(app.config, "SMTP_PASSWORD", "wrong")
+            assert mail.process(wait=False)["retry"] == 1  # a wrong password: logged, retried, not lost
+            assert "535" in db.session.query(OutgoingEmail).one().last_error
+            monkeypatch.setitem(app.config, "SMTP_PASSWORD", "s3cret-pass")
+            assert mail.process(now=utcnow() + timedelta(minutes=5))["sent"] == 1
+    finally:
+        controller.stop()
+    [message] = handler.to("amelie@example.org")
+    assert "attend un modérateur" in message["Subject"]
+
+
+def test_a_mail_server_whose_certificate_is_not_trusted_gets_nothing_and_the_email_waits(app, client, make, world, inbox, monkeypatch, tmp_path):
+    cid, ids = world
+    handler = Inbox()
+    controller, port, _ca_file = _tls_server(handler, tmp_path, implicit=True)
+    try:
+        for key, value in {"SMTP_PORT": port, "SMTP_SECURITY": "ssl", "SMTP_USER": "agora", "SMTP_PASSWORD": "s3cret-pass"}.items():
+            monkeypatch.setitem(app.config, key, value)
+        monkeypatch.setattr(notifications, "schedule_mail", lambda: None)
+        _opt_in(client, "amelie@example.org", view_held="email")
+        make.submission(cid, ids["fr"], ABUSIVE)
+        with app.app_context():
+            assert mail.process(wait=False)["retry"] == 1  # the test CA is not trusted: refused before any login
+            waiting = db.session.query(OutgoingEmail).one()
+            assert waiting.state == "queued" and "CERTIFICATE_VERIFY_FAILED" in waiting.last_error
+    finally:
+        controller.stop()
+    assert handler.messages == []

@@ -152,12 +152,13 @@ def _connect() -> smtplib.SMTP:
     config = current_app.config
     security, timeout = config["SMTP_SECURITY"], config["SMTP_TIMEOUT"]
     host, port = config["SMTP_HOST"], config["SMTP_PORT"]
+    context = ssl.create_default_context(cafile=config.get("SMTP_CA_FILE"))  # verifies the certificate and host name
     if security == "ssl":
-        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
         connection = smtplib.SMTP(host, port, timeout=timeout)
         if security == "starttls":
-            connection.starttls(context=ssl.create_default_context())
+            connection.starttls(context=context)
     if config.get("SMTP_USER"):
         connection.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
     return connection
