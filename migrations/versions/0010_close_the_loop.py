@@ -10,9 +10,8 @@ only if they chose it (notification_preferences, notification_settings), through
 by a background job (outgoing_emails). The audit chain also records the secretariat's forum
 responses, which concern no submission: moderation_decisions.submission_id becomes nullable.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_close_the_loop'
