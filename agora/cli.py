@@ -70,7 +70,10 @@ def demo_hearing_command(live, url, no_server, hearing_id, count, duration, pace
                        "give --url to play through a running server.")
     if count is None and duration is None:
         count = 30
-    tally = demo_live.play(stage, cast, count=count, duration=duration, pace=pace if live else 0, seed=seed, echo=click.echo)
+    try:
+        tally = demo_live.play(stage, cast, count=count, duration=duration, pace=pace if live else 0, seed=seed, echo=click.echo)
+    except demo_live.PlayerError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"Done: {tally.posted} messages published, {tally.held} held for a moderator, {tally.votes} votes, "
                f"{tally.floor} requests for the floor, {tally.refused} refused.")
 

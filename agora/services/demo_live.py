@@ -14,6 +14,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 NAMESPACE = "/hearing"
 PASSWORD = "agora-demo-chair"  # the demo's hearing participants share the chair's demo password
@@ -48,6 +49,10 @@ SCRIPT = [
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "ar": "Arabic", "zh": "Chinese", "ru": "Russian"}
 LANGUAGE_ORDER = ("en", "fr", "es", "ar", "zh", "ru")  # the demo's participant i writes in LANGUAGE_ORDER[(i - 1) % 6]
 ACTIONS = (("post", 0.5), ("vote", 0.35), ("floor", 0.15))
+
+
+class PlayerError(Exception):
+    """The running server could not be played through (unreachable, sign-in refused, not a hearing)."""
 
 
 @dataclass(frozen=True)
@@ -110,12 +115,11 @@ def live_hearing_id(hearing_id: int | None) -> int:
     from agora.services import hearings
     from agora.services.errors import Closed, NotFound
 
-    if hearing_id is not None:
-        hearing = hearings.get(hearing_id)
-    else:
-        hearing = db.session.scalar(select(Hearing).where(Hearing.state == "live").order_by(Hearing.id))
-        if hearing is None:
-            raise NotFound("No hearing is live: load the demo (flask --app agora agora demo) or give --hearing.")
+    found = hearings.get(hearing_id) if hearing_id is not None else (
+        db.session.scalar(select(Hearing).where(Hearing.state == "live").order_by(Hearing.id)))
+    if found is None:
+        raise NotFound("No hearing is live: load the demo (flask --app agora agora demo) or give --hearing.")
+    hearing: Hearing = found
     if hearing.state != "live":
         raise Closed(f"Hearing #{hearing.id} is {hearing.state}, not live: its chair opens it first.")
     return hearing.id
@@ -128,7 +132,7 @@ class ServiceStage:
 
     def __init__(self, hearing_id: int):
         self.hearing_id = hearing_id
-        self.users: dict[str, object] = {}
+        self.users: dict[str, Any] = {}  # email -> User
 
     def _user(self, persona: Persona):
         from agora.services import accounts
@@ -199,29 +203,37 @@ class SocketStage:
         import socketio
 
         http = requests.Session()
-        for attempt in range(12):  # the sign-in form allows a few attempts a minute per address
-            page = http.get(self.base + "/account/login", timeout=self.timeout)
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-            answer = http.post(self.base + "/account/login", allow_redirects=False, timeout=self.timeout,
-                               data={"email": persona.email, "password": PASSWORD, "csrf_token": token})
-            if answer.status_code != 429:
-                break
-            if attempt == 0:
-                self.echo("  (the server limits sign-ins per minute: waiting a moment)")
-            time.sleep(6)
-        if answer.status_code != 302:
-            raise RuntimeError(f"{persona.email} could not sign in to {self.base} (HTTP {answer.status_code}).")
-        page = http.get(f"{self.base}/hearings/{self.hearing_id}", timeout=self.timeout).text
-        csrf = re.search(r'data-csrf="([^"]*)"', page).group(1)
-        client = socketio.Client(reconnection=False)
-        client.on("messages", self._on_messages, namespace=NAMESPACE)
-        client.on("state", self._on_state, namespace=NAMESPACE)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-        client.connect(self.base, namespaces=[NAMESPACE], transports=["websocket"], auth={"csrf": csrf},
-                       headers={"Cookie": cookie}, wait_timeout=self.timeout)
-        joined = client.call("join", {"hearing_id": self.hearing_id}, namespace=NAMESPACE, timeout=self.timeout)
+        try:
+            for attempt in range(12):  # the sign-in form allows a few attempts a minute per address
+                form = http.get(self.base + "/account/login", timeout=self.timeout)
+                token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text)
+                if token is None:
+                    raise PlayerError(f"{self.base}/account/login has no sign-in form: is it an Agora server?")
+                answer = http.post(self.base + "/account/login", allow_redirects=False, timeout=self.timeout,
+                                   data={"email": persona.email, "password": PASSWORD, "csrf_token": token.group(1)})
+                if answer.status_code != 429:
+                    break
+                if attempt == 0:
+                    self.echo("  (the server limits sign-ins per minute: waiting a moment)")
+                time.sleep(6)
+            if answer.status_code != 302:
+                raise PlayerError(f"{persona.email} could not sign in to {self.base} (HTTP {answer.status_code}); "
+                                  "its password is the demo's (agora-demo-chair).")
+            page = http.get(f"{self.base}/hearings/{self.hearing_id}", timeout=self.timeout).text
+            csrf = re.search(r'data-csrf="([^"]*)"', page)
+            if csrf is None:
+                raise PlayerError(f"{self.base}/hearings/{self.hearing_id} is not a hearing page.")
+            client = socketio.Client(reconnection=False)
+            client.on("messages", self._on_messages, namespace=NAMESPACE)
+            client.on("state", self._on_state, namespace=NAMESPACE)
+            cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+            client.connect(self.base, namespaces=[NAMESPACE], transports=["websocket"], auth={"csrf": csrf.group(1)},
+                           headers={"Cookie": cookie}, wait_timeout=self.timeout)
+            joined = client.call("join", {"hearing_id": self.hearing_id}, namespace=NAMESPACE, timeout=self.timeout)
+        except (requests.RequestException, socketio.exceptions.SocketIOError) as error:
+            raise PlayerError(f"{self.base} did not answer as expected: {error}") from None
         if not joined.get("ok"):
-            raise RuntimeError(f"{persona.email} could not join hearing #{self.hearing_id}: {joined.get('error')}")
+            raise PlayerError(f"{persona.email} could not join hearing #{self.hearing_id}: {joined.get('error')}")
         self._on_messages({"messages": joined.get("messages", [])})
         self._on_state(joined["state"])
         self.clients[persona.email] = (client, joined["user"]["id"], persona.name)

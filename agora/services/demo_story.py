@@ -147,7 +147,7 @@ def past_hearing(water: Consultation, chair: User, people: list[User], progress)
         message.created_at = start + timedelta(minutes=4 * n + 2)
     at = start + timedelta(minutes=10)
     for request_id, (_who, _topic, minutes) in zip(turns, PAST_SPEAKERS, strict=True):
-        request = db.session.get(SpeakerRequest, request_id)
+        request = db.session.get_one(SpeakerRequest, request_id)
         request.requested_at, request.started_at = at - timedelta(minutes=5), at
         request.ended_at = at + timedelta(minutes=minutes, seconds=20)
         at = request.ended_at + timedelta(minutes=6)
