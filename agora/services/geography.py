@@ -31,5 +31,16 @@ def country(code: str | None) -> Country | None:
     return countries().get(code.upper())
 
 
-def choices() -> list[tuple[str, str]]:
-    return sorted(((c.code, c.name) for c in countries().values()), key=lambda pair: pair[1])
+def choices(locale: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every country, named in ``locale`` when given (CLDR names through Babel:
+    "Kenya", "肯尼亚", "كينيا"), sorted by name."""
+    names = {}
+    if locale:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            names = Locale.parse(locale).territories
+        except (ValueError, UnknownLocaleError):
+            names = {}
+    found = ((c.code, names.get(c.code, c.name)) for c in countries().values())
+    return sorted(found, key=lambda pair: pair[1].casefold())

@@ -188,15 +188,21 @@ def for_reader(summary: dict | None) -> list[dict]:
     return [{**claim, "text": sentence(claim, gettext, ngettext, format_decimal, percent)} for claim in summary.get("claims") or []]
 
 
+def _isolated(text) -> str:
+    return f"\u2068{text}\u2069" if text else text
+
+
 def sentence(claim: dict, _, ngettext, number, percent) -> str:
     """One claim in words; ``_``/``ngettext`` translate, ``number``/``percent`` format."""
     v, kind = claim["values"], claim["kind"]
     if kind == "asked":
-        text = _("Asked: “%(title)s”.", title=v["title"])
+        # The consultation's own words keep their direction inside a sentence of the other one
+        # (an English question on an Arabic page): each is a first-strong isolate (FSI … PDI).
+        text = _("Asked: “%(title)s”.", title=_isolated(v["title"]))
         if v.get("question"):
-            text += " " + v["question"]
+            text += " " + _isolated(v["question"])
         if v.get("forum"):
-            text += " " + _("For: %(forum)s.", forum=v["forum"])
+            text += " " + _("For: %(forum)s.", forum=_isolated(v["forum"]))
         return text
     if kind == "participation":
         return " ".join((

@@ -42,7 +42,9 @@ class RegisterForm(FlaskForm):
 
 def _profile_choices(form) -> None:
     form.constituency.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in CONSTITUENCIES.items()]
-    form.country.choices = _blank(_l("Not stated")) + geography.choices()
+    from flask_babel import get_locale
+
+    form.country.choices = _blank(_l("Not stated")) + geography.choices(str(get_locale() or "en"))
     form.gender.choices = _blank(_l("Not stated")) + [(k, translate(v)) for k, v in GENDERS.items()]
 
 

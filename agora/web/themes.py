@@ -37,7 +37,7 @@ def label(dimension: str, key) -> str:
         return translate(GENDERS.get(key, key))
     if dimension == "global_south":
         return {"south": _("Global South"), "north": _("Global North")}.get(key, key)
-    return key
+    return translate(key)  # a region (UN M49) is marked for translation in agora.web.helpers
 
 
 def percent(value) -> str:
