@@ -253,18 +253,18 @@ def test_the_secretariat_translates_a_consultation_and_readers_see_their_languag
     assert admin_page.count("Océans et plastiques") == 1
 
     french = client.get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
-    assert "<h1>Océans et plastiques</h1>" in french and "La note." in french
+    assert '<h1 dir="auto">Océans et plastiques</h1>' in french and "La note." in french  # its own direction (bidi)
     assert "<script>alert" not in french and "onclick" not in french  # sanitised
     assert "Océans et plastiques" in client.get("/consultations/?lang=fr").get_data(as_text=True)
     # Without a translation, the original is shown, marked with its language.
     spanish = client.get(f"/consultations/{slug}?lang=es").get_data(as_text=True)
-    assert '<h1 lang="en">Oceans and plastics</h1>' in spanish
+    assert '<h1 dir="auto" lang="en">Oceans and plastics</h1>' in spanish
     english = client.get(f"/consultations/{slug}?lang=en").get_data(as_text=True)
-    assert "<h1>Oceans and plastics</h1>" in english and "Océans" not in english
+    assert '<h1 dir="auto">Oceans and plastics</h1>' in english and "Océans" not in english
 
     token = csrf_from(client, url)
     assert client.post(f"{url}/fr/delete", data={"csrf_token": token}).status_code == 302
-    assert "<h1 lang=\"en\">Oceans and plastics</h1>" in client.get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
+    assert "<h1 dir=\"auto\" lang=\"en\">Oceans and plastics</h1>" in client.get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
 
 
 def test_only_the_secretariat_translates(client, make):
