@@ -163,6 +163,7 @@ def vote(slug, submission_id):
     back = safe_next(request.form.get("next"), url_for("consultations.detail", slug=slug))
     return redirect(f"{back}#s{submission.id}")
 
+
 def _tally_words(counts) -> dict:
     """The header's counts as the page words them (the plural for the number, the reader's digit
     grouping; Flask-Babel's ngettext would put the raw number in %(num)s)."""
