@@ -22,6 +22,8 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
+from typing import IO, cast
 
 import numpy as np
 
@@ -39,8 +41,9 @@ class EmbeddingUnavailable(RuntimeError):
     """The embedding process could not answer (it could not start, or died twice in a row)."""
 
 
-def _read_exactly(stream, size: int) -> bytes:
-    chunks, left = [], size
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks: list[bytes] = []
+    left = size
     while left:
         chunk = stream.read(left)
         if not chunk:
@@ -56,7 +59,7 @@ class EmbeddingProcess:
     def __init__(self, command: list[str] | None = None):
         self._command = command or [sys.executable, "-m", "moderation.embedding_process"]
         self._lock = threading.Lock()
-        self._child: subprocess.Popen | None = None
+        self._child: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -68,7 +71,7 @@ class EmbeddingProcess:
         serves, so the first view does not wait a second for the model)."""
         self.encode(["warm up"])
 
-    def encode(self, texts) -> np.ndarray:
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
         """Unit-length float32 embeddings, one row per text, exactly as ``embeddings.encode``."""
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
@@ -85,19 +88,21 @@ class EmbeddingProcess:
 
     def _ask(self, request: bytes, count: int) -> np.ndarray:
         child = self._running_child()
-        child.stdin.write(_HEADER.pack(len(request)) + request)
-        child.stdin.flush()
-        (answered,) = _HEADER.unpack(_read_exactly(child.stdout, _HEADER.size))
+        # Started with stdin and stdout as pipes, so neither is None (the types cannot say so).
+        stdin, stdout = cast(IO[bytes], child.stdin), cast(IO[bytes], child.stdout)
+        stdin.write(_HEADER.pack(len(request)) + request)
+        stdin.flush()
+        (answered,) = _HEADER.unpack(_read_exactly(stdout, _HEADER.size))
         if answered == _ERROR:
-            (size,) = _HEADER.unpack(_read_exactly(child.stdout, _HEADER.size))
-            message = _read_exactly(child.stdout, size).decode("utf-8", "replace")
+            (size,) = _HEADER.unpack(_read_exactly(stdout, _HEADER.size))
+            message = _read_exactly(stdout, size).decode("utf-8", "replace")
             raise ValueError(f"the embedding process refused the batch: {message}")
         if answered != count:
             raise ValueError(f"the embedding process answered {answered} vectors for {count} texts")
-        raw = _read_exactly(child.stdout, count * DIMENSIONS * 4)
+        raw = _read_exactly(stdout, count * DIMENSIONS * 4)
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(count, DIMENSIONS)
 
-    def _running_child(self) -> subprocess.Popen:
+    def _running_child(self) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
             self._child = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
             log.info("started the embedding process (pid %s)", self._child.pid)
@@ -119,7 +124,7 @@ class EmbeddingProcess:
             child, self._child = self._child, None
         if child is not None and child.poll() is None:
             try:
-                child.stdin.close()
+                cast(IO[bytes], child.stdin).close()
                 child.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 child.kill()
@@ -128,7 +133,7 @@ class EmbeddingProcess:
 # -------------------------------------------------------------------------- the child's side
 
 
-def serve(requests, answers) -> int:
+def serve(requests: IO[bytes], answers: IO[bytes]) -> int:
     """Answer framed requests from ``requests`` on ``answers`` until the input ends."""
     while True:
         head = requests.read(_HEADER.size)
