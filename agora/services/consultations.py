@@ -3,9 +3,11 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
+from typing import TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import case, event, func, select
@@ -148,18 +150,23 @@ _recent: dict[tuple[str, int], tuple[float, object]] = {}
 _recent_lock = threading.Lock()
 
 
-def kept_briefly(what: str, consultation_ids: list[int], compute) -> dict[int, object]:
+Figures = TypeVar("Figures")
+
+
+def kept_briefly(
+    what: str, consultation_ids: list[int], compute: Callable[[list[int]], dict[int, Figures]]
+) -> dict[int, Figures]:
     """Per-consultation figures every public page shows, kept for COUNTS_CACHE_SECONDS: counting a
     large consultation's votes costs tens of milliseconds. A commit in this process that touches a
     consultation's views drops its entries at once (see _forget_touched_consultations); other
     processes see the change within COUNTS_CACHE_SECONDS."""
     ttl = current_app.config["COUNTS_CACHE_SECONDS"]
     now = time.monotonic()
-    found = {}
+    found: dict[int, Figures] = {}
     for cid in consultation_ids:
         hit = _recent.get((what, cid))
         if hit is not None and now - hit[0] < ttl:
-            found[cid] = hit[1]
+            found[cid] = cast(Figures, hit[1])  # stored under the same `what` by this function
     missing = [cid for cid in consultation_ids if cid not in found]
     if missing:
         fresh = compute(missing)
@@ -230,7 +237,7 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
         .where(*in_record)
     )
     people = authors.union(voters).subquery()
-    participants = dict(
+    participants: dict[int, int] = dict(
         db.session.execute(select(people.c.cid, func.count()).group_by(people.c.cid)).all()
     )
     # People without an account: one per SMS sender, one per view imported from an offline gathering.
@@ -371,4 +378,4 @@ def _languages(consultation_id: int) -> list[tuple[str, int]]:
         )
         .group_by(Submission.language)
     ).all()
-    return sorted(((code, n) for code, n in rows), key=lambda row: (-row[1], row[0]))
+    return sorted(((code or "", n) for code, n in rows), key=lambda row: (-row[1], row[0]))  # None is filtered out above
