@@ -353,7 +353,7 @@ def find_user_by_email(email: str) -> User:
     return user
 
 
-def assign_role(user: User, role: str, consultation_id: int | None, granted_by: User | None) -> RoleAssignment:
+def assign_role(user: User, role: str, consultation_id: int | None, granted_by: User | None) -> RoleAssignment | None:
     if role not in ROLES:
         raise Invalid(f"Unknown role; choose one of {', '.join(ROLES)}.", field="role")
     if role == "admin":

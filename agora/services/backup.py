@@ -59,4 +59,4 @@ def restore_sqlite(backup_path: str) -> dict[str, int]:
     db.engine.dispose()
     present = set(inspect(db.engine).get_table_names())
     with db.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in KEY_TABLES if t in present}
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in KEY_TABLES if t in present}

@@ -11,11 +11,12 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from urllib.parse import urljoin
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, union, update
+from sqlalchemy import CursorResult, func, select, union, update
 
 from agora.extensions import db
 from agora.i18n import N_
@@ -275,7 +276,7 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
     query = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
-    changed = db.session.execute(query.values(read_at=utcnow())).rowcount
+    changed = cast(CursorResult, db.session.execute(query.values(read_at=utcnow()))).rowcount  # an UPDATE's result
     db.session.commit()
     return changed
 

@@ -262,7 +262,7 @@ def endorse(submission_id: int, organisation_id: int, actor: User) -> Endorsemen
     )):
         raise Forbidden("Only member organisations of the network can endorse its joint statement.", field="organisation_id")
     consultation = db.session.get(Consultation, statement.consultation_id)
-    if not consultation.is_open:
+    if consultation is None or not consultation.is_open:
         raise Conflict("This consultation is closed: statements can no longer be endorsed.", code="closed")
     endorsement = Endorsement(submission_id=statement.id, organisation_id=organisation.id, endorsed_by_id=actor.id)
     db.session.add(endorsement)

@@ -8,6 +8,7 @@ rebuilt from the database on first use; posting floods are tracked per author in
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -202,7 +203,7 @@ def screen_many(items: list[tuple]) -> list[Screening]:
     return out
 
 
-def link_near_duplicates(submission: Submission, verdict: Screening, batch: list[Submission] = ()) -> None:
+def link_near_duplicates(submission: Submission, verdict: Screening, batch: Sequence[Submission] = ()) -> None:
     """After the insert: index the text and join the campaign of its earliest near-duplicate
     (stored earlier, or earlier in the same batch: ``batch`` holds that batch's submissions)."""
     try:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import cast
 
 import numpy as np
-from sqlalchemy import column, func, select, table, text
+from sqlalchemy import CursorResult, column, func, select, table, text
 
 from agora.extensions import db
 from agora.jobs import off_loop
@@ -179,10 +180,10 @@ def sync_word_index() -> int:
     never change their text; a deleted one is dropped by the join). Returns how many."""
     if db.engine.dialect.name != "sqlite":
         return 0
-    added = db.session.execute(text(
+    added = cast(CursorResult, db.session.execute(text(
         "INSERT INTO submissions_fts(rowid, text) SELECT id, text FROM submissions "
         "WHERE id > (SELECT coalesce(max(rowid), 0) FROM submissions_fts)"
-    )).rowcount
+    ))).rowcount  # an INSERT's result is a CursorResult
     db.session.commit()
     return added or 0
 

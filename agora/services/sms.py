@@ -108,7 +108,7 @@ def _reply_language(text: str | None) -> str:
 
     words = (text or "").strip().split(None, 1)
     code = detect(words[1]) if len(words) > 1 else None  # the view, without the keyword
-    return code if code in current_app.config["LANGUAGES"] else "en"
+    return code if code and code in current_app.config["LANGUAGES"] else "en"
 
 
 def _receive(sender, text, *, salt, max_chars, message_id):
