@@ -38,8 +38,9 @@ def secretariat_tasks(user: User) -> Tasks:
     return Tasks(
         held=sum(moderation.backlog(user).values()),
         appeals=len(moderation.open_appeals(user)),
-        closing_soon=[c for c in open_ones if now < c.closes_at <= now + CLOSING_SOON],
-        past_closing=[c for c in open_ones if c.closes_at <= now],
+        # closes_at is never None here (the query's filter); said again for the type checker
+        closing_soon=[c for c in open_ones if c.closes_at is not None and now < c.closes_at <= now + CLOSING_SOON],
+        past_closing=[c for c in open_ones if c.closes_at is not None and c.closes_at <= now],
         to_report=list(db.session.scalars(
             select(Consultation).where(Consultation.status == "closed", Consultation.id.not_in(reported_ids)).order_by(Consultation.id)
         )),

@@ -157,7 +157,7 @@ def _store_and_commit(drafts: list, storage: Storage) -> list:
         if not isinstance(error, IntegrityError):
             log.error("a draft failed alone in the group commit", exc_info=error)
         return [error]
-    outcomes = []
+    outcomes: list[Outcome | Exception] = []
     for result in results:
         if isinstance(result, Exception):
             outcomes.append(result)
@@ -178,7 +178,7 @@ def _alone(draft, storage: Storage):
 
 def submit(draft, storage: Storage) -> Outcome:
     """Store a draft with whatever else is waiting; returns once it is committed (or raises)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's app, for the writer
     writers = app.extensions.setdefault("agora_group_commit", {})
     writer = writers.get(storage)
     if writer is None:
