@@ -240,9 +240,9 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
                 row_errors.append(RowError(line, column, message, {"value": value, **extra}))
                 return None
 
-        text = None
+        view: str | None = None  # the row's text (``text`` is the file's)
         try:
-            text = clean_text(cells.get("text"), max_chars=max_chars)
+            view = clean_text(cells.get("text"), max_chars=max_chars)
         except AgoraError as error:
             row_errors.append(RowError(line, "text", N_("is empty.") if error.code == "empty" else error.message))
         origin = (cells.get("channel") or "").strip().lower()
@@ -271,10 +271,10 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
                 note = clean_line(cells["note"], max_chars=MAX_NOTE_CHARS, field="note")
             except AgoraError as error:
                 row_errors.append(RowError(line, "note", error.message))
-        if row_errors:
+        if row_errors or view is None:  # no text is always a row error
             errors.extend(row_errors)
             continue
-        rows.append(_Row(line, text, language, constituency, country, gender, origin, created_at, note))
+        rows.append(_Row(line, view, language, constituency, country, gender, origin, created_at, note))
     if not rows and not errors:
         raise Invalid("The file has a header but no rows to import.", field="file", code="empty")
     return rows, errors, empty
@@ -314,12 +314,13 @@ def import_csv(
     if errors:
         return ImportOutcome("invalid", consultation_id=consultation.id, rows_total=len(rows) + len({e.line for e in errors}), errors=errors, empty_lines=empty)
 
-    keyed, seen = [], {}
+    keyed: list[tuple[_Row, str]] = []
+    seen: dict[str, int] = {}
     for row in rows:
         base = row.key()
         seen[base] = seen.get(base, 0) + 1  # identical rows in one file are distinct people: number them
         keyed.append((row, f"import:{base}:{seen[base]}"))
-    existing = set()
+    existing: set[str] = set()
     keys = [key for _row, key in keyed]
     for start in range(0, len(keys), 500):
         existing.update(db.session.scalars(
@@ -388,7 +389,7 @@ def import_csv(
 def announce_batch(outcome: ImportOutcome) -> None:
     """One event per batch (not one per row): the consultation's room, the moderators' room, and
     a debounced check whether the themes are due for a refit. Never raises: the data is committed."""
-    if outcome.status != "imported" or not outcome.imported:
+    if outcome.status != "imported" or not outcome.imported or outcome.consultation_id is None:
         return
     try:
         payload = {"consultation_id": outcome.consultation_id, "import_batch_id": outcome.batch_id}

@@ -4,6 +4,7 @@ from the code of conduct, campaigns in bulk; the reasons each action may cite.
 People decide; the model only ranks and holds. Every decision is written to the audit log in
 the same transaction as the change it records.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,8 +48,8 @@ class ItemContext:
     submission: Submission
     decisions: list
     flags: list
-    author_recent: list
-    near_duplicates: list
+    author_recent: Sequence[Submission]
+    near_duplicates: Sequence[Submission]
     campaign_size: int
     appeal: Appeal | None
     own: bool = False  # the viewing moderator wrote it: another moderator decides
@@ -144,11 +145,10 @@ def backlog(user: User) -> dict[str, int]:
 def _campaign_sizes(campaign_ids: set[int]) -> dict[int, int]:
     if not campaign_ids:
         return {}
-    return dict(
-        db.session.execute(
-            select(Submission.campaign_id, func.count()).where(Submission.campaign_id.in_(campaign_ids)).group_by(Submission.campaign_id)
-        ).all()
-    )
+    rows = db.session.execute(
+        select(Submission.campaign_id, func.count()).where(Submission.campaign_id.in_(campaign_ids)).group_by(Submission.campaign_id)
+    ).all()
+    return {campaign_id: n for campaign_id, n in rows if campaign_id is not None}  # never None: filtered by in_
 
 
 def context(user: User, submission_id: int) -> ItemContext:
@@ -158,13 +158,13 @@ def context(user: User, submission_id: int) -> ItemContext:
         select(ModerationDecision).where(ModerationDecision.submission_id == submission.id).order_by(ModerationDecision.id)
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.id)).all()
-    recent = []
+    recent: Sequence[Submission] = []
     if submission.author_id:
         recent = db.session.scalars(
             select(Submission).where(Submission.author_id == submission.author_id, Submission.id != submission.id)
             .order_by(Submission.id.desc()).limit(5)
         ).all()
-    near = []
+    near: Sequence[Submission] = []
     if submission.campaign_id:
         near = db.session.scalars(
             select(Submission).where(Submission.campaign_id == submission.campaign_id, Submission.id != submission.id)
