@@ -11,6 +11,8 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -46,8 +48,8 @@ _CHECKED: dict[int, float] = {}
 
 def _votes(consultation_id: int) -> list[tuple[int, int, int]]:
     return [
-        tuple(row)
-        for row in db.session.execute(
+        (user_id, submission_id, value)
+        for user_id, submission_id, value in db.session.execute(
             select(Vote.user_id, Vote.submission_id, Vote.value)
             .join(Submission, Submission.id == Vote.submission_id)
             .where(*published_filter(consultation_id, None))
@@ -152,7 +154,7 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
         wanted.update(result.divisive)
         for statements in result.representative.values():
             wanted.update(statements)
-    texts = {}
+    texts: dict[int, str] = {}
     wanted_list = sorted(wanted)
     for start in range(0, len(wanted_list), 500):
         texts.update(
@@ -165,7 +167,7 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
     def statement(result_name, s):
         return {"id": s, "text": _quote(texts.get(s, "")), **statement_shares(results[result_name], tallies[result_name], s)}
 
-    out = {"participants": len({p for p, _, _ in votes}), "votes": len(votes)}
+    out: dict[str, Any] = {"participants": len({p for p, _, _ in votes}), "votes": len(votes)}
     for name, result in results.items():
         members = defaultdict(list)
         for participant, group in result.groups.items():
@@ -203,7 +205,7 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
 def tally(votes, result, statements: set) -> dict:
     """Per (group, statement): [agree, disagree, pass] counts of the group's members, for
     ``statements`` (the ones shown)."""
-    counts = defaultdict(lambda: [0, 0, 0])
+    counts: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for participant, statement, value in votes:
         if statement in statements:
             group = result.groups.get(participant)
@@ -310,7 +312,7 @@ def balance(consultation_id: int) -> dict:
     declared one (with at least 5 declared).
     """
     _consultation(consultation_id, None)
-    submitters: dict[int, dict] = {}
+    submitters: dict[object, dict] = {}  # keyed by user id, or ("sms", sender) / ("offline", view id)
     for author_id, constituency, region, south, gender in db.session.execute(
         select(Submission.author_id, Submission.constituency, Submission.region, Submission.global_south, Submission.gender)
         .where(*published_filter(consultation_id, None), Submission.author_id.is_not(None))
@@ -327,9 +329,9 @@ def balance(consultation_id: int) -> dict:
         key = ("sms", sender) if channel == "sms" else ("offline", submission_id)
         submitters.setdefault(key, {"constituency": constituency, "region": region, "global_south": south, "gender": gender})
     voters = _profiles(consultation_id)
-    everyone = {**voters, **submitters}
-    groups = {"submitters": submitters, "voters": voters, "everyone": everyone}
-    table = {}
+    everyone: dict[Any, dict] = {**voters, **submitters}
+    groups: dict[str, Mapping[Any, dict]] = {"submitters": submitters, "voters": voters, "everyone": everyone}
+    table: dict[str, dict] = {}
     for dimension in ("constituency", "region", "global_south", "gender"):
         table[dimension] = {}
         for name, people in groups.items():
