@@ -168,10 +168,12 @@ def main() -> int:
     if problems:
         print("Refusing to run; the layout is not the flat one this script expects:", *problems, sep="\n  ")
         return 1
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    # Modified tracked files, and untracked sources (only tracked files are rewritten: add them first).
+    dirty = "".join(line + "\n" for line in status.splitlines()
+                    if not line.startswith("??") or line.endswith((".py", ".md", ".toml", ".yml", ".cfg")))
     if dirty and not (args.allow_dirty or args.dry_run):
-        print("Refusing to run: tracked files are modified (commit them, or --allow-dirty):\n" + dirty)
+        print("Refusing to run: files are modified or sources untracked (commit them, or --allow-dirty):\n" + dirty)
         return 1
 
     touched: list[str] = []
