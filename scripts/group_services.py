@@ -234,7 +234,7 @@ def main() -> int:
     print("Check: python -c 'from agora import create_app; create_app()' && ruff check && mypy "
           "&& mkdocs build --strict && python -m pytest tests/test_import_graph.py")
     if args.commit:
-        subprocess.run(["git", "add", "--", *touched], cwd=ROOT, check=True)
+        subprocess.run(["git", "add", "--", *[t for t in touched if (ROOT / t).exists()]], cwd=ROOT, check=True)
         subprocess.run(["git", "commit", "-m", "Services grouped by domain (accounts, participation, moderation, "
                         "analysis, hearings, reporting; shared modules at the top): modules moved with git mv, "
                         "every import and dotted name rewritten, no shims (scripts/group_services.py, issue #20)",
