@@ -76,7 +76,7 @@ def register_extensions(app: Flask) -> None:
 
     @extensions.login_manager.user_loader
     def load_user(token):
-        from agora.services.accounts import user_for_session
+        from agora.services.accounts.accounts import user_for_session
 
         return user_for_session(token)
 

@@ -84,7 +84,7 @@ def demo_hearing_command(live, url, no_server, hearing_id, count, duration, pace
 @click.password_option()
 def create_admin(email, name, password):
     """Create a secretariat (admin) account."""
-    from agora.services import accounts
+    from agora.services.accounts import accounts
     from agora.services.errors import AgoraError
 
     try:
@@ -101,8 +101,9 @@ def create_admin(email, name, password):
 @click.option("--consultation", "consultation_slug", default=None, help="limit the role to one consultation")
 def grant(email, role, consultation_slug):
     """Give a user a role (admin, moderator, chair, facilitator)."""
-    from agora.services import accounts, consultations
+    from agora.services.accounts import accounts
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations
 
     try:
         user = accounts.find_user_by_email(email)
@@ -136,7 +137,7 @@ def retrain_command():
 @moderation_cli.command("rescreen")
 def rescreen_command():
     """Screen the submissions left pending while the model was unavailable."""
-    from agora.services import screening
+    from agora.services.moderation import screening
 
     total = 0
     while True:
@@ -215,8 +216,9 @@ class _CliAdmin:
 @click.option("--transmit-to", "forum_name", default=None, help="record the transmission to this forum (implies --freeze)")
 def report_command(slug, freeze, forum_name):
     """Build a report of aggregated opinion for a closed consultation."""
-    from agora.services import consultations, reports
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations
+    from agora.services.reporting import reports
 
     try:
         consultation = consultations.get_by_slug(slug)
@@ -243,8 +245,9 @@ agora_cli.add_command(themes_cli)
 @click.option("--force", is_flag=True, help="start even if a computation seems to be running")
 def themes_refit_command(slug, hearing_id, force):
     """Recompute a consultation's themes and opinion groups now (in this process)."""
-    from agora.services import consultations, opinions, themes
+    from agora.services.analysis import opinions, themes
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations
 
     try:
         consultation = consultations.get_by_slug(slug)
@@ -261,7 +264,8 @@ def themes_refit_command(slug, hearing_id, force):
 
 def _embed_with_progress(consultation_id: int | None) -> int:
     """Embed what has no vector yet (an import's views), in batches, with a progress bar."""
-    from agora.services import embeddings, themes
+    from agora.services import embeddings
+    from agora.services.analysis import themes
 
     bar = None
 
@@ -287,8 +291,8 @@ agora_cli.add_command(embeddings_cli)
 @click.argument("slug", required=False)
 def embeddings_backfill_command(slug):
     """Embed every view without a vector (of one consultation, or all), e.g. after an upgrade."""
-    from agora.services import consultations
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations
 
     try:
         consultation_id = consultations.get_by_slug(slug).id if slug else None
@@ -311,8 +315,8 @@ def polis_import_command(folder, title, slug, status, attribution):
     """Import a Pol.is export folder (comments.csv + participants-votes.csv) as a new consultation."""
     from pathlib import Path
 
-    from agora.services import imports
     from agora.services.errors import AgoraError
+    from agora.services.participation import imports
 
     try:
         consultation, result = imports.import_polis_consultation(
@@ -336,8 +340,8 @@ def polis_import_command(folder, title, slug, status, attribution):
 @click.option("--include-moderated", is_flag=True, help="also hidden and rejected views, marked moderated = -1")
 def polis_export_command(slug, folder, include_moderated):
     """Write a consultation as comments.csv + participants-votes.csv, the Pol.is open-data format."""
-    from agora.services import consultations, imports
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations, imports
 
     try:
         consultation = consultations.get_by_slug(slug)
@@ -357,8 +361,8 @@ def offline_import_command(slug, path):
     """Import offline views from a CSV file (all or nothing; a file already imported adds nothing)."""
     from pathlib import Path
 
-    from agora.services import consultations, offline
     from agora.services.errors import AgoraError
+    from agora.services.participation import consultations, offline
 
     data = Path(path).read_bytes()
     try:
@@ -415,7 +419,7 @@ def restore_command(path, yes):
     click.echo("Restored: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
 
 
-mail_cli = AppGroup("mail", help="The email outbox: notifications and daily digests (agora/services/mail.py).")
+mail_cli = AppGroup("mail", help="The email outbox: notifications and daily digests (agora/services/accounts/mail.py).")
 agora_cli.add_command(mail_cli)
 
 
@@ -423,7 +427,7 @@ agora_cli.add_command(mail_cli)
 def mail_send_command():
     """Render waiting notifications, build the digests that are due and send what the outbox
     holds (run it from cron, e.g. every 15 minutes, for the daily digests)."""
-    from agora.services import mail
+    from agora.services.accounts import mail
 
     if not mail.current_app.config.get("SMTP_HOST"):
         click.echo("AGORA_SMTP_HOST is not set: nothing is emailed (notifications stay in the app).")
@@ -435,7 +439,7 @@ def mail_send_command():
 @mail_cli.command("failed")
 def mail_failed_command():
     """List the emails that could not be sent, with the server's answer."""
-    from agora.services import mail
+    from agora.services.accounts import mail
 
     rows = mail.failed()
     for email in rows:
@@ -446,7 +450,7 @@ def mail_failed_command():
 @mail_cli.command("retry")
 def mail_retry_command():
     """Queue every failed email again (once the mail server is fixed), then send."""
-    from agora.services import mail
+    from agora.services.accounts import mail
 
     click.echo(f"{mail.retry_failed()} email(s) queued again.")
     click.echo(", ".join(f"{key} {value}" for key, value in mail.process(wait=False).items()))

@@ -66,7 +66,7 @@ class Config:
         # Anonymous readers share a rendering of a public page until this process commits anything,
         # for at most this long (agora/web/page_cache.py); 0 renders every page afresh.
         self.PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 5)
-        # Views posted at the same moment share one transaction (services/group_commit.py).
+        # Views posted at the same moment share one transaction (services/participation/group_commit.py).
         self.GROUP_COMMIT = _env("GROUP_COMMIT") != "0"
         # Behind a reverse proxy (nginx, a load balancer): how many proxies append to
         # X-Forwarded-For / X-Forwarded-Proto in front of the app. 0 (the default) trusts neither
@@ -95,7 +95,7 @@ class Config:
         # cannot recompute the chain), and where its signed checkpoints are appended.
         self.AUDIT_KEY = _env("AUDIT_KEY") or self._instance_secret(instance_path, "audit_key")
         self.AUDIT_CHECKPOINTS = _env("AUDIT_CHECKPOINTS") or os.path.join(instance_path, "audit-checkpoints.jsonl")
-        # Email (agora/services/mail.py). No AGORA_SMTP_HOST: notifications stay in the app and
+        # Email (agora/services/accounts/mail.py). No AGORA_SMTP_HOST: notifications stay in the app and
         # nothing is emailed. SMTP_SECURITY: starttls (default, port 587), ssl (465) or none (25).
         self.SMTP_HOST = _env("SMTP_HOST") or None
         self.SMTP_SECURITY = (_env("SMTP_SECURITY") or "starttls").strip().lower()

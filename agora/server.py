@@ -49,7 +49,8 @@ def warm_up(app) -> None:
     here when that is off), and the locale data of the interface's languages."""
     try:
         with app.app_context():
-            from agora.services import embeddings, screening
+            from agora.services import embeddings
+            from agora.services.moderation import screening
 
             text = "Warming up the moderation model before the first view arrives."
             vectors = embeddings.encode([text])  # starts the embedding process and waits for its model

@@ -36,7 +36,7 @@ def _load(app, progress=print) -> int:
 
     from agora.extensions import db
     from agora.models import Submission, User, Vote
-    from agora.services import consultations
+    from agora.services.participation import consultations
 
     with (POLIS / "comments.csv").open(encoding="utf-8") as handle:
         comments = list(csv.DictReader(handle))
@@ -91,7 +91,8 @@ def main() -> None:
     from agora import create_app
     from agora.extensions import db
     from agora.models import Consultation, Submission, User
-    from agora.services import consultations, opinion_map, opinions, submissions, themes, voting_card
+    from agora.services.analysis import opinion_map, opinions, themes
+    from agora.services.participation import consultations, submissions, voting_card
 
     app = create_app()
     with app.app_context():

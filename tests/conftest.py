@@ -99,7 +99,8 @@ def _clean_database(request):
         limiter.reset()
         # the audit chain's checkpoints describe the database just emptied
         Path(app.config["AUDIT_CHECKPOINTS"]).unlink(missing_ok=True)
-    from agora.services import screening, search
+    from agora.services.moderation import screening
+    from agora.services.participation import search
 
     screening.reset()
     search.reset()
@@ -135,7 +136,7 @@ class Factory:
         self.n = 0
 
     def user(self, email=None, password="correct horse battery", name=None, role=None, scope=None, **profile):
-        from agora.services import accounts
+        from agora.services.accounts import accounts
 
         self.n += 1
         with self.app.app_context():
@@ -147,13 +148,13 @@ class Factory:
             return user.id
 
     def consultation(self, title="Oceans and plastics", status="open", **kwargs):
-        from agora.services import consultations
+        from agora.services.participation import consultations
 
         with self.app.app_context():
             return consultations.create(consultations.ConsultationInput(title=title, status=status, **kwargs)).id
 
     def slug(self, consultation_id):
-        from agora.services import consultations
+        from agora.services.participation import consultations
 
         with self.app.app_context():
             return consultations.get(consultation_id).slug
@@ -161,7 +162,7 @@ class Factory:
     def submission(self, consultation_id, user_id, text="We need more public transport in rural areas."):
         from agora.extensions import db as _db
         from agora.models import User
-        from agora.services import submissions
+        from agora.services.participation import submissions
 
         with self.app.app_context():
             submission, _ = submissions.submit(consultation_id, _db.session.get(User, user_id), text)

@@ -173,7 +173,7 @@ def slow_refit(consultation_id: int, flag_path: str) -> None:
     """A theme refit that is slow the first time: it claims a snapshot run as the real refit does,
     then sleeps (the test kills the process running it); a retry runs the real refit job."""
     from agora.jobs.themes import refit_consultation
-    from agora.services import themes
+    from agora.services.analysis import themes
 
     flag = Path(flag_path)
     if not flag.exists():

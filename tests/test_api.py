@@ -15,7 +15,7 @@ CIVIC = "Clean water in every school should come before new stadiums."
 @pytest.fixture
 def token(app, make):
     from agora.models import User
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     user_id = make.user(email="api@example.org")
     with app.app_context():
@@ -143,7 +143,7 @@ def test_session_auth_needs_a_csrf_header(client, make):
 
 def test_revoked_token_stops_working(client, make, token, app):
     from agora.models import ApiToken
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     cid = make.consultation()
     with app.app_context():

@@ -47,7 +47,8 @@ MATRIX = [
 
 @pytest.fixture
 def world(app, make):
-    from agora.services import accounts, reports
+    from agora.services.accounts import accounts
+    from agora.services.reporting import reports
 
     ids = {"open": make.consultation("Open"), "draft": make.consultation("Draft", status="draft"), "closed": make.consultation("Closed")}
     people = {name: make.user(email=f"{name}@example.org") for name in ("participant", "author", "revoked")}
@@ -105,7 +106,7 @@ def test_every_api_call_answers_every_caller_as_written_down(app, world):
 
 def test_a_broken_visibility_check_makes_the_matrix_fail(app, world, monkeypatch):
     """An IDOR planted on purpose (any view visible to anyone) must be caught."""
-    from agora.services import submissions
+    from agora.services.participation import submissions
 
     monkeypatch.setattr(submissions, "get_visible", lambda submission_id, viewer: db.session.get(Submission, submission_id))
     wrong = _matrix(app, world)
@@ -114,7 +115,7 @@ def test_a_broken_visibility_check_makes_the_matrix_fail(app, world, monkeypatch
 
 def test_revoking_another_users_token_is_refused_and_changes_nothing(app, make):
     """A 404 here is the right refusal, and the token must still work afterwards."""
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     owner_id = make.user(email="owner@example.org")
     make.user(email="intruder@example.org")

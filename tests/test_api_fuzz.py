@@ -13,7 +13,8 @@ from agora.extensions import db, limiter
 def api_schema(app, make):
     """The live OpenAPI document, with real data behind it (a consultation, views, a frozen report)."""
     from agora.models import Consultation, User
-    from agora.services import accounts, reports
+    from agora.services.accounts import accounts
+    from agora.services.reporting import reports
     from tests.conftest import civic_statements
 
     cid = make.consultation("Fuzzed consultation")

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from agora.services import archives, reports
+from agora.services.reporting import archives, reports
 
 
 def _zip(entries: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:

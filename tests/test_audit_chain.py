@@ -9,7 +9,8 @@ from sqlalchemy import text as sql
 
 from agora.extensions import db
 from agora.models import Consultation, ModerationDecision, User
-from agora.services import audit, moderation, reports
+from agora.services import audit, moderation
+from agora.services.reporting import reports
 from tests.conftest import civic_statements
 
 ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"

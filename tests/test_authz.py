@@ -256,7 +256,9 @@ def world(app, make, request):
     """Consultations A (open), B (open), C (closed, reported) and D (draft); in A, hearings, views in
     every state, campaigns, appeals, a token, an organisation; the objects' author depends on the role."""
     from agora.models import Consultation, Flag, Organisation, OrganisationMember, Submission, User
-    from agora.services import accounts, hearings, moderation, organisations, reports
+    from agora.services import hearings, moderation
+    from agora.services.accounts import accounts, organisations
+    from agora.services.reporting import reports
 
     role = request.param
     a, b = make.consultation("Consultation A"), make.consultation("Consultation B")
@@ -348,7 +350,7 @@ def _outcome(response):
 
 def _form(data: dict, ids: dict, texts) -> dict:
     """Fill a case's form: ids by name, texts fresh (near-duplicates are held), a prefixed form."""
-    from agora.services import organisations
+    from agora.services.accounts import organisations
 
     data = dict(data)
     prefix = data.pop("prefix", None)
@@ -436,7 +438,7 @@ def test_marking_someone_elses_notification_read_answers_alike_and_changes_nothi
     """A status cannot tell here (both answer 303, so nobody learns which ids exist): the owner's
     notification must still be unread after another user sends its id."""
     from agora.models import Notification
-    from agora.services import notifications
+    from agora.services.accounts import notifications
 
     owner_id = make.user(email="owner@example.org")
     make.user(email="intruder@example.org")

@@ -5,7 +5,10 @@ import re
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User
-from agora.services import audit, consultations, opinions, reports, submissions
+from agora.services import audit
+from agora.services.analysis import opinions
+from agora.services.participation import consultations, submissions
+from agora.services.reporting import reports
 from tests.conftest import civic_statements
 
 ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"

@@ -8,7 +8,8 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Appeal, Consultation
-from agora.services import csvfiles, reports
+from agora.services import csvfiles
+from agora.services.reporting import reports
 from tests.conftest import civic_statements, csrf_from, login
 
 PAYLOADS = [
@@ -114,7 +115,7 @@ def test_every_report_table_neutralises_its_cells(app, make):
 
 
 def test_the_polis_export_neutralises_its_cells_and_reads_them_back_as_written(app, make, tmp_path):
-    from agora.services import imports
+    from agora.services.participation import imports
 
     cid = make.consultation("Water for all")
     text = "=HYPERLINK(\"http://evil.example\") is what I would like to see on every water bill."

@@ -4,7 +4,7 @@ import re
 
 from agora.extensions import db
 from agora.models import Transmission
-from agora.services import reports
+from agora.services.reporting import reports
 from tests.conftest import login
 
 

@@ -10,7 +10,8 @@ from agora.models import SpeakerRequest, Submission, Vote
 
 
 def _hearing(app, make, state="live"):
-    from agora.services import accounts, hearings
+    from agora.services import hearings
+    from agora.services.accounts import accounts
 
     cid = make.consultation(title="Water review", stage="hearing")
     chair = make.user(email="chair@example.org")

@@ -3,7 +3,8 @@ them gets, when `flask agora demo` runs again, a new version that supersedes the
 (which never changes), is transmitted to the demo forum and verifies."""
 from agora.extensions import db
 from agora.models import Consultation, Report, Submission, Transmission, User, Vote
-from agora.services import demo, reports
+from agora.services import demo
+from agora.services.reporting import reports
 
 
 def test_demo_rerun_supersedes_a_report_frozen_before_the_summary(app, make):

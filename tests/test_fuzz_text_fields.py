@@ -17,8 +17,10 @@ from sqlalchemy import select
 
 from agora.extensions import db, limiter, socketio
 from agora.models import Submission, User
-from agora.services import accounts, hearings, offline, sms
+from agora.services import hearings
+from agora.services.accounts import accounts
 from agora.services.errors import AgoraError
+from agora.services.participation import offline, sms
 from tests.conftest import civic_statements, csrf_from, login
 from tests.test_authz import CASES, ENDS_SESSION, _form, world  # noqa: F401 (world: the matrix's fixture)
 from tests.test_invalid_unicode import ANY_CODE_POINT

@@ -3,8 +3,9 @@ import threading
 
 from agora.extensions import db
 from agora.models import ModerationDecision, Submission, User
-from agora.services import audit, consultations, group_commit, submissions
+from agora.services import audit
 from agora.services.errors import Closed
+from agora.services.participation import consultations, group_commit, submissions
 from tests.conftest import civic_statements
 
 CAMPAIGN = "Protect the mangroves of the northern coast: stop the new port dredging now, before the breeding season."
@@ -89,7 +90,7 @@ def test_a_consultation_closed_meanwhile_refuses_only_its_own_drafts(app, make):
 
 def test_concurrent_api_posts_are_all_stored_once(app, make):
     """Through the API with the writer: eight clients at once, each 201 names its own stored view."""
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     cid = make.consultation()
     secrets = []

@@ -8,8 +8,10 @@ import pytest
 
 from agora.extensions import db, socketio
 from agora.models import Submission, User
-from agora.services import accounts, group_commit, hearings, submissions
+from agora.services import hearings
+from agora.services.accounts import accounts
 from agora.services.errors import Invalid
+from agora.services.participation import group_commit, submissions
 from agora.services.sanitize import clean_line, clean_text
 from tests.conftest import civic_statements
 

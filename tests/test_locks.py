@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from agora.extensions import db
 from agora.models import Submission, User
-from agora.services import accounts
+from agora.services.accounts import accounts
 
 VIEW = "Shore power for every port, so ships stop burning fuel at the quay."
 

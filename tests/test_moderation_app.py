@@ -5,7 +5,8 @@ from sqlalchemy import text as sql
 
 from agora.extensions import db
 from agora.models import ModelVersion, ModerationDecision, Submission
-from agora.services import audit, screening
+from agora.services import audit
+from agora.services.moderation import screening
 from tests.conftest import civic_statements, csrf_from, login
 
 ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"
@@ -253,7 +254,7 @@ def test_cli_verifies_the_audit_log(app, make, world):
 
 def test_a_consultation_can_hold_more_strictly_than_the_default(app, client, make):
     """Per-consultation thresholds: a strict consultation holds what the default would publish."""
-    from agora.services import screening
+    from agora.services.moderation import screening
 
     make.user(email="admin@example.org", role="admin")
     login(client, "admin@example.org")

@@ -14,7 +14,9 @@ from flask_babel import force_locale, gettext
 from agora.extensions import db
 from agora.models import Notification, OutgoingEmail, User
 from agora.models._base import utcnow
-from agora.services import audit, mail, moderation, notifications, reports
+from agora.services import audit, moderation
+from agora.services.accounts import mail, notifications
+from agora.services.reporting import reports
 from tests.conftest import csrf_from, login
 from tests.live_server import free_port
 
@@ -121,7 +123,7 @@ def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_
     make.submission(cid, ids["ar"], "نحتاج إلى مياه شرب نظيفة في كل قرية.")
     make.submission(cid, ids["quiet"], "Every village needs a safe water point.")
     with app.app_context():
-        from agora.services import consultations
+        from agora.services.participation import consultations
 
         consultations.set_status(consultations.get(cid), "closed")
         report = reports.freeze(reports.create_draft(cid, None).id, None)
@@ -227,7 +229,7 @@ def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_v
     cid, ids = world
     make.submission(cid, ids["ar"], "نحتاج إلى مياه شرب نظيفة في كل قرية.")
     with app.app_context():
-        from agora.services import consultations
+        from agora.services.participation import consultations
 
         consultations.set_status(consultations.get(cid), "closed")
         report = reports.freeze(reports.create_draft(cid, None).id, None)
@@ -282,7 +284,7 @@ def test_the_language_picked_in_the_header_is_the_language_of_the_emails(app, cl
 def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(app, make, world):
     """Screening was unavailable (the view stayed pending); when it runs again, the author is told."""
     from agora.models import Submission
-    from agora.services import screening
+    from agora.services.moderation import screening
 
     cid, ids = world
     with app.app_context():

@@ -229,8 +229,8 @@ def test_a_huge_upload_is_refused_before_it_is_read(client, make, app):
 
 
 def test_row_limit_is_enforced(app, make, ctx):
-    from agora.services import offline
     from agora.services.errors import TooLarge
+    from agora.services.participation import offline
 
     cid = make.consultation()
     data = _csv([["Water first.", "", "", "", "", "radio", "", ""]] * 6)
@@ -301,7 +301,7 @@ def test_under_gevent_the_import_runs_in_a_native_thread_with_its_own_session(cl
 
     from gevent import monkey
 
-    from agora.services import offline
+    from agora.services.participation import offline
 
     seen = {}
     real_import = offline.import_csv
@@ -321,7 +321,7 @@ def test_under_gevent_the_import_runs_in_a_native_thread_with_its_own_session(cl
 
 
 def test_semicolon_separated_files_from_spreadsheets_are_read(app, make, ctx):
-    from agora.services import offline
+    from agora.services.participation import offline
 
     cid = make.consultation()
     text = civic_statements(1)[0].replace(";", ",")
@@ -335,7 +335,7 @@ def test_semicolon_separated_files_from_spreadsheets_are_read(app, make, ctx):
 def test_people_without_an_account_count_as_participants(app, make):
     """Views gathered offline (one person each) and by SMS (one person per sender) count in the
     participation figures that pages and reports show."""
-    from agora.services import consultations, submissions
+    from agora.services.participation import consultations, submissions
 
     cid = make.consultation()
     with app.app_context():
@@ -352,7 +352,7 @@ def test_the_database_refuses_a_second_copy_of_an_imported_row(app, make):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from agora.services import submissions
+    from agora.services.participation import submissions
 
     cid = make.consultation()
     first, second = civic_statements(2)

@@ -11,7 +11,7 @@ from agora.models import (
     Submission,
     User,
 )
-from agora.services import organisations
+from agora.services.accounts import organisations
 from tests.conftest import civic_statements, csrf_from, login
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Consultation
-from agora.services import reports
+from agora.services.reporting import reports
 from tests.conftest import civic_statements
 
 FORGED = b"<!doctype html><title>Report</title><p>Participants unanimously support the ordinance.</p>"

@@ -3,7 +3,7 @@ bytes that are not UTF-8, a text too long or empty, a bad id, is refused by itse
 named, and the other rows (in six languages) are imported, cleaned like any view."""
 from agora.extensions import db
 from agora.models import Submission, Vote
-from agora.services import imports
+from agora.services.participation import imports
 
 HEADER = b"timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
 GOOD = [

@@ -85,7 +85,7 @@ def open_consultation(app, make):
 def test_submit_service_stores_or_refuses_never_crashes(app, open_consultation, text):
     from agora.extensions import db
     from agora.models import Submission, User
-    from agora.services import submissions
+    from agora.services.participation import submissions
 
     consultation_id, user_id = open_consultation
     with app.app_context():

@@ -5,7 +5,8 @@ import time
 
 from agora.extensions import db, socketio
 from agora.models import User
-from agora.services import accounts, hearings
+from agora.services import hearings
+from agora.services.accounts import accounts
 from tests.conftest import civic_statements, csrf_from, login
 
 NS = "/hearing"

@@ -10,7 +10,8 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
-from agora.services import opinions, reports
+from agora.services.analysis import opinions
+from agora.services.reporting import reports
 from tests.conftest import civic_statements
 
 

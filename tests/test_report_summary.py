@@ -14,7 +14,7 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Consultation, Report, Submission, User, Vote
-from agora.services import reports
+from agora.services.reporting import reports
 
 CONSENSUS = "Chaque école publique doit servir un repas sain et gratuit à tous les enfants."  # fr
 DIVISIVE = "يجب أن تفرض المدينة رسوماً على كل سيارة تدخل وسطها في ساعات الذروة."  # ar
@@ -227,7 +227,7 @@ def test_the_report_says_how_its_themes_were_found(app, client, two_camps):
 
 def test_summary_claims_hold_for_a_dominated_consultation_with_views_outside_every_theme():
     """Pure: the summary of a hand-made report says what its numbers say (no database)."""
-    from agora.services import report_summary
+    from agora.services.reporting import report_summary
 
     content = {
         "consultation": {"title": "Océans", "summary": None, "forum": None},

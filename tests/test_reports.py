@@ -12,15 +12,15 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Consultation, Report, User
-from agora.services import reports
 from agora.services.errors import Conflict
+from agora.services.reporting import reports
 from tests.conftest import civic_statements, csrf_from, login
 
 
 @pytest.fixture
 def closed_consultation(app, make):
     """Three submitters with known profiles and one voter without; then the consultation closes."""
-    from agora.services import submissions
+    from agora.services.participation import submissions
 
     cid = make.consultation("Water for all", forum="UN Water Conference")
     u1 = make.user(email="u1@example.org", constituency="ngo", country="KE", gender="woman")

@@ -4,7 +4,8 @@ from markupsafe import escape
 
 from agora.extensions import db
 from agora.models import Submission
-from agora.services import embeddings, search
+from agora.services import embeddings
+from agora.services.participation import search
 
 VIEWS = [  # (concern, text): the same three concerns in six languages, and one held view
     ("water", "Clean drinking water for every village"),

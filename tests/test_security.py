@@ -103,7 +103,7 @@ def test_deleted_account_is_anonymised_and_its_views_and_votes_stay(app, signed_
     texts = civic_statements(2)
     mine = make.submission(cid, signed_in.user_id, texts[0])
     other = make.submission(cid, make.user(), texts[1])
-    from agora.services import submissions
+    from agora.services.participation import submissions
 
     with app.app_context():
         submissions.vote(other, db.session.get(User, signed_in.user_id), "agree")
@@ -208,7 +208,7 @@ def test_an_attacker_cannot_keep_the_owner_out(app, make):
 
 
 def test_one_address_trying_many_accounts_is_throttled(app):
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     with app.test_request_context("/account/login"):
         for n in range(30):
@@ -228,7 +228,7 @@ def test_new_accounts_have_the_stricter_limit_through_the_api_too(app, make):
     from datetime import timedelta
 
     from agora.models._base import utcnow
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     cid = make.consultation()
     new_id, old_id = make.user(email="new@example.org"), make.user(email="old@example.org")

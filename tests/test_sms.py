@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from agora.extensions import db
 from agora.models import Consultation, ModerationDecision, Submission
-from agora.services import sms
+from agora.services.participation import sms
 
 SECRET = "gateway-shared-secret"
 NUMBER = "+254 712 345 678"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from agora.extensions import db
 from agora.models import Consultation, Hearing, Submission, ThemeSnapshot, User, Vote
-from agora.services import opinions, themes
+from agora.services.analysis import opinions, themes
 from tests.conftest import civic_statements
 
 POLIS = Path(__file__).resolve().parent.parent / "data" / "polis"
@@ -363,7 +363,7 @@ def test_older_snapshots_keep_their_summary_but_drop_the_placement_model(app, ma
 
 def test_a_report_numbers_its_themes_like_the_themes_page(app, make):
     """The report fits its own views (reproducible), with the ids of the page's latest snapshot."""
-    from agora.services import reports
+    from agora.services.reporting import reports
 
     cid = make.consultation()
     texts = civic_statements(80)

@@ -7,7 +7,8 @@ import pytest
 
 from agora.extensions import db
 from agora.models import Submission, User
-from agora.services import opinion_map, opinions, submissions, themes, voting_card
+from agora.services.analysis import opinion_map, opinions, themes
+from agora.services.participation import submissions, voting_card
 from tests.conftest import csrf_from, login
 
 # One view per UN language, plus a second of each, so routing is tested on real text in all six.
@@ -51,7 +52,7 @@ def _vote(app, user_id, submission_id, choice):
 
 def _next(app, consultation_id, user_id, skipped=()):
     with app.app_context():
-        from agora.services import consultations
+        from agora.services.participation import consultations
 
         user = db.session.get(User, user_id) if user_id else None
         card = voting_card.next_card(consultations.get(consultation_id), user, skipped)

@@ -268,7 +268,7 @@ def test_health_endpoints(client):
 def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_opening_date(client, make, app):
     from datetime import datetime, timedelta
 
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     now = datetime.utcnow()
     past = make.consultation(title="Past its closing date", opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=1))

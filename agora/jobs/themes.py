@@ -4,7 +4,7 @@ from agora.extensions import db
 
 def refit_consultation(consultation_id: int) -> None:
     """Recompute a consultation's themes, then its opinion groups (the views changed)."""
-    from agora.services import opinions, themes
+    from agora.services.analysis import opinions, themes
 
     themes.refit(consultation_id)
     opinions.refit(consultation_id)
@@ -13,7 +13,7 @@ def refit_consultation(consultation_id: int) -> None:
 def refit_hearing(hearing_id: int) -> None:
     """Recompute the themes of one hearing's messages."""
     from agora.models import Hearing
-    from agora.services import themes
+    from agora.services.analysis import themes
 
     hearing = db.session.get(Hearing, hearing_id)
     if hearing is not None:
@@ -22,7 +22,7 @@ def refit_hearing(hearing_id: int) -> None:
 
 def refit_opinions(consultation_id: int) -> None:
     """Recompute a consultation's opinion groups (the votes changed)."""
-    from agora.services import opinions
+    from agora.services.analysis import opinions
 
     opinions.refit(consultation_id)
 
@@ -35,7 +35,7 @@ def interrupted(name: str, *args) -> None:
 
     from agora.models import Hearing, ThemeSnapshot
     from agora.models._base import utcnow
-    from agora.services.themes import _scope_filter
+    from agora.services.analysis.themes import _scope_filter
 
     if name == "refit_hearing":
         hearing = db.session.get(Hearing, args[0])

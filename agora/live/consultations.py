@@ -3,8 +3,9 @@ from flask import request
 from flask_socketio import Namespace, join_room
 
 from agora.extensions import socketio
-from agora.services import consultations, realtime
+from agora.services import realtime
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations
 
 
 class ConsultationNamespace(Namespace):

@@ -47,7 +47,7 @@ class User(UserMixin, db.Model):
     languages: Mapped[str | None] = mapped_column(String(120))
     locale: Mapped[str | None] = mapped_column(String(8))
     # Profiles are used in aggregate only; a participant may choose to show their constituency
-    # (and region) next to their name on their views (agora.services.submissions.shown_profile).
+    # (and region) next to their name on their views (agora.services.participation.submissions.shown_profile).
     show_constituency: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Security: lockout after repeated failures, "sign out everywhere", optional TOTP, deletion.

@@ -7,7 +7,9 @@ from sqlalchemy import select
 from agora.extensions import db
 from agora.models import Consultation, User
 from agora.models._base import utcnow
-from agora.services import accounts, consultations, demo_story, imports
+from agora.services import demo_story
+from agora.services.accounts import accounts
+from agora.services.participation import consultations, imports
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_ADMIN_EMAIL = "secretariat@agora.example"
@@ -108,7 +110,7 @@ def _live_hearing(progress) -> None:
 
 def _report_and_transmit(consultation, progress) -> None:
     """The demo's closed deliberation gets a frozen report, transmitted to a forum."""
-    from agora.services import reports
+    from agora.services.reporting import reports
 
     report = reports.create_draft(consultation.id, None, progress=lambda m: progress(f"  report: {m}"))
     report = reports.freeze(report.id, None)
@@ -121,7 +123,7 @@ def _report_and_transmit(consultation, progress) -> None:
 def _forum_response(report, progress) -> None:
     """What the demonstration forum did with the report: closes the loop on the consultation's
     page and its participants' "My views"."""
-    from agora.services import forum_responses
+    from agora.services.reporting import forum_responses
 
     admin = db.session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL))
     forum_responses.record(report.id, admin, forum_responses.ResponseInput(
@@ -136,7 +138,7 @@ def _forum_response(report, progress) -> None:
 def _supersede_older_report(progress) -> None:
     """A demo loaded before reports had their summary: its frozen report (which never changes) is
     superseded by a new version that has it, frozen and transmitted like the first."""
-    from agora.services import reports
+    from agora.services.reporting import reports
 
     polis = db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green"))
     latest = max((r for r in reports.public_list(polis.id) if r.hearing_id is None), key=lambda r: r.version, default=None)
@@ -191,7 +193,7 @@ def load(progress=print) -> None:
     _report_and_transmit(polis, progress)
     _live_hearing(progress)
     demo_story.tell(accounts.find_user_by_email(DEMO_CHAIR_EMAIL), progress)
-    from agora.services import opinions, themes  # a command, not the event loop: compute them here
+    from agora.services.analysis import opinions, themes  # a command, not the event loop: compute them here
 
     themes.refit(polis.id, progress=progress)
     opinions.refit(polis.id, progress=progress)

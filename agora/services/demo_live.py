@@ -97,7 +97,7 @@ def ensure_accounts(people: list[Persona]) -> None:
 
     from agora.extensions import db
     from agora.models import User
-    from agora.services import accounts
+    from agora.services.accounts import accounts
 
     for p in people:
         if db.session.scalar(select(User.id).where(User.email == p.email)) is None:
@@ -135,7 +135,7 @@ class ServiceStage:
         self.users: dict[str, Any] = {}  # email -> User
 
     def _user(self, persona: Persona):
-        from agora.services import accounts
+        from agora.services.accounts import accounts
 
         if persona.email not in self.users:
             self.users[persona.email] = accounts.find_user_by_email(persona.email)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from agora.extensions import db
 from agora.models import Consultation, Hearing, SpeakerRequest, Submission, User
 from agora.models._base import utcnow
-from agora.services import accounts, submissions
+from agora.services.accounts import accounts
+from agora.services.participation import submissions
 
 PASSWORD = "agora-demo-participant"
 WATER_TITLE_START = "Review of progress: access to safe"
@@ -122,7 +123,8 @@ def views_with_profiles(water: Consultation, progress) -> list[User]:
 
 def past_hearing(water: Consultation, chair: User, people: list[User], progress) -> Hearing | None:
     """The opening session, held two weeks ago: messages, four speakers, a chair's summary, themes."""
-    from agora.services import hearings, themes
+    from agora.services import hearings
+    from agora.services.analysis import themes
 
     if db.session.scalar(select(Hearing.id).where(Hearing.consultation_id == water.id, Hearing.state == "ended")):
         return None
@@ -177,7 +179,7 @@ def tell(chair: User | None, progress) -> None:
     water = _water()
     if water is None or chair is None:
         return
-    from agora.services import opinions, themes  # a command, not the event loop: compute them here
+    from agora.services.analysis import opinions, themes  # a command, not the event loop: compute them here
 
     had_views = db.session.scalar(
         select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None)))

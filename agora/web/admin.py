@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from agora import permissions
-from agora.services import accounts, consultations
+from agora.services.accounts import accounts
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations
 from agora.web.forms import ConsultationForm, RoleForm, TranslationForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,7 +29,7 @@ def admin_required(view):
 @admin_required
 def index():
     """The secretariat's dashboard: what needs them now, then every consultation."""
-    from agora.services import dashboard
+    from agora.services.reporting import dashboard
 
     return render_template("admin/index.html", consultations=consultations.all_for_admin(), tasks=dashboard.secretariat_tasks(current_user))
 

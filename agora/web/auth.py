@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
 
 from agora.extensions import limiter
-from agora.services import accounts
+from agora.services.accounts import accounts
 from agora.services.errors import AgoraError
 from agora.web.forms import CodeForm, DeleteForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
 from agora.web.ratelimits import SIGNIN_LIMIT, SIGNUP_LIMIT

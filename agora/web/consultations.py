@@ -5,17 +5,11 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import (
-    consultations,
-    forum_responses,
-    hearings,
-    moderation,
-    organisations,
-    reports,
-    search,
-    submissions,
-)
+from agora.services import hearings, moderation
+from agora.services.accounts import organisations
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations, search, submissions
+from agora.services.reporting import forum_responses, reports
 from agora.web.forms import SubmissionForm, VoteForm
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import SUBMIT_LIMIT, VIEWS_SCOPE, VOTE_LIMIT, VOTES_SCOPE, user_or_ip

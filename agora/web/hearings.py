@@ -14,8 +14,10 @@ from agora import permissions
 from agora.extensions import limiter
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES
-from agora.services import accounts, consultations, hearings, search, submissions
+from agora.services import hearings
+from agora.services.accounts import accounts
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations, search, submissions
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.ratelimits import FLOOR_LIMIT, VOTE_LIMIT, user_or_ip
 from agora.web.ratelimits import HEARING_MESSAGE_LIMIT as MESSAGE_LIMIT
@@ -76,7 +78,7 @@ def new():
     if refused:
         return refused
     form = HearingForm()
-    from agora.services import dashboard
+    from agora.services.reporting import dashboard
 
     form.consultation_id.choices = [(str(c.id), c.title) for c in dashboard.can_hold_hearing(consultations.all_for_admin())]
     if request.method == "GET" and request.args.get("consultation_id"):

@@ -11,7 +11,8 @@ from agora import permissions
 from agora.i18n import N_, translate, translated
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import charts, submissions
+from agora.services.analysis import charts
+from agora.services.participation import submissions
 from agora.services.sanitize import render_text
 
 RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
@@ -103,7 +104,7 @@ def localized(consultation):
     One query per request loads every translation into the current language (lists show many)."""
     from flask import g
 
-    from agora.services import consultations
+    from agora.services.participation import consultations
 
     locale = str(get_locale() or "en")
     cache = getattr(g, "_consultation_translations", None)
@@ -211,6 +212,6 @@ def url_with(**changes) -> str:
 
 
 def _forums():
-    from agora.services import reports
+    from agora.services.reporting import reports
 
     return reports.forums()

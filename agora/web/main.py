@@ -4,7 +4,9 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from agora.extensions import db
-from agora.services import accounts, consultations, hearings
+from agora.services import hearings
+from agora.services.accounts import accounts
+from agora.services.participation import consultations
 from agora.web.page_cache import shared_with_anonymous_readers
 from agora.web.redirects import safe_next
 

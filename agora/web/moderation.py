@@ -6,8 +6,9 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import limiter
-from agora.services import forum_responses, moderation
+from agora.services import moderation
 from agora.services.errors import AgoraError
+from agora.services.reporting import forum_responses
 from agora.web.ratelimits import SUBMIT_LIMIT, user_or_ip
 from agora.web.redirects import safe_next
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from agora.extensions import csrf, limiter
 from agora.models.notification import NOTIFICATION_KINDS
-from agora.services import notifications
+from agora.services.accounts import notifications
 from agora.services.errors import AgoraError
 from agora.web.ratelimits import ip_only, user_or_ip
 from agora.web.redirects import safe_next

@@ -12,8 +12,8 @@ from agora import permissions
 from agora.extensions import db, limiter
 from agora.jobs import off_loop
 from agora.models import User
-from agora.services import consultations, offline
 from agora.services.errors import AgoraError, Forbidden
+from agora.services.participation import consultations, offline
 from agora.web.errors import error_response
 from agora.web.ratelimits import user_or_ip
 

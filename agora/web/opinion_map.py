@@ -13,7 +13,7 @@ from flask_babel import format_decimal, get_locale, get_translations
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from agora.services.opinion_map import OpinionMap
+from agora.services.analysis.opinion_map import OpinionMap
 from agora.web.themes import _free_spot, colour, group_name
 
 WIDTH, HEIGHT, PAD = 640, 420, 28

@@ -12,8 +12,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from agora import permissions
 from agora.extensions import limiter
 from agora.models.user import CONSTITUENCIES
-from agora.services import consultations, geography, organisations
+from agora.services import geography
+from agora.services.accounts import organisations
 from agora.services.errors import AgoraError, Forbidden
+from agora.services.participation import consultations
 from agora.web.ratelimits import SUBMIT_LIMIT, user_or_ip
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")

@@ -32,7 +32,7 @@ def principal():
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() == "bearer" and secret.strip():
-            from agora.services import accounts
+            from agora.services.accounts import accounts
 
             user = accounts.user_for_token(secret.strip())
     elif getattr(current_user, "is_authenticated", False):

@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from agora.extensions import limiter
 from agora.models.report import FORUM_DECISIONS
-from agora.services import consultations, dashboard, forum_responses, reports
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations
+from agora.services.reporting import dashboard, forum_responses, reports
 from agora.web.admin import admin_required
 from agora.web.ratelimits import user_or_ip
 

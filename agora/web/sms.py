@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from agora import permissions
 from agora.extensions import csrf, limiter
-from agora.services import consultations, sms
 from agora.services.errors import AgoraError, Forbidden
+from agora.services.participation import consultations, sms
 from agora.web.ratelimits import user_or_ip
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")

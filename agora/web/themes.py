@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 
 from agora.i18n import translate
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import consultations, opinions, themes
+from agora.services.analysis import opinions, themes
+from agora.services.participation import consultations
 
 bp = Blueprint("themes", __name__, url_prefix="/consultations")
 
@@ -129,7 +130,7 @@ def _opinion_map(consultation) -> dict:
     """The opinion map with the reader on it (``web/opinion_map.py`` draws it)."""
     from flask_login import current_user
 
-    from agora.services import opinion_map
+    from agora.services.analysis import opinion_map
     from agora.web import opinion_map as map_view
 
     omap = opinion_map.opinion_map(consultation.id, current_user if current_user.is_authenticated else None)

@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from agora.extensions import limiter
-from agora.services import consultations, opinion_map, opinions, submissions, voting_card
+from agora.services.analysis import opinion_map, opinions
 from agora.services.errors import AgoraError
+from agora.services.participation import consultations, submissions, voting_card
 from agora.web import opinion_map as map_view
 from agora.web.ratelimits import VOTE_LIMIT, VOTES_SCOPE, user_or_ip
 from agora.web.themes import percent

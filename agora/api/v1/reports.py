@@ -4,8 +4,8 @@ import json
 from flask import Response, request
 
 from agora.api.v1.blueprint import bp
-from agora.services import reports
 from agora.services.errors import Invalid, TooLarge
+from agora.services.reporting import reports
 
 
 def _summary(report) -> dict:

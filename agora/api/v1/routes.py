@@ -7,8 +7,8 @@ from agora.api.v1.blueprint import bp, require_user
 from agora.api.v1.openapi import spec
 from agora.api.v1.serialize import consultation_json, submission_json
 from agora.extensions import limiter
-from agora.services import consultations, search, submissions
 from agora.services.errors import AgoraError, Invalid
+from agora.services.participation import consultations, search, submissions
 from agora.services.sanitize import refuse_invalid_unicode
 from agora.web.ratelimits import SUBMIT_LIMIT, VIEWS_SCOPE, VOTE_LIMIT, VOTES_SCOPE, user_or_ip
 

@@ -138,7 +138,7 @@ def _stored_themes(hearing: Hearing) -> dict | None:
     """The latest theme snapshot the themes service computed for this hearing in the background
     (it refits as messages arrive: a hearing too large to cluster at each summary), in the
     panel's shape; None when there is none yet."""
-    from agora.services import themes as theme_service
+    from agora.services.analysis import themes as theme_service
 
     latest = theme_service.latest_summary(hearing.consultation_id, hearing.id)
     if latest.get("status") != "ready" or not latest.get("themes") or latest.get("n", 0) < LIVE_THEMES_UP_TO:

@@ -18,7 +18,7 @@ from agora.extensions import db
 from agora.i18n import N_
 from agora.models import Hearing, IdempotencyRecord, ModerationDecision, Submission, User
 from agora.models._base import utcnow
-from agora.services import realtime, submissions
+from agora.services import realtime
 from agora.services.errors import Closed, Conflict, Forbidden, Invalid, NotFound
 from agora.services.hearings.delivery import NAMESPACE, _batcher, cursor
 from agora.services.hearings.lifecycle import _require_live, require_chair
@@ -30,6 +30,7 @@ from agora.services.hearings.payloads import (
     message_payload,
     publish_state,
 )
+from agora.services.participation import submissions
 
 MESSAGE_MAX_CHARS = 2000
 SUMMARY_MAX_CHARS = 5000

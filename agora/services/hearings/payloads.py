@@ -16,8 +16,9 @@ from agora.extensions import db
 from agora.models import Hearing, SpeakerRequest, Submission, User
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES
-from agora.services import realtime, submissions
+from agora.services import realtime
 from agora.services.hearings.delivery import NAMESPACE, presence
+from agora.services.participation import submissions
 
 
 def _visible_messages():

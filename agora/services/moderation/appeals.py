@@ -8,7 +8,8 @@ from agora import permissions
 from agora.extensions import db
 from agora.models import Appeal, Flag, ModerationDecision, Submission, User
 from agora.models._base import utcnow
-from agora.services import audit, notifications, realtime
+from agora.services import audit, realtime
+from agora.services.accounts import notifications
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.moderation.decisions import (
     FLAG_REASONS,

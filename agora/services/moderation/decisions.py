@@ -16,7 +16,8 @@ from agora.i18n import N_
 from agora.models import Appeal, Flag, ModerationDecision, Submission, User
 from agora.models._base import utcnow
 from agora.models.moderation import CODE_OF_CONDUCT
-from agora.services import audit, notifications, realtime
+from agora.services import audit, realtime
+from agora.services.accounts import notifications
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.sanitize import clean_text
 

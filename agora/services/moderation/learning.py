@@ -7,7 +7,7 @@ from sqlalchemy import select
 from agora.extensions import db
 from agora.models import ModelVersion, ModerationDecision, Submission
 from agora.models._base import utcnow
-from agora.services import screening
+from agora.services.moderation import screening
 
 
 def training_labels() -> list[tuple[str, int]]:

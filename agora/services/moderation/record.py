@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from agora import permissions
 from agora.extensions import db
 from agora.models import ModerationDecision, Submission, User
-from agora.services import consultations, csvfiles
+from agora.services import csvfiles
 from agora.services.errors import Forbidden
 from agora.services.moderation.decisions import QUEUE_STATES
+from agora.services.participation import consultations
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from agora.extensions import db
 from agora.models import Submission, User, Vote
 from agora.models._base import utcnow
 from agora.services import geography
-from agora.services.themes import (
+from agora.services.analysis.themes import (
     FAILED_BACKOFF,
     NOT_STATED,
     STALE_RUNNING,

@@ -31,8 +31,9 @@ from sqlalchemy import select
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
-from agora.services import consultations, themes
+from agora.services.analysis import themes
 from agora.services.errors import NotFound
+from agora.services.participation import consultations
 
 MAX_SKIPPED = 200  # a skip list longer than this forgets its oldest entries (it travels in the URL)
 _EXTREMITY: dict[int, dict] = {}

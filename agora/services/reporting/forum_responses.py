@@ -17,7 +17,8 @@ from agora.extensions import db
 from agora.models import Forum, ForumResponse, Report, Submission, Transmission, User, Vote
 from agora.models._base import utcnow
 from agora.models.report import FORUM_DECISIONS
-from agora.services import audit, notifications
+from agora.services import audit
+from agora.services.accounts import notifications
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
 from agora.services.sanitize import clean_line, clean_text
 

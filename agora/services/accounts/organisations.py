@@ -25,8 +25,10 @@ from agora.models import (
     User,
 )
 from agora.models.user import CONSTITUENCIES
-from agora.services import accounts, geography, submissions
+from agora.services import geography
+from agora.services.accounts import accounts
 from agora.services.errors import Conflict, Forbidden, Invalid, NotFound
+from agora.services.participation import submissions
 from agora.services.sanitize import clean_line, clean_text
 
 # Published criteria (shown at /organisations/accreditation-criteria); a decision cites those it rests on.

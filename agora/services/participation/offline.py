@@ -24,8 +24,11 @@ from agora.i18n import N_
 from agora.models import Consultation, ImportBatch, Submission, User
 from agora.models._base import utcnow
 from agora.models.user import CONSTITUENCIES, GENDERS
-from agora.services import geography, realtime, screening, submissions, themes
+from agora.services import geography, realtime
+from agora.services.analysis import themes
 from agora.services.errors import AgoraError, Closed, Forbidden, Invalid, NotFound, TooLarge
+from agora.services.moderation import screening
+from agora.services.participation import submissions
 from agora.services.sanitize import clean_line, clean_text
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ A notification stores ids and codes (``params``), never a sentence: it is writte
 the reader's language (``describe``), in a page or in an email. Moderation events are added in
 the transaction that makes the decision; events about a whole consultation (its report sent, the
 forum's response) reach every participant through a background job (``fan_out``). Email leaves
-through the outbox (``agora.services.mail``), never from a request.
+through the outbox (``agora.services.accounts.mail``), never from a request.
 """
 import json
 import logging
@@ -185,7 +185,7 @@ def schedule_mail() -> None:
     from agora import jobs
 
     try:
-        jobs.submit("agora.services.mail.process")
+        jobs.submit("agora.services.accounts.mail.process")
     except Exception:  # the emails wait in the database; the next run (or `agora mail send`) sends them
         log.exception("could not start the mail job")
 
@@ -235,7 +235,7 @@ def announce_to_participants(kind: str, consultation_id: int, params: dict) -> N
 
     people = participants_of(consultation_id)
     if len(people) > FAN_OUT_BATCH:
-        jobs.submit("agora.services.notifications.fan_out", kind, consultation_id, json.dumps(params))
+        jobs.submit("agora.services.accounts.notifications.fan_out", kind, consultation_id, json.dumps(params))
         return
     add(people, kind, {**params, "consultation_id": consultation_id})
     db.session.commit()
@@ -319,7 +319,7 @@ def describe(notifications: list[Notification], locale: str) -> list[Described]:
     from agora.models import Consultation, Forum, ForumResponse
     from agora.models.moderation import CODE_OF_CONDUCT
     from agora.models.report import FORUM_DECISIONS
-    from agora.services import consultations
+    from agora.services.participation import consultations
 
     decoded = [(n, json.loads(n.params or "{}")) for n in notifications]
     consultation_ids = {p.get("consultation_id") for _n, p in decoded if p.get("consultation_id")}

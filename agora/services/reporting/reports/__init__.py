@@ -8,19 +8,19 @@ One module per job, each importing only the ones before it: encoding, content, e
 lifecycle, verification, transmission. Callers keep using ``reports.X``: the public names are
 re-exported here.
 """
-from agora.services.reports.content import (
+from agora.services.reporting.reports.content import (
     DOMINANCE,
     NOT_STATED,
     REGION_DOMINANCE,
     SCHEMA,
     build,
 )
-from agora.services.reports.encoding import (
+from agora.services.reporting.reports.encoding import (
     canonical,
     content_of,
     digest,
 )
-from agora.services.reports.exports import (
+from agora.services.reporting.reports.exports import (
     PACKAGE_EPOCH,
     build_package,
     csv_tables,
@@ -28,7 +28,7 @@ from agora.services.reports.exports import (
     render_pdf,
     template_context,
 )
-from agora.services.reports.lifecycle import (
+from agora.services.reporting.reports.lifecycle import (
     all_for_admin,
     create_draft,
     freeze,
@@ -38,7 +38,7 @@ from agora.services.reports.lifecycle import (
     readable,
     regenerate,
 )
-from agora.services.reports.transmission import (
+from agora.services.reporting.reports.transmission import (
     WEBHOOK_ATTEMPTS,
     create_forum,
     deliver,
@@ -47,7 +47,7 @@ from agora.services.reports.transmission import (
     transmissions_of,
     transmit,
 )
-from agora.services.reports.verification import (
+from agora.services.reporting.reports.verification import (
     MAX_MANIFEST_BYTES,
     MAX_PACKAGE_BYTES,
     PACKAGE_NAME,

@@ -231,7 +231,8 @@ def link_near_duplicates(submission: Submission, verdict: Screening, batch: Sequ
 
 def rescreen_pending(limit: int = 1000) -> int:
     """Screen submissions left pending while the model was unavailable; returns how many."""
-    from agora.services import audit, notifications
+    from agora.services import audit
+    from agora.services.accounts import notifications
 
     model = moderator()
     if model is None:

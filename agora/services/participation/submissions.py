@@ -10,8 +10,12 @@ from sqlalchemy.orm import selectinload
 from agora.extensions import db
 from agora.models import Consultation, IdempotencyRecord, Submission, User, Vote
 from agora.models.submission import CHANNELS, VOTE_VALUES
-from agora.services import audit, embeddings, geography, group_commit, notifications, realtime, screening, themes
+from agora.services import audit, embeddings, geography, realtime
+from agora.services.accounts import notifications
+from agora.services.analysis import themes
 from agora.services.errors import AgoraError, Closed, Conflict, Invalid, NotFound
+from agora.services.moderation import screening
+from agora.services.participation import group_commit
 from agora.services.sanitize import clean_text
 
 MAX_CHARS_DEFAULT = 5000

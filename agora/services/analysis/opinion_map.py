@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from agora.extensions import db
 from agora.models import Submission, User, Vote
-from agora.services import themes
+from agora.services.analysis import themes
 
 _AREAS: dict[int, tuple] = {}
 

@@ -1,6 +1,6 @@
 """A report's one-page summary, made from the report's own numbers and nothing else.
 
-``summarise(content)`` reads a built report (agora.services.reports.build) and returns claims:
+``summarise(content)`` reads a built report (agora.services.reporting.reports.build) and returns claims:
 each has a kind, the numbers it states, the statements it rests on (submission ids) and the
 anchors of those statements' entries further down the report. ``sentence(claim, ...)`` words a
 claim with gettext/ngettext, so a page reads it in its reader's language; the frozen JSON holds

@@ -14,9 +14,10 @@ from agora.models import Consultation, Submission, User, Vote
 from agora.models.consultation import STAGES
 from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services import moderation as moderation_service
-from agora.services import report_summary, screening
 from agora.services.errors import NotFound
-from agora.services.reports.encoding import _chunks, _iso, canonical
+from agora.services.moderation import screening
+from agora.services.reporting import report_summary
+from agora.services.reporting.reports.encoding import _chunks, _iso, canonical
 
 SCHEMA = "agora.report/1"
 
@@ -171,7 +172,7 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
 def _themes(published: list[Submission], consultation_id: int, hearing_id: int | None) -> dict:
     """Themes fitted on exactly the report's views (reproducible: fixed seed), numbered like the
     public themes page's latest snapshot, so "theme 3" means the same thing in both."""
-    from agora.services import themes as theme_service
+    from agora.services.analysis import themes as theme_service
     from moderation import themes as theme_lib
 
     if not published:
@@ -208,9 +209,9 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     """Opinion groups from the votes, each named by its letter as on the opinions page (numbered
     like the page's latest snapshot), and every representative statement with its direction and
     the group's agree / disagree / pass shares beside everyone's, computed as the page computes
-    them (agora.services.opinions)."""
-    from agora.services import opinions as opinion_service
-    from agora.services import themes as theme_service
+    them (agora.services.analysis.opinions)."""
+    from agora.services.analysis import opinions as opinion_service
+    from agora.services.analysis import themes as theme_service
     from moderation import opinions as opinion_lib
 
     texts = {s.id: s.text for s in published}

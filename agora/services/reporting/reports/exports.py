@@ -4,8 +4,9 @@ import io
 import zipfile
 
 from agora.models import Report
-from agora.services import csvfiles, report_summary
-from agora.services.reports.encoding import canonical, content_of, digest
+from agora.services import csvfiles
+from agora.services.reporting import report_summary
+from agora.services.reporting.reports.encoding import canonical, content_of, digest
 
 PACKAGE_EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same report gives the same bytes
 

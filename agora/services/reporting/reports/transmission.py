@@ -11,8 +11,8 @@ from agora.extensions import db
 from agora.models import Forum, Report, Transmission, User
 from agora.models._base import utcnow
 from agora.services.errors import Conflict, Invalid, NotFound
-from agora.services.reports.encoding import _iso, canonical
-from agora.services.reports.lifecycle import get
+from agora.services.reporting.reports.encoding import _iso, canonical
+from agora.services.reporting.reports.lifecycle import get
 from agora.services.sanitize import clean_line
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,13 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     )
     db.session.add(transmission)
     db.session.commit()
-    from agora.services import notifications
+    from agora.services.accounts import notifications
 
     notifications.announce_to_participants("report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name})
     if forum.webhook_url:
         from agora import jobs
 
-        jobs.submit("agora.services.reports.deliver", transmission.id)
+        jobs.submit("agora.services.reporting.reports.deliver", transmission.id)
     return transmission
 
 

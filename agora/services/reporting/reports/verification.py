@@ -1,7 +1,7 @@
 """Anyone can check a report: by number (the stored JSON still matches its frozen hash) or by
 uploading a package, which verifies only if it is byte for byte the frozen one; everything else
 wrong with it is named (changed files, entries outside the manifest, look-alike names, data hidden
-around the entries). Archives are opened with the caps of agora.services.archives, off the event loop."""
+around the entries). Archives are opened with the caps of agora.services.reporting.archives, off the event loop."""
 import io
 import json
 import re
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from agora.extensions import db
 from agora.jobs import off_loop
 from agora.models import Report
-from agora.services import archives
-from agora.services.reports.encoding import digest
+from agora.services.reporting import archives
+from agora.services.reporting.reports.encoding import digest
 
 MAX_PACKAGE_BYTES = 50 * 1024 * 1024  # the largest package accepted for verification
 
@@ -129,7 +129,7 @@ def _name_problems(names: set[str], expected: set[str]) -> list[str]:
 def verify_package(data: bytes) -> Verification:
     """Check an uploaded package against what was frozen: manifest, then every file.
 
-    :raise TooLarge, Invalid: an archive over the caps of agora.services.archives (a zip bomb),
+    :raise TooLarge, Invalid: an archive over the caps of agora.services.reporting.archives (a zip bomb),
         or one compressed other than stored/deflate, encrypted or damaged."""
     not_a_package = Verification(False, None, "This is not an Agora report package (no readable manifest.json in a zip file).")
     try:

@@ -9,9 +9,9 @@ from agora.models import Consultation, Report, User
 from agora.models._base import utcnow
 from agora.services import audit
 from agora.services.errors import Conflict, Invalid, NotFound
-from agora.services.reports.content import build
-from agora.services.reports.encoding import _iso, canonical, content_of, digest
-from agora.services.reports.exports import build_package
+from agora.services.reporting.reports.content import build
+from agora.services.reporting.reports.encoding import _iso, canonical, content_of, digest
+from agora.services.reporting.reports.exports import build_package
 
 log = logging.getLogger(__name__)
 

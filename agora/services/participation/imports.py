@@ -12,10 +12,11 @@ from sqlalchemy import func, insert, select, update
 
 from agora.extensions import db
 from agora.models import Consultation, Submission, User, Vote
-from agora.services import audit, csvfiles, embeddings, screening
+from agora.services import audit, csvfiles, embeddings
 from agora.services.errors import AgoraError, Invalid
+from agora.services.moderation import screening
+from agora.services.participation.submissions import MAX_CHARS_DEFAULT
 from agora.services.sanitize import clean_text
-from agora.services.submissions import MAX_CHARS_DEFAULT
 
 REQUIRED_COMMENT_COLUMNS = {"comment-id", "author-id", "moderated", "comment-body", "timestamp"}
 
@@ -303,7 +304,7 @@ def export_polis(consultation_id: int, folder, *, include_moderated: bool = Fals
 def import_polis_consultation(folder, *, title: str, slug: str | None = None, status: str = "open",
                               attribution: str | None = None, progress=lambda message: None):
     """Create a consultation and import a Pol.is export folder into it; nothing is kept on failure."""
-    from agora.services import consultations
+    from agora.services.participation import consultations
 
     folder = Path(folder)
     for name in ("comments.csv", "participants-votes.csv"):

@@ -22,8 +22,8 @@ from agora.extensions import db
 from agora.jobs import off_loop
 from agora.models import Submission, SubmissionVector
 from agora.services.errors import Invalid, NotFound, TooLarge
+from agora.services.participation.submissions import Page
 from agora.services.sanitize import clean_line
-from agora.services.submissions import Page
 
 MAX_QUERY = 200
 CANDIDATES = 200  # per ranking

@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select, update
 from agora.extensions import db
 from agora.models import Notification, NotificationSettings, OutgoingEmail, User
 from agora.models._base import utcnow
-from agora.services import notifications
+from agora.services.accounts import notifications
 
 log = logging.getLogger(__name__)
 DIGEST_HOURS = 24

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from agora.extensions import db
 from agora.i18n import N_
 from agora.models import Consultation, Submission
-from agora.services import submissions
 from agora.services.errors import AgoraError, Forbidden, Invalid, Unavailable
+from agora.services.participation import submissions
 
 SIGNATURE_PREFIX = "sha256="
 MAX_KEYWORD = 32
