@@ -5,6 +5,7 @@ Data: agora/data/countries.json, derived from country_converter's table (GPL-3),
 America, Japan, Israel, the Republic of Korea, Australia and New Zealand.
 """
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,7 +35,7 @@ def country(code: str | None) -> Country | None:
 def choices(locale: str | None = None) -> list[tuple[str, str]]:
     """(code, name) of every country, named in ``locale`` when given (CLDR names through Babel:
     "Kenya", "肯尼亚", "كينيا"), sorted by name."""
-    names = {}
+    names: Mapping[str, str] = {}
     if locale:
         from babel import Locale, UnknownLocaleError
 
