@@ -229,7 +229,7 @@ def test_pages_downloads_and_api(app, client, make, closed_consultation):
     assert anonymous.get(f"/reports/{report_id}").status_code == 404
     assert client.post(f"/admin/reports/{report_id}/freeze", data={"csrf_token": token}).status_code == 302
     page = anonymous.get(f"/reports/{report_id}").get_data(as_text=True)
-    assert "SHA-256" in page and "One constituency dominates" in page
+    assert "SHA-256" in page and "Not balanced: NGO / civil society is 67" in page  # the verdict, in the reader's language
     assert anonymous.get(f"/reports/{report_id}.pdf").data.startswith(b"%PDF")
     assert anonymous.get(f"/reports/{report_id}/tables/themes.csv").get_data(as_text=True).startswith("theme_id,label")
     listed = anonymous.get("/api/v1/reports").get_json()["items"]
