@@ -78,7 +78,8 @@ from flask_migrate import upgrade
 from agora import create_app
 from agora.extensions import db
 from agora.models import User
-from agora.services import accounts, consultations, submissions
+from agora.services.accounts import accounts
+from agora.services.participation import consultations, submissions
 app = create_app()
 with app.app_context():
     upgrade()

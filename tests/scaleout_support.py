@@ -24,7 +24,9 @@ import json, sys
 from flask_migrate import upgrade
 from agora import create_app
 from agora.extensions import db
-from agora.services import accounts, consultations, hearings
+from agora.services import hearings
+from agora.services.accounts import accounts
+from agora.services.participation import consultations
 n_users, password = int(sys.argv[1]), sys.argv[2]
 app = create_app()
 with app.app_context():

@@ -361,7 +361,8 @@ import sys
 from agora import create_app
 from agora.extensions import db
 from agora.models import User
-from agora.services import submissions, themes
+from agora.services.analysis import themes
+from agora.services.participation import submissions
 app = create_app()
 with app.app_context():
     cid = int(sys.argv[1])

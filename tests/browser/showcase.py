@@ -16,7 +16,9 @@ from sqlalchemy import select
 from agora import create_app
 from agora.extensions import db
 from agora.models import Consultation, Report, User
-from agora.services import accounts, consultations, hearings, submissions
+from agora.services import hearings
+from agora.services.accounts import accounts
+from agora.services.participation import consultations, submissions
 app = create_app()
 with app.app_context():
     def user(email, name):

@@ -37,7 +37,10 @@ import json, sys
 from datetime import datetime, timedelta
 from agora import create_app
 from agora.extensions import db
-from agora.services import accounts, consultations, hearings, moderation, organisations, reports, submissions
+from agora.services import hearings, moderation
+from agora.services.accounts import accounts, organisations
+from agora.services.participation import consultations, submissions
+from agora.services.reporting import reports
 password, roles, views = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 app = create_app()
 with app.app_context():
@@ -86,7 +89,7 @@ with app.app_context():
     hearings.close_hearing(past, people["chair"])
     consultations.set_status(closed, "closed")
     try:
-        from agora.services import opinions, themes
+        from agora.services.analysis import opinions, themes
         themes.refit(closed.id)
         opinions.refit(closed.id)
     except Exception as error:  # the analysis pages still render their "not yet" state

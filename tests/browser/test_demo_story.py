@@ -17,7 +17,9 @@ LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
 SEED = r"""
 from flask_migrate import upgrade
 from agora import create_app
-from agora.services import accounts, consultations, demo, demo_story
+from agora.services import demo, demo_story
+from agora.services.accounts import accounts
+from agora.services.participation import consultations
 app = create_app()
 with app.app_context():
     upgrade()

@@ -23,7 +23,9 @@ import json, sys
 from datetime import datetime, timedelta
 from agora import create_app
 from agora.extensions import db
-from agora.services import accounts, consultations, hearings
+from agora.services import hearings
+from agora.services.accounts import accounts
+from agora.services.participation import consultations
 app = create_app()
 with app.app_context():
     from flask_migrate import upgrade

@@ -29,7 +29,9 @@ VIEWS = [
 SEED = r"""
 import json, sys
 from agora import create_app
-from agora.services import accounts, consultations, opinions, submissions
+from agora.services.accounts import accounts
+from agora.services.analysis import opinions
+from agora.services.participation import consultations, submissions
 password, views = sys.argv[1], json.loads(sys.argv[2])
 app = create_app()
 with app.app_context():
