@@ -151,14 +151,14 @@ def vote(slug, submission_id):
             "disagree": submission.disagree_count,
             "pass": submission.pass_count,
             # The page header's tally, in the reader's language and digits, so a script can update it.
-            **_tally_words(consultations.counts([consultation.id])[consultation.id]),
+            **tally_words(consultations.counts([consultation.id])[consultation.id]),
         }
     flash(_("Your vote is recorded."), "success")
     back = safe_next(request.form.get("next"), url_for("consultations.detail", slug=slug))
     return redirect(f"{back}#s{submission.id}")
 
 
-def _tally_words(counts) -> dict:
+def tally_words(counts) -> dict:
     """The header's counts as the page words them (the plural for the number, the reader's digit
     grouping; Flask-Babel's ngettext would put the raw number in %(num)s)."""
     from flask_babel import format_decimal, get_translations

@@ -6,7 +6,6 @@ JavaScript (``static/js/card.js``) the same endpoint answers JSON holding the ne
 the progress and where the reader now stands on the opinion map, and the card advances in place.
 """
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,6 +14,7 @@ from agora.services.analysis import opinion_map, opinions
 from agora.services.errors import AgoraError
 from agora.services.participation import consultations, submissions, voting_card
 from agora.web import opinion_map as map_view
+from agora.web.consultations import tally_words
 from agora.web.ratelimits import VOTE_LIMIT, VOTES_SCOPE, user_or_ip
 from agora.web.themes import percent
 
@@ -101,7 +101,7 @@ def vote(slug):
         "voted": card.voted,
         "total": card.total,
         "card": render_template("voting/_card.html", consultation=consultation, card=card),
-        "votes_total": _("%(n)s votes", n=format_decimal(counts.votes)),
+        "votes_total": tally_words(counts)["votes_total"],
         "map": None if omap is None else {
             "you": map_view.you_marker(omap),
             "summary": map_view.summary(omap),
