@@ -104,6 +104,14 @@ def _clean_database(request):
 
     screening.reset()
     search.reset()
+    # Hearing ids start again at 1 in the emptied database: what the live services remember per
+    # hearing (the last summary's themes, when it was made, frames being batched) must go too.
+    from agora.services.hearings import delivery, live_themes
+
+    live_themes._previous_themes.clear()
+    for kept in (live_themes._themes._new, live_themes._themes._busy, live_themes._themes._again,
+                 live_themes._themes._last, live_themes._themes._watched, delivery._batcher._last):
+        kept.clear()
 
 
 @pytest.fixture
