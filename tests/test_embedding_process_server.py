@@ -67,6 +67,5 @@ def test_views_are_screened_with_the_embedding_process_and_survive_its_death():
         assert stored(database_url, after) == ("published", 1)
         replaced = embedding_children(server.process.pid)
         assert len(replaced) == 1 and replaced != children
-        assert "the embedding process failed" in server.log_path.read_text()
     finally:
         server.stop()
