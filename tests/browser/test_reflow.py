@@ -6,8 +6,6 @@ Wide tables may scroll inside their own labelled, focusable region: that region 
 One browser, one context: visitor first, then each role signed in."""
 import pytest
 
-from agora import create_app
-from agora.config import TestConfig
 from tests.browser.small_site import sign_in, sign_out, small_site  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -33,9 +31,11 @@ def _values(s: dict) -> dict:
             "report_id": s["report_id"], "organisation_id": s["organisation_id"], "submission_id": s["submission_id"]}
 
 
-def _pages(s: dict) -> tuple[dict[str, list[str]], list[str]]:
-    """Paths by role, from the URL map; and the routes it could not fill in."""
-    app = create_app(TestConfig)
+def _pages(app, s: dict) -> tuple[dict[str, list[str]], list[str]]:
+    """Paths by role, from the URL map; and the routes it could not fill in.
+
+    The URL map is the test session's app (never a second create_app here: that rebinds the one
+    Socket.IO server to a throwaway app, and every later socket test's connect is refused)."""
     values = _values(s)
     by_role: dict[str, list[str]] = {"visitor": [], "participant": [], "moderator": [], "chair": [], "admin": []}
     missing = []
@@ -78,8 +78,8 @@ SCROLL_WIDTH = """() => {
 }"""
 
 
-def test_every_page_reflows_at_320_px(browser, small_site):
-    pages, missing = _pages(small_site)
+def test_every_page_reflows_at_320_px(app, browser, small_site):
+    pages, missing = _pages(app, small_site)
     assert not missing, f"the reflow check has no value for these routes' arguments: {missing}"
     base = small_site["base"]
     context = browser.new_context(viewport={"width": WIDTH, "height": 640}, locale="en-GB")
