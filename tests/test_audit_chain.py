@@ -120,6 +120,16 @@ def test_a_rewritten_entry_with_recomputed_hashes_is_detected(app, decided):
     assert "does not match its keyed hash" in check.problem and "edited" in check.problem
 
 
+def test_cleared_hashes_are_named_not_a_crash(app, decided):
+    with app.app_context():
+        first, second = db.session.query(ModerationDecision).order_by(ModerationDecision.id).limit(2).all()
+        first.entry_hash = second.prev_hash = None  # a cleared hash and the next entry's link to it
+        db.session.commit()
+        check = audit.verify()
+    assert not check.ok and check.first_bad_id == first.id
+    assert f"entry #{second.id}: its link and the previous entry's hash are empty" in [p for _, p in check.problems][1]
+
+
 def test_a_chain_written_before_the_key_is_sealed_once_then_verifies(app, decided):
     with app.app_context():
         prev = audit.GENESIS

@@ -184,11 +184,13 @@ class ChainCheck:
     head: str | None = None
 
 
-def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int | None, str, dict[int, tuple[int, str]]]:
+def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int | None, str | None, dict[int, tuple[int, str | None]]]:
     """Walk the chain in id order; returns its length, last entry id and hash, and for the ids in
-    ``wanted`` (the anchors' heads) their (position, stored hash)."""
-    prev, count, last_id = GENESIS, 0, 0
-    positions: dict[int, tuple[int, str]] = {}
+    ``wanted`` (the anchors' heads) their (position, stored hash). A stored hash may be NULL (cleared):
+    that entry is named, and the walk goes on."""
+    prev: str | None = GENESIS
+    count, last_id = 0, 0
+    positions: dict[int, tuple[int, str | None]] = {}
     legacy: list[int] = []  # a run of unkeyed entries from the start: a chain written before the key
     while True:
         entries = db.session.scalars(
@@ -205,12 +207,14 @@ def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int
             return count, (last_id or None), prev, positions
         for entry in entries:
             count += 1
-            if entry.prev_hash == prev and len(legacy) == count - 1 and entry.entry_hash == legacy_hash(entry, prev) != entry_hash(entry, prev, key):
+            if prev is not None and entry.prev_hash == prev and len(legacy) == count - 1 and entry.entry_hash == legacy_hash(entry, prev) != entry_hash(entry, prev, key):
                 legacy.append(entry.id)
             elif len(problems) >= MAX_PROBLEMS:
                 pass  # enough named: keep walking for the length and the anchors
             elif entry.prev_hash != prev:
                 problems.append((entry.id, f"entry #{entry.id} does not point at the previous entry (one was removed or reordered)"))
+            elif prev is None:  # its link and the previous entry's hash are both NULL (hashing None raised TypeError here)
+                problems.append((entry.id, f"entry #{entry.id}: its link and the previous entry's hash are empty (they were cleared)"))
             elif entry.entry_hash != entry_hash(entry, prev, key):
                 problems.append((entry.id, f"entry #{entry.id}: its content does not match its keyed hash (it was edited, or its hash recomputed without the key)"))
             if entry.id in wanted:
