@@ -1,6 +1,7 @@
 """The demo: consultations at different stages, one with a real Pol.is conversation and its votes."""
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -90,11 +91,21 @@ HEARING_MESSAGES = [
 ]
 
 
+_T = TypeVar("_T")
+
+
+def _created(value: _T | None, what: str) -> _T:
+    """Something the demo made a step earlier: its absence is a bug, named (not an error on None)."""
+    if value is None:
+        raise LookupError(f"The demo's {what} is missing: it is created earlier in the load.")
+    return value
+
+
 def _live_hearing(progress) -> None:
     """The SDG 6 review gets a live hearing with a chair and eighteen messages in six languages."""
     from agora.services import hearings
 
-    water = db.session.scalar(select(Consultation).where(Consultation.title.like("Review of progress: access to safe%")))
+    water = _created(db.session.scalar(select(Consultation).where(Consultation.title.like("Review of progress: access to safe%"))), "SDG 6 consultation")
     chair = accounts.register(DEMO_CHAIR_EMAIL, DEMO_CHAIR_PASSWORD, "Demo chair")
     hearing = hearings.create(water.id, "Progress review: safe water and sanitation (SDG 6)")
     hearings.appoint_chair(hearing, chair, None)
@@ -116,7 +127,7 @@ def _report_and_transmit(consultation, progress) -> None:
     report = reports.freeze(report.id, None)
     forum = reports.create_forum(DEMO_FORUM)
     reports.transmit(report.id, forum.id, None)
-    progress(f"Report #{report.id} frozen (SHA-256 {report.sha256[:16]}…) and its transmission recorded.")
+    progress(f"Report #{report.id} frozen (SHA-256 {_created(report.sha256, 'frozen report SHA-256')[:16]}…) and its transmission recorded.")
     _forum_response(report, progress)
 
 
@@ -125,7 +136,7 @@ def _forum_response(report, progress) -> None:
     page and its participants' "My views"."""
     from agora.services.reporting import forum_responses
 
-    admin = db.session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL))
+    admin = _created(db.session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL)), "secretariat account")
     forum_responses.record(report.id, admin, forum_responses.ResponseInput(
         decision="noted", decided_on=utcnow().date().isoformat(), document="DEMO/2026/1",
         text="The forum took note of the report and asked the city to answer its three most agreed "
@@ -140,7 +151,7 @@ def _supersede_older_report(progress) -> None:
     superseded by a new version that has it, frozen and transmitted like the first."""
     from agora.services.reporting import reports
 
-    polis = db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green"))
+    polis = _created(db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green")), "Pol.is consultation")
     latest = max((r for r in reports.public_list(polis.id) if r.hearing_id is None), key=lambda r: r.version, default=None)
     if latest is None or "summary" in reports.content_of(latest):
         return
