@@ -213,7 +213,7 @@ def schedule() -> None:
     try:
         if not current_app.config.get("EMBEDDINGS_AUTO", True):
             return
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a werkzeug proxy, typed as Flask
         now = time.monotonic()
         with _lock:
             wait = app.config.get("EMBEDDINGS_DEBOUNCE_SECONDS", DEBOUNCE_SECONDS) - (now - _last_sent)
