@@ -16,10 +16,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import cast
 
 from flask import current_app, g, render_template, url_for
 from flask_babel import force_locale
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from agora.extensions import db
 from agora.models import Notification, NotificationSettings, OutgoingEmail, User
@@ -35,8 +36,9 @@ STALE_SENDING = timedelta(minutes=15)  # a row left "sending" by a job that died
 # --- rendering --------------------------------------------------------------------------
 
 def _locale_of(user: User) -> str:
-    languages = current_app.config["LANGUAGES"]
-    return user.locale if user.locale in languages else current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    if user.locale is not None and user.locale in current_app.config["LANGUAGES"]:
+        return user.locale
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
 def render(user: User, items: list[Notification], *, digest: bool) -> OutgoingEmail:
@@ -74,9 +76,9 @@ def _claim_notifications(ids: list[int], state: str) -> list[int]:
     """Take these notifications out of ``state`` for this run; others running at once get none of them."""
     claimed = []
     for notification_id in ids:
-        if db.session.execute(
+        if cast(CursorResult, db.session.execute(  # an UPDATE's result
             update(Notification).where(Notification.id == notification_id, Notification.email_state == state).values(email_state="sent")
-        ).rowcount:
+        )).rowcount:
             claimed.append(notification_id)
     return claimed
 
@@ -87,6 +89,8 @@ def queue_singles() -> int:
     made = 0
     for notification_id in _claim_notifications(ids, "queued"):
         notification = db.session.get(Notification, notification_id)
+        if notification is None:
+            continue  # claimed above, in this transaction: not expected, and nothing to send
         user = db.session.get(User, notification.user_id)
         if user is None or not user.email or user.deleted_at is not None:
             continue
@@ -153,6 +157,7 @@ def _connect() -> smtplib.SMTP:
     security, timeout = config["SMTP_SECURITY"], config["SMTP_TIMEOUT"]
     host, port = config["SMTP_HOST"], config["SMTP_PORT"]
     context = ssl.create_default_context(cafile=config.get("SMTP_CA_FILE"))  # verifies the certificate and host name
+    connection: smtplib.SMTP
     if security == "ssl":
         connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
@@ -164,15 +169,17 @@ def _connect() -> smtplib.SMTP:
     return connection
 
 
-def _sent_last_hour(user_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
+def _sent_last_hour(user_ids: set[int], now: datetime) -> defaultdict[int, list[datetime]]:
+    """When each of these people was sent an email in the last hour (an empty list for the others)."""
     since = now - timedelta(hours=1)
-    sent = defaultdict(list)
+    sent: defaultdict[int, list[datetime]] = defaultdict(list)
     for user_id, sent_at in db.session.execute(
         select(OutgoingEmail.user_id, OutgoingEmail.sent_at)
         .where(OutgoingEmail.user_id.in_(user_ids or {-1}), OutgoingEmail.state == "sent", OutgoingEmail.sent_at >= since)
         .order_by(OutgoingEmail.sent_at)
     ):
-        sent[user_id].append(sent_at)
+        if user_id is not None and sent_at is not None:  # always, by the WHERE: the columns are nullable
+            sent[user_id].append(sent_at)
     return sent
 
 
@@ -203,10 +210,10 @@ def send_due(now: datetime | None = None) -> dict:
                 outcome["deferred"] += 1
                 log.info("email %s to user %s waits until %s: %d sent in the last hour", email.id, email.user_id, email.next_attempt_at, len(stamps))
                 continue
-            claimed = db.session.execute(
+            claimed = cast(CursorResult, db.session.execute(  # an UPDATE's result
                 update(OutgoingEmail).where(OutgoingEmail.id == email.id, OutgoingEmail.state == "queued")
                 .values(state="sending", attempts=OutgoingEmail.attempts + 1, next_attempt_at=now)
-            ).rowcount
+            )).rowcount
             db.session.commit()
             if not claimed:
                 continue
@@ -251,7 +258,7 @@ def _drop(connection):
 def process(now: datetime | None = None, *, wait: bool = True) -> dict:
     """The mail job: render what waits, send what is due; if a retry falls due within a few
     minutes, wait for it here (this runs in the job process or a thread, never in a request)."""
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for _round in range(current_app.config["MAIL_MAX_ATTEMPTS"] + 1):
         while queue_singles():
             pass
@@ -274,9 +281,9 @@ def failed(limit: int = 100) -> list[OutgoingEmail]:
 
 def retry_failed() -> int:
     """Put every failed email back in the queue with fresh attempts (after fixing the server)."""
-    changed = db.session.execute(
+    changed = cast(CursorResult, db.session.execute(  # an UPDATE's result
         update(OutgoingEmail).where(OutgoingEmail.state == "failed").values(state="queued", attempts=0, next_attempt_at=utcnow())
-    ).rowcount
+    )).rowcount
     db.session.commit()
     return changed
 
