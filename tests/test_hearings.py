@@ -2,12 +2,14 @@
 namespace through Flask-SocketIO's test client (auth, CSRF, roles, bad input), and the pages
 without JavaScript."""
 import re
+from datetime import timedelta
 
 import pytest
 
 from agora.extensions import db, socketio
 from agora.models import Hearing, SpeakerRequest, Submission, User
 from agora.services import hearings
+from agora.services.reporting import reports
 from tests.conftest import csrf_from, login
 from tests.hearing_messages import MESSAGES as HEARING_MESSAGES
 
@@ -77,6 +79,23 @@ def test_rotation_gives_each_constituency_a_turn_before_any_speaks_twice(app, ma
             hearings.request_floor(hearing, db.session.get(User, user_id), constituency, "")
         hearings.request_floor(hearing, db.session.get(User, people[2]), "youth", "")
         assert hearings.grant_floor(hearing, chair).user_id == people[0]  # first come, first served
+
+
+def test_a_hearing_report_gives_each_speaker_turn_its_duration(app, make, setup):
+    _open(app, setup["hearing_id"], setup["chair_id"])
+    speaker = make.user(email="speaker@example.org", name="Speaker")
+    with app.app_context():
+        hearing = db.session.get(Hearing, setup["hearing_id"])
+        chair = db.session.get(User, setup["chair_id"])
+        hearings.request_floor(hearing, db.session.get(User, speaker), "youth", "oceans")
+        turn = hearings.grant_floor(hearing, chair)
+        turn.started_at -= timedelta(seconds=95)
+        db.session.commit()
+        hearings.close_hearing(hearing, chair)
+        report = reports.create_draft(setup["consultation_id"], None, hearing.id)
+        speakers = reports.content_of(report)["hearing"]["speakers"]
+    assert [{**s, "duration_seconds": None} for s in speakers] == [{"order": 1, "speaker": "Speaker 1", "constituency": "youth", "topic": "oceans", "duration_seconds": None}]
+    assert 95 <= speakers[0]["duration_seconds"] < 100  # the turn began 95 s before the chair closed the hearing
 
 
 def test_queue_reorder_skip_withdraw_and_one_request_per_person(app, make, setup):

@@ -291,16 +291,10 @@ def _hearing_record(hearing_id: int | None) -> dict | None:
     from agora.services import hearings
 
     hearing = hearings.get(hearing_id)
-    speakers = []
-    for i, record in enumerate(hearings.speakers_record(hearing), start=1):
-        data = record.__dict__ if hasattr(record, "__dict__") else dict(record)
-        speakers.append({
-            "order": i,
-            "speaker": f"Speaker {i}",
-            "constituency": data.get("constituency"),
-            "topic": data.get("topic"),
-            "duration_seconds": data.get("duration_seconds"),
-        })
+    speakers = [
+        {"order": i, "speaker": f"Speaker {i}", "constituency": record.constituency, "topic": record.topic, "duration_seconds": record.seconds}
+        for i, record in enumerate(hearings.speakers_record(hearing), start=1)
+    ]
     summaries = db.session.scalars(
         select(Submission).where(Submission.hearing_id == hearing_id, Submission.kind == "chair_summary", Submission.state == "published").order_by(Submission.id)
     ).all()
