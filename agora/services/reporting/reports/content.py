@@ -215,7 +215,7 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     from moderation import opinions as opinion_lib
 
     texts = {s.id: s.text for s in published}
-    empty = {"groups": [], "consensus": [], "divisive": [], "consensus_across_constituencies": [], "consensus_across_regions": [], "method": None}
+    empty: dict[str, object] = {"groups": [], "consensus": [], "divisive": [], "consensus_across_constituencies": [], "consensus_across_regions": [], "method": None}
     if not votes:
         return empty
     previous, snapshot = None, None
@@ -275,7 +275,7 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     across_regions = opinion_lib.fit(votes, groups=regions, random_state=0).consensus if len(set(regions.values())) >= 2 else []
     return {
         "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": N_("votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)"),
-                   "group_names": "letters by group number, as on the opinions page", "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
+                   "group_names": "letters by group number, as on the opinions page", "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None},
         "groups": groups,
         "consensus": statements(result.consensus),
         "divisive": statements(result.divisive),
@@ -336,7 +336,7 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     votes: list[tuple[int, int, int]] = []
     for chunk in _chunks(ids, 5000):
         votes.extend(db.session.execute(select(Vote.user_id, Vote.submission_id, Vote.value).where(Vote.submission_id.in_(chunk))).all())
-    votes = [tuple(v) for v in sorted(votes)]
+    votes = [(user_id, submission_id, value) for user_id, submission_id, value in sorted(votes)]  # plain tuples, not Rows
     progress(f"{len(published)} published submissions, {len(votes)} votes.")
     model = screening.moderator()
     thresholds = screening.thresholds_for(model, consultation) if model else None

@@ -66,7 +66,11 @@ def render_html(report: Report, *, standalone: bool = True) -> str:
 
     from flask import current_app, has_request_context, render_template
 
-    css = (Path(current_app.static_folder) / "css" / "report.css").read_text("utf-8") if standalone else ""
+    css = ""
+    if standalone:
+        if current_app.static_folder is None:
+            raise RuntimeError("A standalone report inlines the app's static/css/report.css, and the app has no static folder.")
+        css = (Path(current_app.static_folder) / "css" / "report.css").read_text("utf-8")
     if not has_request_context():  # freezing from the CLI or a job: render as an anonymous reader
         with current_app.test_request_context("/", headers={"Accept-Language": "en"}):
             return render_html(report, standalone=standalone)

@@ -67,8 +67,9 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def deliver(transmission_id: int, *, backoff: float | None = None) -> Transmission:
-    """POST the report's summary to the forum's webhook; retry with exponential backoff, then mark failed."""
+def deliver(transmission_id: int, *, backoff: float | None = None) -> Transmission | None:
+    """POST the report's summary to the forum's webhook; retry with exponential backoff, then mark
+    failed. A transmission that is gone (None) or already delivered is returned as it is."""
     import requests
     from flask import current_app
 
