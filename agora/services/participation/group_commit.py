@@ -21,9 +21,10 @@ commit, how to find the earlier result of a replayed request).
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
@@ -38,19 +39,22 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 16
 IDLE_SECONDS = 5.0
 
+DraftT = TypeVar("DraftT")  # what the service hands over (submissions.Draft)
+StoredT = TypeVar("StoredT")  # what it stores (a Submission)
+
 
 @dataclass(frozen=True)
-class Storage:
+class Storage(Generic[DraftT, StoredT]):
     """What the writer does with drafts, given by the service that owns them."""
 
-    store: Callable[[list], list]  # drafts -> a stored object or an exception each, in one (uncommitted) transaction
-    committed: Callable[[object], None]  # after the commit, for each stored object (never raises)
-    replay: Callable[[object], object]  # a draft refused as a duplicate: the earlier stored object, or None
+    store: Callable[[list[DraftT]], Sequence[StoredT | Exception]]  # a stored object or an exception each, in one (uncommitted) transaction
+    committed: Callable[[StoredT], None]  # after the commit, for each stored object (never raises)
+    replay: Callable[[DraftT], StoredT | None]  # a draft refused as a duplicate: the earlier stored object, or None
 
 
 @dataclass(frozen=True)
-class Outcome:
-    submission: object  # the stored Submission, detached from the writer's session
+class Outcome(Generic[StoredT]):
+    submission: StoredT  # the stored Submission, detached from the writer's session
     created: bool  # False: an earlier submission with the same Idempotency-Key
 
 
@@ -176,7 +180,7 @@ def _alone(draft, storage: Storage):
         return error
 
 
-def submit(draft, storage: Storage) -> Outcome:
+def submit(draft: DraftT, storage: Storage[DraftT, StoredT]) -> Outcome[StoredT]:
     """Store a draft with whatever else is waiting; returns once it is committed (or raises)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's app, for the writer
     writers = app.extensions.setdefault("agora_group_commit", {})

@@ -155,7 +155,7 @@ def submit(
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its submission.
         db.session.rollback()
-        earlier = replay(author.id, *idempotency) if idempotency else None
+        earlier = replay(author.id, *idempotency) if idempotency and author is not None else None  # a key always has its author
         if earlier is None:
             raise
         return earlier, False
@@ -195,20 +195,20 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
     """Screen drafts in one batch and add them, with their audit entries, to the session (flushed,
     not committed). One result per draft, in order: the submission, or the error that refused it
     (its consultation closed meanwhile)."""
-    results: list[Submission | AgoraError] = []
+    refused: dict[int, AgoraError] = {}
     open_ones: dict[int, Consultation] = {}
-    for draft in drafts:
+    for i, draft in enumerate(drafts):
         try:
             if draft.consultation_id not in open_ones:
                 open_ones[draft.consultation_id] = _open_consultation(draft.consultation_id)
-            results.append(None)
         except AgoraError as error:
-            results.append(error)
-    accepted = [i for i, r in enumerate(results) if r is None]
+            refused[i] = error
+    accepted = [i for i in range(len(drafts)) if i not in refused]
     verdicts = screening.screen_many(
         [(drafts[i].text, open_ones[drafts[i].consultation_id], drafts[i].flood_key) for i in accepted]
     )
     batch = []
+    stored: dict[int, Submission] = {}
     for i, verdict in zip(accepted, verdicts):
         draft = drafts[i]
         submission = Submission(
@@ -225,7 +225,7 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
         )
         themes.place_new(submission, verdict.vector)  # before the insert: the theme goes in with the row
         batch.append(submission)
-        results[i] = submission
+        stored[i] = submission
     db.session.add_all(batch)
     db.session.flush()
     embeddings.store_screened([(s, v.vector) for s, v in zip(batch, verdicts)])
@@ -250,14 +250,15 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
     # flood held from one author would otherwise cost a query and a flush a view)
     notifications.for_moderation_many([s for s in batch if s.state == "held"], "hold")
     for i in accepted:
-        if drafts[i].idempotency is not None:
-            key, fingerprint = drafts[i].idempotency
+        idempotency = drafts[i].idempotency
+        if idempotency is not None:
+            key, fingerprint = idempotency
             db.session.add(IdempotencyRecord(
-                user_id=drafts[i].author_id, key=key, request_hash=fingerprint, submission_id=results[i].id
+                user_id=drafts[i].author_id, key=key, request_hash=fingerprint, submission_id=stored[i].id
             ))
     if any(d.idempotency for d in drafts):
         db.session.flush()
-    return results
+    return [refused[i] if i in refused else stored[i] for i in range(len(drafts))]
 
 
 def announce_committed(submission: Submission) -> None:
@@ -268,7 +269,7 @@ def announce_committed(submission: Submission) -> None:
 
 
 def _replay_draft(draft: Draft) -> Submission | None:
-    return replay(draft.author_id, *draft.idempotency) if draft.idempotency else None
+    return replay(draft.author_id, *draft.idempotency) if draft.idempotency and draft.author_id is not None else None  # a key always has its author
 
 
 def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
@@ -285,7 +286,7 @@ def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
 
 
 # How the group commit's writer stores, announces and replays submissions (group_commit.py).
-STORAGE = group_commit.Storage(store=store, committed=announce_committed, replay=_replay_draft)
+STORAGE: group_commit.Storage[Draft, Submission] = group_commit.Storage(store=store, committed=announce_committed, replay=_replay_draft)
 
 
 def _announce(submission: Submission) -> None:
