@@ -189,7 +189,7 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     from moderation import themes as theme_lib
 
     _consultation(consultation_id, hearing_id)
-    rows = db.session.execute(
+    rows = list(reversed(db.session.execute(  # the newest MAX_TEXTS, oldest first
         select(
             Submission.id, Submission.text, Submission.created_at, Submission.constituency,
             Submission.region, Submission.global_south, Submission.gender, Submission.language,
@@ -197,8 +197,7 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
         .where(*published_filter(consultation_id, hearing_id))
         .order_by(Submission.id.desc())
         .limit(MAX_TEXTS)
-    ).all()
-    rows.reverse()
+    ).all()))
     if not rows:
         progress("No published views: no themes to compute.")
         return None
@@ -519,7 +518,7 @@ def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool
         return False, "the last computation failed less than 5 minutes ago"
     ready = latest_snapshot(consultation_id, hearing_id, "themes")
     if ready is None:
-        count = db.session.scalar(select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id)))
+        count = db.session.scalar(select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id))) or 0
         return (count >= MIN_TEXTS, f"{count} published views, first snapshot at {MIN_TEXTS}")
     if ready.n_items >= LARGE and now - (ready.finished_at or ready.created_at) < LARGE_MIN_INTERVAL:
         return False, "a large consultation is refitted at most every 2 minutes"
