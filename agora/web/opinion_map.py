@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from agora.services.analysis.opinion_map import OpinionMap
-from agora.web.themes import _free_spot, colour, group_name
+from agora.web.charts import colour, free_spot, group_name
 
 WIDTH, HEIGHT, PAD = 640, 420, 28
 
@@ -119,7 +119,7 @@ def _static(omap: OpinionMap) -> str:
         parts.append(f'<path d="{dots}" stroke="{tint}" stroke-width="6" stroke-linecap="round" stroke-opacity="0.7" fill="none"/>')
     taken: list = []
     for area in omap.groups:
-        cx, cy = _free_spot(*at(*area.centre), taken, WIDTH, HEIGHT, PAD, gap=28.0)
+        cx, cy = free_spot(*at(*area.centre), taken, WIDTH, HEIGHT, PAD, gap=28.0)
         taken.append((cx, cy))
         parts.append(
             f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="16" font-weight="700" text-anchor="middle" fill="#1b1f24" '

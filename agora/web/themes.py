@@ -4,20 +4,16 @@ Charts are SVG drawn here, on the server, with every value escaped, and each has
 alternative (a title, a description and a table); the pages need no JavaScript.
 """
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from flask_babel import format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from agora.i18n import translate
-from agora.models.user import CONSTITUENCIES, GENDERS
 from agora.services.analysis import opinions, themes
 from agora.services.participation import consultations
+from agora.web.charts import colour, free_spot, group_name, label, percent
 
 bp = Blueprint("themes", __name__, url_prefix="/consultations")
 
-# Colour-blind-safe, each at least 3:1 against white; the map also numbers each theme.
-PALETTE = ("#0072B2", "#C44E00", "#007A5A", "#AA3377", "#7A5C00", "#2F5597", "#882255", "#117733", "#332288", "#6B4C9A")
-OTHER_COLOUR = "#6B7280"
 
 
 def _public(slug):
@@ -25,28 +21,6 @@ def _public(slug):
     if consultation.status == "draft":
         abort(404)
     return consultation
-
-
-def label(dimension: str, key) -> str:
-    """A readable, translated name for a breakdown key."""
-    key = "" if key is None else str(key)
-    if key in ("", themes.NOT_STATED):
-        return _("Not stated")
-    if dimension == "constituency":
-        return translate(CONSTITUENCIES.get(key, key))
-    if dimension == "gender":
-        return translate(GENDERS.get(key, key))
-    if dimension == "global_south":
-        return {"south": _("Global South"), "north": _("Global North")}.get(key, key)
-    return translate(key)  # a region (UN M49) is marked for translation in agora.web.helpers
-
-
-def percent(value) -> str:
-    return "–" if value is None else format_percent(value, "#,##0%")
-
-
-def colour(index: int) -> str:
-    return PALETTE[index % len(PALETTE)] if index >= 0 else OTHER_COLOUR
 
 
 @bp.get("/<slug>/themes")
@@ -139,13 +113,6 @@ def _opinion_map(consultation) -> dict:
     return {"omap": omap, "map_svg": map_view.svg(omap), "map_names": map_view.names(omap), "map_summary": map_view.summary(omap)}
 
 
-def group_name(kind: str, index: int, key) -> str:
-    """Vote-derived groups are lettered (A, B, …); declared groups keep their own name."""
-    if kind == "vote":  # lettered by the group's number, as in the reports (opinions.group_letter)
-        return _("Group %(letter)s", letter=opinions.group_letter(key, index))
-    return label(kind, key)
-
-
 # --------------------------------------------------------------------------- SVG
 
 
@@ -189,7 +156,7 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
             centres.setdefault(index, []).append((cx, cy))
     placed: list[tuple[float, float]] = []
     for index, spots in sorted(centres.items()):
-        cx, cy = _free_spot(sum(s[0] for s in spots) / len(spots), sum(s[1] for s in spots) / len(spots),
+        cx, cy = free_spot(sum(s[0] for s in spots) / len(spots), sum(s[1] for s in spots) / len(spots),
                             placed, width, height, pad)
         placed.append((cx, cy))
         parts.append(
@@ -200,18 +167,6 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
     return Markup("".join(parts))
 
 
-def _free_spot(x: float, y: float, taken: list, width: int, height: int, pad: int, gap: float = 20.0):
-    """The nearest point to (x, y) on a spiral of steps that is at least ``gap`` from every label
-    already placed, inside the frame: two themes' numbers never cover each other."""
-    import math
-
-    for step in range(200):
-        angle, radius = step * 0.9, gap * 0.35 * step
-        cx = min(max(x + radius * math.cos(angle), pad), width - pad)
-        cy = min(max(y + radius * math.sin(angle), pad + 6), height - pad)
-        if all((cx - a) ** 2 + (cy - b) ** 2 >= gap * gap for a, b in taken):
-            return cx, cy
-    return x, y
 
 
 def _ranks(values: list) -> list[float]:

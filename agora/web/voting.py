@@ -14,9 +14,9 @@ from agora.services.analysis import opinion_map, opinions
 from agora.services.errors import AgoraError
 from agora.services.participation import consultations, submissions, voting_card
 from agora.web import opinion_map as map_view
+from agora.web.charts import percent
 from agora.web.consultations import tally_words
 from agora.web.ratelimits import VOTE_LIMIT, VOTES_SCOPE, user_or_ip
-from agora.web.themes import percent
 
 bp = Blueprint("voting", __name__, url_prefix="/consultations")
 
