@@ -22,7 +22,7 @@ MAX_PASSWORD = 200
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-def _normalise_email(email) -> str:
+def _normalise_email(email: object) -> str:
     try:
         checked = validate_email(str(email or "").strip(), check_deliverability=False)
     except EmailNotValidError:
@@ -47,7 +47,7 @@ def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ())
         raise Invalid(f"{warning} Try a few unrelated words together.".strip(), field="password", code="weak_password")
 
 
-def register(email, password, display_name) -> User:
+def register(email: object, password: str, display_name: object) -> User:
     email = _normalise_email(email)
     name = clean_line(display_name, max_chars=80, field="display_name")
     check_password_strength(password, user_inputs=(email, name))
@@ -84,7 +84,7 @@ def _failure_counters(email: str, client: str) -> list[tuple]:
     ]
 
 
-def authenticate(email, password, *, client: str = "") -> User | None:
+def authenticate(email: object, password: str | None, *, client: str = "") -> User | None:
     """The user if the password is right; None otherwise, the same for unknown and known emails.
 
     :raise Throttled: after too many failures for this email from this address (or from this
@@ -229,7 +229,7 @@ def disable_totp(user: User, code: str) -> None:
     db.session.commit()
 
 
-def verify_totp_code(secret: str, code) -> bool:
+def verify_totp_code(secret: str, code: object) -> bool:
     import pyotp
 
     code = "".join(ch for ch in str(code or "") if ch.isdigit())
@@ -399,7 +399,7 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(user: User, name) -> tuple[ApiToken, str]:
+def create_token(user: User, name: object) -> tuple[ApiToken, str]:
     """Returns the token row and the secret, which is shown once and never stored."""
     label = clean_line(name or "API token", max_chars=80, field="name")
     secret = "agora_" + secrets.token_urlsafe(32)

@@ -223,7 +223,8 @@ def send_due(now: datetime | None = None) -> dict:
                     connection = _connect()
                 connection.send_message(message_for(email))
             except (smtplib.SMTPException, OSError) as error:
-                connection = _drop(connection)
+                _drop(connection)
+                connection = None
                 why = f"{error.__class__.__name__}: {str(error)[:300]}"
                 email.last_error = why
                 if email.attempts >= config["MAIL_MAX_ATTEMPTS"]:
@@ -246,7 +247,7 @@ def send_due(now: datetime | None = None) -> dict:
     return outcome
 
 
-def _drop(connection):
+def _drop(connection: smtplib.SMTP | None) -> None:
     if connection is not None:
         try:
             connection.quit()

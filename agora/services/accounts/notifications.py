@@ -9,9 +9,10 @@ through the outbox (``agora.services.accounts.mail``), never from a request.
 """
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import TypeVar, cast
 from urllib.parse import urljoin
 
 from flask import current_app
@@ -140,25 +141,25 @@ def _channels_of(user_ids: list[int], kind: str) -> dict[int, tuple[str, bool]]:
     return found
 
 
-def add(user_ids, kind: str, params: dict) -> int:
+def add(user_ids: Iterable[int], kind: str, params: dict) -> int:
     """Add one notification of ``kind`` per person who has not turned it off, to the caller's
     transaction (the caller commits, then calls ``after_commit``). Returns how many emails wait."""
     return add_each(kind, [(user_id, params) for user_id in user_ids])
 
 
-def add_each(kind: str, items) -> int:
+def add_each(kind: str, items: Iterable[tuple[int | None, dict]]) -> int:
     """Like ``add``, with params of each person's own: (user id, params) pairs, their preferences
     looked up in one query (a screened batch of views tells all its authors at once)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    items = [(user_id, params) for user_id, params in items if user_id]
-    if not items:
+    people = [(user_id, params) for user_id, params in items if user_id]
+    if not people:
         return 0
-    channels = _channels_of([user_id for user_id, _params in items], kind)
+    channels = _channels_of([user_id for user_id, _params in people], kind)
     mail = mail_configured()
     emails = 0
     rows = []
-    for user_id, params in items:
+    for user_id, params in people:
         if user_id not in channels:
             continue
         channel, digest = channels[user_id]
@@ -195,7 +196,7 @@ def for_moderation(submission: Submission, action: str, reason: str | None = Non
     for_moderation_many([submission], action, reason)
 
 
-def for_moderation_many(submissions, action: str, reason: str | None = None) -> None:
+def for_moderation_many(submissions: Iterable[Submission], action: str, reason: str | None = None) -> None:
     """Each view's author is told what moderation did to it: one preference look-up for them all."""
     if action == "hold":
         kind = "view_held"
@@ -214,7 +215,7 @@ def for_moderation_many(submissions, action: str, reason: str | None = None) -> 
     add_each(kind, items)
 
 
-def participants_of(consultation_id: int):
+def participants_of(consultation_id: int) -> list[int]:
     """Every account that gave input to a consultation: wrote a view (in any state) or voted.
     Imported and SMS participants have no account to read a notification in."""
     authors = select(Submission.author_id.label("user_id")).where(Submission.consultation_id == consultation_id, Submission.author_id.is_not(None))
@@ -359,7 +360,10 @@ def absolute(path: str) -> str:
     return urljoin(current_app.config["PUBLIC_URL"].rstrip("/") + "/", path.lstrip("/"))
 
 
-def _chunks(items, n):
+_T = TypeVar("_T")
+
+
+def _chunks(items: Iterable[_T], n: int) -> Iterator[list[_T]]:
     items = list(items)
     for i in range(0, len(items), n):
         yield items[i : i + n]

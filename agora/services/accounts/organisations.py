@@ -4,7 +4,9 @@ their members. Aggregating views through networks is encouraged, never required.
 """
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -221,13 +223,13 @@ def check_can_speak_for(user: User | None, organisation_id: int | None) -> Organ
     return organisation
 
 
-def submit_on_behalf(consultation_id: int, user: User, text, organisation_id: int | None, **kwargs):
+def submit_on_behalf(consultation_id: int, user: User, text: object, organisation_id: int | None, **kwargs: Any) -> tuple[Submission, bool]:
     """submissions.submit, attributed to an organisation the author belongs to."""
     check_can_speak_for(user, organisation_id)
     return submissions.submit(consultation_id, user, text, organisation_id=organisation_id, **kwargs)
 
 
-def publish_joint_statement(network_id: int, consultation_id: int, actor: User, text, *, max_chars: int = submissions.MAX_CHARS_DEFAULT) -> Submission:
+def publish_joint_statement(network_id: int, consultation_id: int, actor: User, text: object, *, max_chars: int = submissions.MAX_CHARS_DEFAULT) -> Submission:
     """A network's admin publishes a joint statement (moderated like any view) for members to endorse."""
     network = get(network_id)
     if not network.is_network:
@@ -313,7 +315,7 @@ def statements_of(network_id: int) -> list[Submission]:
     ))
 
 
-def for_submissions(items) -> dict[int, Organisation]:
+def for_submissions(items: Iterable[Submission]) -> dict[int, Organisation]:
     """The organisations named on a page of submissions, by id (one query)."""
     ids = {s.organisation_id for s in items if s.organisation_id}
     if not ids:
@@ -321,7 +323,7 @@ def for_submissions(items) -> dict[int, Organisation]:
     return {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
 
 
-def accredited_ids(consultation_id: int, organisation_ids) -> set[int]:
+def accredited_ids(consultation_id: int, organisation_ids: Iterable[int]) -> set[int]:
     ids = set(organisation_ids)
     if not ids:
         return set()
@@ -332,7 +334,7 @@ def accredited_ids(consultation_id: int, organisation_ids) -> set[int]:
 
 # Accreditation ---------------------------------------------------------------------------------
 
-def request_accreditation(organisation_id: int, consultation_id: int, actor: User, motivation) -> Accreditation:
+def request_accreditation(organisation_id: int, consultation_id: int, actor: User, motivation: object) -> Accreditation:
     """An organisation's admin asks to be accredited to a consultation, saying why."""
     organisation = get(organisation_id)
     _require_org_admin(actor, organisation.id)
@@ -374,7 +376,7 @@ def accreditations_of(organisation_id: int) -> list[Accreditation]:
     return list(db.session.scalars(select(Accreditation).where(Accreditation.organisation_id == organisation_id).order_by(Accreditation.created_at.desc())))
 
 
-def decide(accreditation_id: int, actor: User, decision: str, criteria: list[str], reason) -> AccreditationDecision:
+def decide(accreditation_id: int, actor: User, decision: str, criteria: list[str], reason: object) -> AccreditationDecision:
     """The secretariat accredits, refuses or withdraws, citing the published criteria and a reason."""
     if not permissions.is_admin(actor):
         raise Forbidden("Only the secretariat decides on accreditation.")
@@ -431,7 +433,7 @@ def accreditation_log(limit: int = 500) -> list[LogEntry]:
     ]
 
 
-def count_members(organisation_ids) -> dict[int, int]:
+def count_members(organisation_ids: Iterable[int]) -> dict[int, int]:
     ids = list(organisation_ids)
     if not ids:
         return {}
