@@ -126,6 +126,7 @@
     meta.appendChild(time);
     li.appendChild(meta);
     var text = el("div", "message-text", m.text);
+    text.dir = "auto";  // as the server renders it (hearings/_message.html)
     if (m.language) text.lang = m.language;
     li.appendChild(text);
     li.appendChild(tally(m.votes));
