@@ -3,18 +3,18 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from agora.extensions import db
-from agora.models import Consultation, Submission, Vote
+from agora.models import Consultation, ConsultationTranslation, Submission, Vote
 from agora.models.consultation import STAGES, STATUSES
 from agora.services.errors import Conflict, Invalid, NotFound
 from agora.services.sanitize import clean_html, clean_line, clean_text
@@ -182,7 +182,7 @@ def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
 
 
 @event.listens_for(Session, "before_flush")
-def _note_touched_consultations(session, _context, _instances) -> None:
+def _note_touched_consultations(session: Session, _context: object, _instances: object) -> None:
     touched = session.info.setdefault("touched_consultations", set())
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Submission):
@@ -190,7 +190,7 @@ def _note_touched_consultations(session, _context, _instances) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_touched_consultations(session) -> None:
+def _forget_touched_consultations(session: Session) -> None:
     touched = session.info.pop("touched_consultations", None)
     if touched:
         with _recent_lock:
@@ -199,7 +199,7 @@ def _forget_touched_consultations(session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_touched(session) -> None:
+def _forget_touched(session: Session) -> None:
     session.info.pop("touched_consultations", None)
 
 
@@ -280,9 +280,7 @@ def original_language(consultation: Consultation) -> str:
     return codes[0] if codes else "en"
 
 
-def translation_for(consultation_id: int, language: str):
-    from agora.models import ConsultationTranslation
-
+def translation_for(consultation_id: int, language: str) -> ConsultationTranslation | None:
     return db.session.scalar(
         select(ConsultationTranslation).where(
             ConsultationTranslation.consultation_id == consultation_id,
@@ -291,7 +289,7 @@ def translation_for(consultation_id: int, language: str):
     )
 
 
-def localized(consultation: Consultation, locale: str, translation=None) -> Localized:
+def localized(consultation: Consultation, locale: str, translation: ConsultationTranslation | Literal[False] | None = None) -> Localized:
     """The title, summary and briefing in ``locale`` when a translation exists, else the original."""
     original = original_language(consultation)
     if locale != original:
@@ -302,19 +300,15 @@ def localized(consultation: Consultation, locale: str, translation=None) -> Loca
     return Localized(consultation.title, consultation.summary or "", consultation.briefing_html or "", original, False)
 
 
-def translations_in(locale: str, consultation_ids=None) -> dict:
+def translations_in(locale: str, consultation_ids: Iterable[int] | None = None) -> dict[int, ConsultationTranslation]:
     """consultation id -> its translation into ``locale``, in one query (for lists)."""
-    from agora.models import ConsultationTranslation
-
     query = select(ConsultationTranslation).where(ConsultationTranslation.language == locale)
     if consultation_ids is not None:
         query = query.where(ConsultationTranslation.consultation_id.in_(list(consultation_ids)))
     return {t.consultation_id: t for t in db.session.scalars(query)}
 
 
-def translations_of(consultation: Consultation) -> list:
-    from agora.models import ConsultationTranslation
-
+def translations_of(consultation: Consultation) -> list[ConsultationTranslation]:
     return list(
         db.session.scalars(
             select(ConsultationTranslation)
@@ -324,11 +318,9 @@ def translations_of(consultation: Consultation) -> list:
     )
 
 
-def save_translation(consultation: Consultation, language: str, title: str, summary: str = "", briefing_html: str = ""):
+def save_translation(consultation: Consultation, language: str, title: str, summary: str = "", briefing_html: str = "") -> ConsultationTranslation:
     """Add or replace the consultation's translation into ``language`` (briefing sanitised)."""
     from babel import Locale, UnknownLocaleError
-
-    from agora.models import ConsultationTranslation
 
     language = (language or "").strip().replace("-", "_")
     try:

@@ -58,10 +58,16 @@ class Outcome(Generic[StoredT]):
     created: bool  # False: an earlier submission with the same Idempotency-Key
 
 
-class _Result:
+ResultT = TypeVar("ResultT")
+
+
+class _Result(Generic[ResultT]):
     """Where one request waits for its result: gevent's AsyncResult under the server, else a Future."""
 
-    def __init__(self):
+    def __init__(self) -> None:
+        self.wait: Callable[[], ResultT]
+        self.succeed: Callable[[ResultT], None]
+        self.fail: Callable[[BaseException], None]
         if gevent_patched():
             from gevent.event import AsyncResult
 
@@ -73,7 +79,7 @@ class _Result:
         self.fail = box.set_exception
 
 
-def _start(run) -> None:
+def _start(run: Callable[[], None]) -> None:
     if gevent_patched():
         import gevent
 
@@ -82,16 +88,16 @@ def _start(run) -> None:
         threading.Thread(target=run, name="agora-group-commit", daemon=True).start()
 
 
-class Writer:
-    def __init__(self, app: Flask, storage: Storage):
+class Writer(Generic[DraftT, StoredT]):
+    def __init__(self, app: Flask, storage: Storage[DraftT, StoredT]):
         self.app = app
         self.storage = storage
         self.waiting: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.running = False
 
-    def submit(self, draft) -> Outcome:
-        result = _Result()
+    def submit(self, draft: DraftT) -> Outcome[StoredT]:
+        result: _Result[Outcome[StoredT]] = _Result()
         self.waiting.put((draft, result))
         with self.lock:
             if not self.running:
@@ -138,7 +144,7 @@ def shared_failure(error: BaseException) -> bool:
     return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
 
 
-def _store_and_commit(drafts: list, storage: Storage) -> list:
+def _store_and_commit(drafts: list[DraftT], storage: Storage[DraftT, StoredT]) -> list[Outcome[StoredT] | Exception]:
     """Store drafts in one transaction; one Outcome or exception per draft, in order."""
     try:
         results = storage.store(drafts)
@@ -171,7 +177,7 @@ def _store_and_commit(drafts: list, storage: Storage) -> list:
     return outcomes
 
 
-def _alone(draft, storage: Storage):
+def _alone(draft: DraftT, storage: Storage[DraftT, StoredT]) -> Outcome[StoredT] | Exception:
     """One draft in its own transaction: its Outcome, or the exception that is its alone (a
     database failure here is this draft's answer: the drafts stored before it stay stored)."""
     try:

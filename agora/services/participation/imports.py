@@ -4,6 +4,7 @@ Statements become submissions, participants become imported (login-less) users, 
 kept as cast. Pol.is moderation is carried over and recorded in the moderation log.
 """
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +39,12 @@ def _read_csv(path: Path) -> list[dict]:
         return [{key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()} for row in csv.DictReader(handle)]
 
 
-def _number(value) -> bool:
+def _number(value: object) -> bool:
     """A Pol.is id or timestamp: ASCII digits only (str.isdigit also accepts '²', which int() refuses)."""
     return isinstance(value, str) and value.isascii() and value.isdigit()
 
 
-def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progress=lambda message: None) -> ImportResult:
+def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progress: Callable[[str], None] = lambda message: None) -> ImportResult:
     comments = _read_csv(folder / "comments.csv")
     if not comments or not REQUIRED_COMMENT_COLUMNS <= set(comments[0]):
         raise Invalid(f"comments.csv needs the columns {', '.join(sorted(REQUIRED_COMMENT_COLUMNS))}.")
@@ -214,7 +215,7 @@ def _polis_numbers(refs: list[tuple[int, str | None]], marker: str) -> dict[int,
     return numbers
 
 
-def export_polis(consultation_id: int, folder, *, include_moderated: bool = False) -> ExportResult:
+def export_polis(consultation_id: int, folder: str | Path, *, include_moderated: bool = False) -> ExportResult:
     """Write a consultation as a Pol.is open-data export: comments.csv + participants-votes.csv.
 
     Statements are the published views (with ``include_moderated``, hidden and rejected ones too,
@@ -301,8 +302,9 @@ def export_polis(consultation_id: int, folder, *, include_moderated: bool = Fals
     return ExportResult(len(rows), len(people), len(votes))
 
 
-def import_polis_consultation(folder, *, title: str, slug: str | None = None, status: str = "open",
-                              attribution: str | None = None, progress=lambda message: None):
+def import_polis_consultation(folder: str | Path, *, title: str, slug: str | None = None, status: str = "open",
+                              attribution: str | None = None, progress: Callable[[str], None] = lambda message: None,
+                              ) -> tuple[Consultation, ImportResult]:
     """Create a consultation and import a Pol.is export folder into it; nothing is kept on failure."""
     from agora.services.participation import consultations
 

@@ -11,8 +11,10 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import NoReturn, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import select
@@ -32,6 +34,7 @@ from agora.services.participation import submissions
 from agora.services.sanitize import clean_line, clean_text
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")  # what a cell converts to
 
 MAX_ROWS = 10_000
 MAX_CLI_BYTES = 50 * 1024 * 1024  # the command line reads a file from disk; the web is limited by MAX_CONTENT_LENGTH
@@ -233,7 +236,7 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
         cells = dict(zip(names, values))
         row_errors = []
 
-        def check(column, convert, message, **extra):
+        def check(column: str, convert: Callable[[str], _T], message: str, **extra: str) -> _T | None:
             value = (cells.get(column) or "").strip()
             if not value:
                 return None
@@ -283,7 +286,7 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
     return rows, errors, empty
 
 
-def _raise():
+def _raise() -> NoReturn:
     raise ValueError
 
 

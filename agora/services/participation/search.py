@@ -41,7 +41,7 @@ def _scope(consultation_id: int, hearing_id: int | None) -> list:
     ]
 
 
-def clean_query(query) -> str:
+def clean_query(query: object) -> str:
     """The query as searched: one line, 1-200 characters, or Invalid (422)."""
     if not isinstance(query, str) or not query.strip():
         raise Invalid("Type some words to search for.", field="q")
@@ -85,7 +85,7 @@ _index_lock = threading.Lock()
 _INDEX: dict[tuple, tuple] = {}  # scope -> (built at, last vector id, ids array, float16 matrix)
 
 
-def _vector_index(consultation_id: int, hearing_id: int | None):
+def _vector_index(consultation_id: int, hearing_id: int | None) -> tuple[np.ndarray, np.ndarray]:
     """The scope's stored vectors (published or not: states are checked on the results),
     read once and then only what was added since, kept at most CACHE_SECONDS between checks."""
     from moderation.embeddings import MODEL, from_bytes

@@ -111,7 +111,7 @@ def _reply_language(text: str | None) -> str:
     return code if code and code in current_app.config["LANGUAGES"] else "en"
 
 
-def _receive(sender, text, *, salt, max_chars, message_id):
+def _receive(sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None) -> tuple[str, str, dict, int | None]:
     if not sender or not (sender := sender.strip()):
         raise Invalid("The message has no sender.", field="from")
     if not message_id or not (message_id := message_id.strip()) or len(message_id) > 200:

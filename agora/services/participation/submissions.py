@@ -1,6 +1,7 @@
 """Submitting views, listing them and voting on them."""
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -53,14 +54,14 @@ def _open_consultation(consultation_id: int) -> Consultation:
     return consultation
 
 
-def request_fingerprint(*parts) -> str:
+def request_fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
 
 
 def submit(
     consultation_id: int,
     author: User | None,
-    text,
+    text: object,
     *,
     channel: str = "web",
     max_chars: int = MAX_CHARS_DEFAULT,
@@ -73,7 +74,7 @@ def submit(
     import_batch_id: int | None = None,
     sender_hash: str | None = None,
     external_ref: str | None = None,
-    created_at=None,
+    created_at: datetime | None = None,
     language: str | None = None,
     profile: dict | None = None,
     commit: bool = True,
@@ -164,13 +165,13 @@ def submit(
 
 
 
-def shows_profile(author) -> bool:
+def shows_profile(author: User | None) -> bool:
     """Whether a view's author chose to show their constituency with their views (profiles are
     used in aggregate only otherwise; people without an account never chose, so never)."""
     return author is not None and author.kind == "account" and bool(getattr(author, "show_constituency", False))
 
 
-def shown_profile(submission) -> tuple[str | None, str | None]:
+def shown_profile(submission: Submission) -> tuple[str | None, str | None]:
     """The constituency and region that pages and the API may show next to a view's author: the
     ones stated with the view, only if the author chose to show them; else (None, None)."""
     if shows_profile(submission.author):
@@ -379,7 +380,7 @@ def votes_of(user: User | None, submission_ids: list[int]) -> dict[int, int]:
     )
 
 
-def vote(submission_id: int, user: User, choice, *, consultation_id: int | None = None) -> Submission:
+def vote(submission_id: int, user: User, choice: object, *, consultation_id: int | None = None) -> Submission:
     """Record or change the user's vote; one vote per person per view."""
     if not isinstance(choice, str) or choice not in VOTE_VALUES:
         raise Invalid("A vote is agree, disagree or pass.", field="vote")

@@ -25,6 +25,7 @@ page counts (``consultations.kept_briefly``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -93,7 +94,7 @@ def ranking(consultation_id: int) -> list[tuple[int, int | None, float]]:
     """Every listed view as (id, author id, priority), highest priority first."""
     snapshot_id, extremity = _extremity(consultation_id)
 
-    def compute(ids):
+    def compute(ids: list[int]) -> dict[int, list[tuple[int, int | None, float]]]:
         rows = db.session.execute(
             select(Submission.id, Submission.author_id, Submission.agree_count, Submission.disagree_count, Submission.pass_count)
             .where(*_listed(ids[0]))
@@ -122,7 +123,7 @@ def voted_ids(consultation_id: int, user: User | None) -> set[int]:
     return listed.intersection(db.session.scalars(select(Vote.submission_id).where(Vote.user_id == user.id)))
 
 
-def parse_skipped(raw) -> tuple[int, ...]:
+def parse_skipped(raw: object) -> tuple[int, ...]:
     """The views skipped with "next" in this round, from the form or the URL ("12,40,7"); junk is
     ignored (it only orders the cards), and the list is capped."""
     out: list[int] = []
@@ -133,7 +134,7 @@ def parse_skipped(raw) -> tuple[int, ...]:
     return tuple(out[-MAX_SKIPPED:])
 
 
-def next_card(consultation: Consultation, user: User | None, skipped=()) -> Card:
+def next_card(consultation: Consultation | None, user: User | None, skipped: Iterable[int] = ()) -> Card:
     """The view this person should vote on next: never one they voted on (a pass counts) or
     wrote, only published ones; views skipped this round come last, oldest skip first."""
     if consultation is None or consultation.status == "draft":
