@@ -66,7 +66,7 @@ def outcomes_for(user: User) -> list[Outcome]:
     return [Outcome(s, latest.get(s.id), appeals.get(s.id)) for s in submissions]
 
 
-def appeal(user: User, submission_id: int, statement) -> Appeal:
+def appeal(user: User, submission_id: int, statement: object) -> Appeal:
     submission = _submission(submission_id)
     if submission.author_id != user.id:
         raise Forbidden("Only the author of a view can appeal its moderation.")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from agora import permissions
 from agora.extensions import db
@@ -87,7 +87,7 @@ def _submission(submission_id: int) -> Submission:
     return submission
 
 
-def _in_scope(user: User):
+def _in_scope(user: User) -> ColumnElement[bool] | None:
     scope = permissions.scoped_consultations(user, "moderator")
     return None if scope is None else Submission.consultation_id.in_(scope or {-1})
 
@@ -136,7 +136,7 @@ def queue(user: User, consultation_id: int | None = None, limit: int = 100) -> l
 
 def backlog(user: User) -> dict[str, int]:
     """How many items wait, by state: moderators see the backlog, unscreened items included."""
-    conditions = [Submission.state.in_(QUEUE_STATES)]
+    conditions: list[ColumnElement[bool]] = [Submission.state.in_(QUEUE_STATES)]
     scope = _in_scope(user)
     if scope is not None:
         conditions.append(scope)

@@ -1,6 +1,8 @@
 """Learning from moderators: their decisions as labels, a retrained model promoted only if nothing
 regresses in any language, and what a moderator weighs a score by."""
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -8,6 +10,9 @@ from agora.extensions import db
 from agora.models import ModelVersion, ModerationDecision, Submission
 from agora.models._base import utcnow
 from agora.services.moderation import screening
+
+if TYPE_CHECKING:  # imported when retraining: the training code is heavy
+    from moderation.train import RetrainResult
 
 
 def training_labels() -> list[tuple[str, int]]:
@@ -27,7 +32,7 @@ def training_labels() -> list[tuple[str, int]]:
     return list(labels.items())
 
 
-def retrain(models_dir: str, progress=lambda message: None):
+def retrain(models_dir: str, progress: Callable[[str], None] = lambda message: None) -> "RetrainResult":
     """Retrain on base data + local decisions; promote only without regression."""
     from pathlib import Path
 
@@ -57,7 +62,9 @@ def reliability(language: str | None) -> dict | None:
     """How the active model does in this language on held-out data (its training report): what a
     moderator weighs a score by. None for a language it does not read (or none detected)."""
     model = screening.moderator()
-    figures = (model.meta.get("languages") or {}).get(language or "") if model is not None else None
+    if model is None:
+        return None
+    figures = (model.meta.get("languages") or {}).get(language or "")
     if not figures:
         return None
     return {**figures, "hold": model.thresholds_for(language).hold, "few_examples": figures.get("n_abusive", 0) < 20}

@@ -1,6 +1,7 @@
 """What moderation did, in public figures that add up (each consultation's page and report), and
 the audit log as the secretariat reads and exports it."""
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -104,7 +105,7 @@ def recent_transparency(consultation_id: int) -> Transparency:
 AUDIT_COLUMNS = ("id", "created_at", "submission_id", "consultation_id", "actor", "automatic", "action", "from_state", "to_state", "reason", "note", "model_version", "abuse_score", "spam_score", "entry_hash")
 
 
-def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None):
+def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None) -> Iterator[dict[str, object]]:
     if not permissions.is_admin(user):
         raise Forbidden("Only the secretariat sees the full audit log.")
     query = (
@@ -128,7 +129,7 @@ def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None
         }
 
 
-def audit_csv(user: User):
+def audit_csv(user: User) -> Iterator[str]:
     """The whole audit log as CSV, streamed in chunks."""
     rows = audit_rows(user, limit=None)
     buffer = io.StringIO()

@@ -10,23 +10,30 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
+import numpy as np
 from sqlalchemy import select
 
 from agora.extensions import db
 from agora.jobs import off_loop
-from agora.models import ModelVersion, Submission
+from agora.models import Consultation, ModelVersion, Submission
 from agora.services import embeddings
+
+if TYPE_CHECKING:  # imported on first use: loading the model library is slow
+    from moderation.classify import Moderator, Thresholds
+    from moderation.neardup import NearDuplicateIndex
+    from moderation.rules import FloodTracker
 
 log = logging.getLogger(__name__)
 
 _lock = threading.RLock()
-_moderator = None
+_moderator: "Moderator | None" = None
 _moderator_source: str | None = None
 _load_failed_at: float | None = None
 _checked_at = 0.0
-_indexes: dict[int, object] = {}
-_flood = None
+_indexes: dict[int, "NearDuplicateIndex"] = {}
+_flood: "FloodTracker | None" = None
 RELOAD_CHECK_SECONDS = 30
 RETRY_FAILED_LOAD_SECONDS = 60
 
@@ -42,10 +49,10 @@ class Screening:
     likely_violation: bool
     near_duplicate_of: tuple[int, ...] = field(default=())
     near_in_batch: tuple[int, ...] = field(default=())  # positions of earlier items in the same batch
-    signature: object = field(default=None, repr=False, compare=False)  # MinHash, indexed once stored
+    signature: np.ndarray | None = field(default=None, repr=False, compare=False)  # MinHash, indexed once stored
     # the text's sentence embedding, which the model read: stored with the submission, so it is
     # computed once for moderation, themes, placement and search
-    vector: object = field(default=None, repr=False, compare=False)
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _active_model_path() -> str | None:
@@ -56,7 +63,7 @@ def _active_model_path() -> str | None:
         return None
 
 
-def moderator():
+def moderator() -> "Moderator | None":
     """The active model (retrained and promoted, else the shipped one); None if it cannot load."""
     global _moderator, _moderator_source, _load_failed_at, _checked_at
     now = time.monotonic()
@@ -70,7 +77,7 @@ def moderator():
         if _moderator is not None and source == _moderator_source:
             return _moderator
         try:
-            from moderation import Moderator
+            from moderation.classify import Moderator
 
             loaded = Moderator.load(source) if source else Moderator.load()
         except Exception:
@@ -97,7 +104,7 @@ def reset() -> None:
         _flood = None
 
 
-def thresholds_for(model, consultation):
+def thresholds_for(model: "Moderator", consultation: Consultation | None) -> "Thresholds":
     from moderation.classify import Thresholds
 
     default = model.thresholds
@@ -111,7 +118,7 @@ def thresholds_for(model, consultation):
     )
 
 
-def _index_for(consultation_id: int):
+def _index_for(consultation_id: int) -> "NearDuplicateIndex":
     """The consultation's near-duplicate index, built from its stored texts on first use."""
     with _lock:
         index = _indexes.get(consultation_id)
@@ -126,7 +133,7 @@ def _index_for(consultation_id: int):
         return index
 
 
-def _build_index(rows: list[tuple[int, str]]):
+def _build_index(rows: list[tuple[int, str]]) -> "NearDuplicateIndex":
     from moderation.neardup import NearDuplicateIndex
 
     index = NearDuplicateIndex()
@@ -135,7 +142,7 @@ def _build_index(rows: list[tuple[int, str]]):
     return index
 
 
-def _flood_tracker():
+def _flood_tracker() -> "FloodTracker":
     global _flood
     with _lock:
         if _flood is None:
@@ -145,7 +152,7 @@ def _flood_tracker():
         return _flood
 
 
-def screen(text: str, consultation, author_key=None) -> Screening:
+def screen(text: str, consultation: Consultation | None, author_key: object = None) -> Screening:
     return screen_many([(text, consultation, author_key)])[0]
 
 
@@ -166,17 +173,19 @@ def screen_many(items: list[tuple]) -> list[Screening]:
         log.exception("scoring failed; %d submission(s) kept pending", len(items))
         return [Screening("pending", None, None, None, ("scoring_failed",), model.version, False) for _ in items]
     out = []
-    earlier: list[tuple[int | None, object]] = []  # (consultation id, signature) of this batch's items
+    earlier: list[tuple[int | None, np.ndarray | None]] = []  # (consultation id, signature) of this batch's items
     for position, ((text, consultation, author_key), score) in enumerate(zip(items, scores)):
         try:
             thresholds = thresholds_for(model, consultation)
             if thresholds is not model.thresholds:
                 score = model.rescore(score, thresholds)
-            near, in_batch, signature = (), (), None
+            near: tuple[int, ...] = ()
+            in_batch: tuple[int, ...] = ()
+            signature: np.ndarray | None = None
             if consultation is not None:
                 index = _index_for(consultation.id)
                 signature = index.signature(text)
-                near = tuple(sorted(index.query_signature(signature)))
+                near = tuple(sorted(cast(list[int], index.query_signature(signature))))  # the index holds submission ids
                 in_batch = tuple(index.similar_among(signature, [other if cid == consultation.id else None for cid, other in earlier]))
             earlier.append((consultation.id if consultation is not None else None, signature))
             flood = author_key is not None and _flood_tracker().observe(author_key, time.time())

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, insert, select, update
 
 from agora.extensions import db
@@ -94,7 +95,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
             chunks.append(embedding_model.encode(texts[start : start + 256]))
             progress(f"Embedded {min(start + 256, len(texts)):,} / {len(texts):,} statements")
         vectors = [vector for chunk in chunks for vector in chunk]
-    scores = model.score(texts, vectors=vectors) if model else [None] * len(texts)
+    scores = model.score(texts, vectors=np.asarray(vectors)) if model else [None] * len(texts)
     version = screening.model_version()
     submission_rows = []
     for row, text, score in zip(statements, texts, scores):
