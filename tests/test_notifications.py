@@ -1,11 +1,8 @@
 """Closing the loop: notifications in the app and by email through a real local SMTP server
 (aiosmtpd), in the recipient's language; one-click unsubscribe; digests; retries and the
 per-recipient limit; and the secretariat's record of what a forum did with a report."""
-import email
 import re
-import threading
 from datetime import timedelta
-from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,43 +16,21 @@ from agora.services.accounts import mail, notifications
 from agora.services.reporting import reports
 from tests.conftest import csrf_from, login
 from tests.live_server import free_port
+from tests.mailbox import Inbox, smtp_server
 
 ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"
 TITLE = "Eau <b>potable</b> & assainissement"
 
 
-class Inbox:
-    """aiosmtpd handler: keeps every message; can refuse the next few with a temporary error."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse = 0
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        with self.lock:
-            if self.refuse:
-                self.refuse -= 1
-                return "451 4.3.0 Try again later"
-            self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-    def to(self, address):
-        return [m for rcpt, m in self.messages if address in rcpt]
-
-
 @pytest.fixture
 def inbox(app, monkeypatch):
     handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none", "JOBS_BACKEND": "inline",
-                       "MAIL_FROM": "Agora <agora@example.org>", "PUBLIC_URL": "https://agora.example.org", "MAIL_RETRY_SECONDS": 0,
-                       "MAIL_WAIT_SECONDS": 0}.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield handler
-    controller.stop()
+    with smtp_server(handler) as port:
+        for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none", "JOBS_BACKEND": "inline",
+                           "MAIL_FROM": "Agora <agora@example.org>", "PUBLIC_URL": "https://agora.example.org", "MAIL_RETRY_SECONDS": 0,
+                           "MAIL_WAIT_SECONDS": 0}.items():
+            monkeypatch.setitem(app.config, key, value)
+        yield handler
 
 
 @pytest.fixture
