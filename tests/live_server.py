@@ -41,8 +41,9 @@ def separate_database(suffix: str) -> str:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, *, demo: bool = False, env: dict | None = None):
-        self.port = free_port()
+    def __init__(self, database_url: str, *, demo: bool = False, env: dict | None = None, port: int | None = None):
+        """``port``: one chosen beforehand, for settings that name the server's own address (AGORA_PUBLIC_URL)."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.instance = tempfile.mkdtemp(prefix="agora-instance-")
         self.log_path = Path(self.instance) / "server.log"

@@ -106,13 +106,18 @@ with app.app_context():
 """
 
 
-def seed(server) -> dict:
+def run_seed(server, script: str, *args: str) -> dict:
+    """Run a seed script against the server's database and instance, in a process of its own
+    (the services as the server would call them); returns the JSON its last line prints."""
     env = {**os.environ, "AGORA_DATABASE_URL": server.database_url, "AGORA_INSTANCE_PATH": server.instance,
            "AGORA_SECRET_KEY": "live-test-secret"}
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, json.dumps(ROLES), json.dumps(VIEWS)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def seed(server) -> dict:
+    return run_seed(server, SEED, PASSWORD, json.dumps(ROLES), json.dumps(VIEWS))
 
 
 @pytest.fixture(scope="session")
