@@ -7,6 +7,7 @@ right, bars growing leftwards.
 """
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 from functools import partial
 from types import SimpleNamespace
 
@@ -74,11 +75,11 @@ def scatter(title: str, points: list[tuple[float, float, int]], legend: dict[int
     return Markup("".join(parts))
 
 
-def legend_colours(groups) -> dict[int, str]:
+def legend_colours(groups: Iterable[int]) -> dict[int, str]:
     return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(g for g in groups if g != -1))}
 
 
-def _fmt(value) -> str:
+def _fmt(value: float) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.1f}"
     return f"{int(value):,}"

@@ -9,14 +9,18 @@ named: the map carries positions and group keys only, and the reader sees only t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from agora.extensions import db
-from agora.models import Submission, User, Vote
+from agora.models import Submission, ThemeSnapshot, User, Vote
 from agora.services.analysis import themes
 
-_AREAS: dict[int, tuple] = {}
+if TYPE_CHECKING:  # imported where used: the library loads on first use
+    from moderation.opinions import OpinionGroups
+
+_AREAS: dict[int, _Areas] = {}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class GroupArea:
     size: int
     hull: tuple  # polygon corners (x, y), in order; one or two points for tiny groups
     centre: tuple
+
+
+_Areas = tuple[tuple, tuple[GroupArea, ...], "OpinionGroups"]  # a snapshot's points, group areas and fitted groups
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def _hull(points: list[tuple[float, float]]) -> tuple:
     return tuple((float(array[i, 0]), float(array[i, 1])) for i in hull.vertices)
 
 
-def _areas(snapshot, vote: dict):
+def _areas(snapshot: ThemeSnapshot, vote: dict) -> _Areas:
     """Points, group areas and the fitted groups of one snapshot (kept per snapshot id)."""
     if snapshot.id in _AREAS:
         return _AREAS[snapshot.id]

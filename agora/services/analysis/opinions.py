@@ -11,13 +11,13 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from agora.extensions import db
-from agora.models import Submission, User, Vote
+from agora.models import Submission, ThemeSnapshot, User, Vote
 from agora.models._base import utcnow
 from agora.services import geography
 from agora.services.analysis.themes import (
@@ -36,6 +36,9 @@ from agora.services.analysis.themes import (
     start_snapshot,
     status,
 )
+
+if TYPE_CHECKING:  # imported where used: the library loads on first use
+    from moderation.opinions import OpinionGroups
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ def _profiles(consultation_id: int) -> dict[int, dict]:
     return out
 
 
-def refit(consultation_id: int, *, progress=lambda message: None, force: bool = False):
+def refit(consultation_id: int, *, progress: Callable[[str], None] = lambda message: None, force: bool = False) -> ThemeSnapshot | None:
     """Compute and store an opinions snapshot; returns it, or None (no votes, or a run is going)."""
     from moderation import opinions as opinion_lib
 
@@ -135,8 +138,6 @@ def refit(consultation_id: int, *, progress=lambda message: None, force: bool = 
         log.exception("opinion groups failed for consultation %s", consultation_id)
         fail_snapshot(snapshot_id, error)
         progress(f"Opinion groups failed: {type(error).__name__}: {error}. The previous snapshot stays in use.")
-        from agora.models import ThemeSnapshot
-
         return db.session.get(ThemeSnapshot, snapshot_id)
 
 
@@ -145,7 +146,8 @@ def _quote(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
-def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) -> dict:
+def _summarise(consultation_id: int, votes: list[tuple[int, int, int]], derived: OpinionGroups, declared: dict[str, OpinionGroups],
+               profiles: dict[int, dict]) -> dict:
     """Aggregates only: group sizes and compositions, statements with their shares per group."""
     results = {"vote": derived, **declared}
     wanted = set()
@@ -164,7 +166,7 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
         )
     tallies = {name: tally(votes, result, wanted) for name, result in results.items()}
 
-    def statement(result_name, s):
+    def statement(result_name: str, s: int) -> dict:
         return {"id": s, "text": _quote(texts.get(s, "")), **statement_shares(results[result_name], tallies[result_name], s)}
 
     out: dict[str, Any] = {"participants": len({p for p, _, _ in votes}), "votes": len(votes)}
@@ -202,7 +204,7 @@ def _summarise(consultation_id, votes, derived, declared: dict, profiles: dict) 
     return out
 
 
-def tally(votes, result, statements: set) -> dict:
+def tally(votes: Iterable[tuple[int, int, int]], result: OpinionGroups, statements: set[int]) -> dict:
     """Per (group, statement): [agree, disagree, pass] counts of the group's members, for
     ``statements`` (the ones shown)."""
     counts: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -214,11 +216,11 @@ def tally(votes, result, statements: set) -> dict:
     return counts
 
 
-def _share(n: int, total: int):
+def _share(n: int, total: int) -> float | None:
     return round(n / total, 4) if total else None
 
 
-def statement_shares(result, counts: dict, statement) -> dict:
+def statement_shares(result: OpinionGroups, counts: dict, statement: int) -> dict:
     """A statement's agree / disagree / pass shares among everyone who voted on it and within
     each group (keyed by the group's key as text): what the opinions page and the reports show."""
     per_group = {}
@@ -235,14 +237,14 @@ def statement_shares(result, counts: dict, statement) -> dict:
     }
 
 
-def group_letter(key, index: int = 0) -> str:
+def group_letter(key: int | str, index: int = 0) -> str:
     """A vote-derived group's name everywhere (page, report, tables): lettered by its number,
     A, B, …, which stays stable across snapshots."""
     number = int(key) if str(key).lstrip("-").isdigit() else index
     return chr(ord("A") + number) if 0 <= number < 26 else str(number + 1)
 
 
-def participants_profile(profiles: dict, participant) -> dict:
+def participants_profile(profiles: dict, participant: int) -> dict:
     return profiles.get(participant) or {"constituency": None, "region": None, "global_south": None, "gender": None}
 
 

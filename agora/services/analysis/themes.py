@@ -24,9 +24,11 @@ import logging
 import math
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import defer
 
 from agora.extensions import db
@@ -36,6 +38,11 @@ from agora.models._base import utcnow
 from agora.services import embeddings
 from agora.services.errors import NotFound
 from moderation.embeddings import MODEL as EMBEDDING_MODEL
+
+if TYPE_CHECKING:  # imported where used: numpy and the themes library load on first use
+    import numpy as np
+
+    from moderation.themes import ThemeSet
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +68,7 @@ TRENDS = ("rising", "falling", "steady", "new", "unknown")
 # --------------------------------------------------------------------------- snapshots (shared)
 
 
-def _scope_filter(model, consultation_id: int, hearing_id: int | None):
+def _scope_filter(model: type[Submission] | type[ThemeSnapshot], consultation_id: int, hearing_id: int | None) -> list[ColumnElement[bool]]:
     conditions = [model.consultation_id == consultation_id]
     conditions.append(model.hearing_id.is_(None) if hearing_id is None else model.hearing_id == hearing_id)
     return conditions
@@ -76,7 +83,7 @@ def published_filter(consultation_id: int, hearing_id: int | None = None) -> lis
     ]
 
 
-def latest_snapshot(consultation_id: int, hearing_id: int | None, kind: str, status: str | None = "ready"):
+def latest_snapshot(consultation_id: int, hearing_id: int | None, kind: str, status: str | None = "ready") -> ThemeSnapshot | None:
     """The newest snapshot of this kind and scope (data not loaded), optionally of one status."""
     query = select(ThemeSnapshot).options(defer(ThemeSnapshot.data_json)).where(
         *_scope_filter(ThemeSnapshot, consultation_id, hearing_id), ThemeSnapshot.kind == kind
@@ -86,7 +93,7 @@ def latest_snapshot(consultation_id: int, hearing_id: int | None, kind: str, sta
     return db.session.scalar(query.order_by(ThemeSnapshot.id.desc()).limit(1))
 
 
-def start_snapshot(consultation_id: int, hearing_id: int | None, kind: str, *, force: bool = False):
+def start_snapshot(consultation_id: int, hearing_id: int | None, kind: str, *, force: bool = False) -> ThemeSnapshot | None:
     """Claim a run: a ``running`` row, or None when a fresh run of this scope is already going."""
     now = utcnow()
     running = list(
@@ -180,7 +187,8 @@ def _consultation(consultation_id: int, hearing_id: int | None) -> Consultation:
 # --------------------------------------------------------------------------- computing
 
 
-def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambda message: None, force: bool = False):
+def refit(consultation_id: int, hearing_id: int | None = None, *, progress: Callable[[str], None] = lambda message: None,
+          force: bool = False) -> ThemeSnapshot | None:
     """Cluster the published views into themes and store a snapshot; returns it (or None).
 
     None when there is nothing to cluster or another run of this scope is going. CPU-heavy:
@@ -209,7 +217,7 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress=lambd
     try:
         previous_row = latest_snapshot(consultation_id, hearing_id, "themes")
         previous = themeset_of(previous_row) if previous_row is not None else None
-        progress(f"Clustering {len(rows):,} views" + (f" (ids kept from snapshot #{previous_row.id})" if previous else "") + "…")
+        progress(f"Clustering {len(rows):,} views" + (f" (ids kept from snapshot #{previous_row.id})" if previous and previous_row is not None else "") + "…")
         started = time.perf_counter()
         vectors = embeddings.vectors_for([r.id for r in rows])  # stored once per view; missing ones now
         embedded = time.perf_counter() - started
@@ -273,7 +281,7 @@ def prune(consultation_id: int, hearing_id: int | None = None, keep: int = KEEP_
     return pruned
 
 
-def themeset_of(snapshot: ThemeSnapshot):
+def themeset_of(snapshot: ThemeSnapshot) -> ThemeSet | None:
     """The snapshot's ThemeSet (to place texts or to number a new fit like it), or None when the
     snapshot no longer keeps its model."""
     from moderation.themes import ThemeSet
@@ -291,15 +299,15 @@ def _store_assignments(ids: list[int], assignments: list[int]) -> None:
         db.session.execute(update(Submission), values[start : start + 5000])
 
 
-def _bucket(value) -> str:
+def _bucket(value: str | None) -> str:
     return value if value else NOT_STATED
 
 
-def _south(value) -> str:
+def _south(value: bool | None) -> str:
     return NOT_STATED if value is None else ("south" if value else "north")
 
 
-def breakdown(rows) -> dict:
+def breakdown(rows: Sequence[Row]) -> dict:
     """Counts by constituency, region, Global South and gender; 'not_stated' included."""
     return {
         "constituency": dict(Counter(_bucket(r.constituency) for r in rows).most_common()),
@@ -314,7 +322,7 @@ def _week(moment: datetime) -> str:
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
-def _summarise(ts, rows, previous) -> dict:
+def _summarise(ts: ThemeSet, rows: Sequence[Row], previous: ThemeSet | None) -> dict:
     """What the pages and the chair's summary need, computed once per snapshot."""
     n = len(rows)
     by_theme: dict[int, list[int]] = {}
@@ -384,7 +392,7 @@ def _quote(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
-def _trend(members, recent, n, previous_ids, theme_id) -> str:
+def _trend(members: list[int], recent: set[int], n: int, previous_ids: set[int] | None, theme_id: int) -> str:
     if previous_ids is not None and theme_id not in previous_ids:
         return "new"
     if not recent or len(members) < 4:
@@ -406,7 +414,7 @@ _PLACEMENT: dict[tuple, tuple] = {}  # scope -> ((snapshot id, created_at) | Non
 _CHECKED: dict[tuple, float] = {}
 
 
-def _placement_model(consultation_id: int, hearing_id: int | None):
+def _placement_model(consultation_id: int, hearing_id: int | None) -> ThemeSet | None:
     """The latest snapshot's ThemeSet for placing, re-read only when a newer snapshot exists."""
     key = (consultation_id, hearing_id)
     now = time.monotonic()
@@ -424,12 +432,13 @@ def _placement_model(consultation_id: int, hearing_id: int | None):
     if hit is not None and hit[0] == identity:
         _PLACEMENT[key] = (identity, hit[1], now)
         return hit[1]
-    ts = themeset_of(latest_snapshot(consultation_id, hearing_id, "themes")) if latest is not None else None
+    snapshot = latest_snapshot(consultation_id, hearing_id, "themes") if latest is not None else None
+    ts = themeset_of(snapshot) if snapshot is not None else None
     _PLACEMENT[key] = (identity, ts, now)
     return ts
 
 
-def place_new(submission: Submission, vector=None) -> None:
+def place_new(submission: Submission, vector: np.ndarray | None = None) -> None:
     """Before the commit: put a published view in its nearest theme, in the same transaction
     (~0.02 ms with its embedding, which screening computed; ~0.05 ms for themes that read words).
     Without a vector, themes that read meaning wait for the embedding job, which places the view
@@ -450,7 +459,7 @@ def place_new(submission: Submission, vector=None) -> None:
         log.exception("placing submission %s in a theme failed", getattr(submission, "id", None))
 
 
-def place_embedded(rows, vectors) -> int:
+def place_embedded(rows: Sequence[Row], vectors: np.ndarray) -> int:
     """Place views whose vectors just became ready (rows: id, consultation_id, hearing_id, text)
     in their scope's latest themes; the caller commits. Returns how many were placed."""
     from sqlalchemy import update
@@ -474,7 +483,7 @@ def place_embedded(rows, vectors) -> int:
     return placed
 
 
-def place_newly_embedded(ids: list[int], vectors) -> None:
+def place_newly_embedded(ids: list[int], vectors: np.ndarray) -> None:
     """After the embedding job stored a batch's vectors (``embeddings.embed_pending(then=…)``):
     put those of its views that are published and without a theme in their scope's latest themes."""
     import numpy as np
@@ -529,7 +538,7 @@ def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool
     last_id = params(ready).get("last_id", 0)
     new = db.session.scalar(
         select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id), Submission.id > last_id)
-    )
+    ) or 0
     needed = max(1, min(REFIT_MIN_NEW, math.ceil(REFIT_FRACTION * ready.n_items)))
     return new >= needed, f"{new} new views since snapshot #{ready.id}, refit at {needed}"
 
@@ -607,7 +616,7 @@ def latest_summary(consultation_id: int, hearing_id: int | None = None) -> dict:
     }
 
 
-def dominance(counts: dict, threshold: float = 0.5, min_declared: int = 5):
+def dominance(counts: dict[str, int], threshold: float = 0.5, min_declared: int = 5) -> tuple[str, float] | None:
     """(group, share) when one declared group is more than ``threshold`` of those who declared one."""
     declared = {k: v for k, v in counts.items() if k != NOT_STATED and v}
     total = sum(declared.values())

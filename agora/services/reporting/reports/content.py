@@ -198,7 +198,7 @@ def _themes(published: list[Submission], consultation_id: int, hearing_id: int |
     coords = getattr(fitted, "coords", None) or []
     return {
         "method": {"library": "moderation.themes", "backend": "embeddings", "model": theme_service.EMBEDDING_MODEL, "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0,
-                   "ids_matched_to_snapshot": snapshot.id if previous is not None else None},
+                   "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None},
         "items": items,
         "unassigned": sum(1 for a in fitted.assignments if a == -1),
         "map": [[_r(x), _r(y), int(a)] for (x, y), a in zip(coords, fitted.assignments)],
