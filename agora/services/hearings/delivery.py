@@ -15,11 +15,17 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from agora.models._base import utcnow
 from agora.services import realtime
+
+if TYPE_CHECKING:
+    import redis
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +54,12 @@ def cursor() -> str:
 
 
 class Presence:
-    def __init__(self):
+    def __init__(self) -> None:
         self._local: Counter = Counter()
-        self._redis = None
-        self._redis_url = None
+        self._redis: redis.Redis | None = None
+        self._redis_url: str | None = None
 
-    def _client(self):
+    def _client(self) -> redis.Redis | None:
         from flask import current_app
 
         url = current_app.config.get("REDIS_URL")
@@ -95,18 +101,17 @@ presence = Presence()
 
 
 class Batcher:
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[int, dict] = {}
         self._flushing: dict[int, set] = {}
         self._inflight: Counter = Counter()
         self._running = False
-        self._app = None
-        self._wake = None
+        self._wake: threading.Event | None = None  # the loop's (a gevent Event under the server: the same calls)
         self._last: dict[int, float] = {}
 
     @contextmanager
-    def in_flight(self, hearing_id: int):
+    def in_flight(self, hearing_id: int) -> Iterator[None]:
         """Marks a post between its commit and its place in the batch (see ``coming``)."""
         with self._lock:
             self._inflight[hearing_id] += 1
@@ -136,7 +141,7 @@ class Batcher:
             self._slot(hearing_id)["messages"].append(payload)
         self._kick()
 
-    def add_votes(self, hearing_id: int, submission_id: int, tally) -> None:
+    def add_votes(self, hearing_id: int, submission_id: int, tally: Iterable[int]) -> None:
         with self._lock:
             self._slot(hearing_id)["votes"][str(submission_id)] = list(tally)
         self._kick()
@@ -168,11 +173,11 @@ class Batcher:
                     self._wake.set()
                 return
             self._running = True
-            self._app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
+            app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
         from agora.extensions import socketio
 
-        self._wake = socketio.server.eio.create_event()
-        socketio.start_background_task(self._loop, interval)
+        self._wake = wake = socketio.server.eio.create_event()
+        socketio.start_background_task(self._loop, interval, app, wake)
 
     def _due_at(self, hearing_id: int, interval: float) -> float:
         """When the hearing's pending frame may go (call with the lock held): messages and votes
@@ -181,7 +186,7 @@ class Batcher:
         wait = interval if slot["messages"] or slot["votes"] else max(interval, PRESENCE_SECONDS)
         return self._last.get(hearing_id, 0.0) + wait
 
-    def _loop(self, interval: float) -> None:
+    def _loop(self, interval: float, app: Flask, wake: threading.Event) -> None:
         idle_since = time.monotonic()
         try:
             while True:
@@ -191,24 +196,24 @@ class Batcher:
                     due = [h for h, at in when.items() if at <= now]
                     later = [at for h, at in when.items() if at > now]
                 if due:
-                    with self._app.app_context():
+                    with app.app_context():
                         self.flush(due)
                     idle_since = time.monotonic()
                     continue
                 if not later and now - idle_since > 10:
                     return
-                self._wake.wait(timeout=(min(later) - now) if later else 1.0)
-                self._wake.clear()
+                wake.wait(timeout=(min(later) - now) if later else 1.0)
+                wake.clear()
         except Exception:
             log.exception("the hearings batcher stopped")
         finally:
             with self._lock:
                 self._running = False
             if self._pending:  # something arrived while stopping
-                with self._app.app_context():
+                with app.app_context():
                     self._kick()
 
-    def flush(self, hearing_ids=None) -> int:
+    def flush(self, hearing_ids: Sequence[int] | None = None) -> int:
         """Emit what is pending, one `messages` frame per hearing; returns the number of frames."""
         now = time.monotonic()
         with self._lock:

@@ -19,7 +19,7 @@ SLOW_MODE_MAX = 3600
 TIME_LIMIT_RANGE = (15, 3600)
 
 
-def create(consultation_id: int, title, scheduled_at: datetime | None = None) -> Hearing:
+def create(consultation_id: int, title: object, scheduled_at: datetime | None = None) -> Hearing:
     """Secretariat: a new hearing of a consultation, scheduled (not yet live)."""
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
@@ -37,8 +37,9 @@ def create(consultation_id: int, title, scheduled_at: datetime | None = None) ->
 _HEARING_WITH_CONSULTATION = select(Hearing).options(joinedload(Hearing.consultation)).where(Hearing.id == bindparam("id"))
 
 
-def get(hearing_id) -> Hearing:
-    """:raise NotFound: unknown hearing, or one whose consultation is still a draft."""
+def get(hearing_id: int | str) -> Hearing:
+    """:raise NotFound: unknown hearing, or one whose consultation is still a draft (or not a
+    number: a socket event's id is whatever the client sent)."""
     try:
         hearing_id = int(hearing_id)
     except (TypeError, ValueError):
@@ -132,12 +133,12 @@ def chairs_of(hearing: Hearing) -> list[User]:
     )
 
 
-def require_chair(hearing: Hearing, user) -> None:
+def require_chair(hearing: Hearing, user: User | None) -> None:
     if not permissions.can_chair_hearing(user, hearing):
         raise Forbidden("Only the hearing's chair can do this.")
 
 
-def open_hearing(hearing: Hearing, chair) -> Hearing:
+def open_hearing(hearing: Hearing, chair: User) -> Hearing:
     require_chair(hearing, chair)
     if hearing.state == "ended":
         raise Closed("This hearing has ended; it cannot be reopened.")
@@ -149,7 +150,7 @@ def open_hearing(hearing: Hearing, chair) -> Hearing:
     return hearing
 
 
-def close_hearing(hearing: Hearing, chair) -> Hearing:
+def close_hearing(hearing: Hearing, chair: User) -> Hearing:
     """End the hearing: the current speaker's turn ends, requests still queued are marked skipped;
     the transcript and the speakers' record stay."""
     require_chair(hearing, chair)
@@ -179,7 +180,7 @@ def _require_live(hearing: Hearing) -> None:
 # The chair's settings: slow mode, speakers' time limit, rotation of constituencies
 
 
-def set_slow_mode(hearing: Hearing, chair: User, seconds) -> Hearing:
+def set_slow_mode(hearing: Hearing, chair: User, seconds: object) -> Hearing:
     require_chair(hearing, chair)
     seconds = _int_in(seconds, 0, SLOW_MODE_MAX, "seconds")
     hearing.slow_mode_seconds = seconds
@@ -188,7 +189,7 @@ def set_slow_mode(hearing: Hearing, chair: User, seconds) -> Hearing:
     return hearing
 
 
-def set_time_limit(hearing: Hearing, chair: User, seconds) -> Hearing:
+def set_time_limit(hearing: Hearing, chair: User, seconds: object) -> Hearing:
     require_chair(hearing, chair)
     hearing.speaker_time_limit_seconds = _int_in(seconds, *TIME_LIMIT_RANGE, "seconds")
     db.session.commit()
@@ -196,7 +197,7 @@ def set_time_limit(hearing: Hearing, chair: User, seconds) -> Hearing:
     return hearing
 
 
-def set_rotation(hearing: Hearing, chair: User, on) -> Hearing:
+def set_rotation(hearing: Hearing, chair: User, on: object) -> Hearing:
     require_chair(hearing, chair)
     if not isinstance(on, bool):
         raise Invalid("rotation is true or false.", field="on")
@@ -206,7 +207,7 @@ def set_rotation(hearing: Hearing, chair: User, on) -> Hearing:
     return hearing
 
 
-def _int_in(value, low: int, high: int, field: str) -> int:
+def _int_in(value: object, low: int, high: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise Invalid(f"{field} must be a whole number from {low} to {high}.", field=field)
     try:

@@ -9,9 +9,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from agora.extensions import db
 from agora.jobs import off_loop
@@ -21,6 +21,11 @@ from agora.models.user import CONSTITUENCIES
 from agora.services import geography, realtime
 from agora.services.hearings.delivery import NAMESPACE, batch_seconds
 from agora.services.hearings.lifecycle import require_chair
+
+if TYPE_CHECKING:  # imported where used: numpy and the themes library load on first use
+    import numpy as np
+
+    from moderation.themes import ThemeSet
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ def balance(hearing: Hearing) -> dict:
     }
 
 
-def _region_of(user) -> str:
+def _region_of(user: User | None) -> str:
     country = geography.country(user.country) if user is not None else None
     return country.region if country else "unstated"
 
@@ -66,7 +71,7 @@ def _region_of(user) -> str:
 THEME_QUOTES = 4
 
 
-def compute_themes(rows: list, vectors, previous=None, since: int = 0) -> tuple[dict, Any]:
+def compute_themes(rows: list[Row], vectors: np.ndarray, previous: ThemeSet | None = None, since: int = 0) -> tuple[dict, ThemeSet | None]:
     """The chair's themes from the hearing's messages (``theme_inputs``) and their vectors.
 
     Pure and CPU-heavy: run it in a native thread, never on the event loop. Vectors not stored
@@ -121,7 +126,7 @@ def compute_themes(rows: list, vectors, previous=None, since: int = 0) -> tuple[
     return {"status": "ok", "n": len(rows), "new": sum(1 for r in rows if r.id > since), "themes": out}, result
 
 
-def theme_inputs(hearing: Hearing, limit: int = 5000) -> list:
+def theme_inputs(hearing: Hearing, limit: int = 5000) -> list[Row]:
     """The hearing's published messages (newest ``limit``), oldest first, with what the summary
     shows about each: language, the author's declared constituency and region, its votes."""
     rows = db.session.execute(
@@ -183,7 +188,7 @@ def summary(hearing: Hearing) -> dict:
 class _ThemeScheduler:
     """At most one computation per hearing at a time; new messages mark it dirty."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._new: Counter = Counter()
         self._busy: set[int] = set()
@@ -209,7 +214,7 @@ class _ThemeScheduler:
             self._watched.add(hearing_id)
         app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
 
-        def tick():
+        def tick() -> None:
             seen = None
             try:
                 while True:
@@ -246,7 +251,7 @@ class _ThemeScheduler:
             self._last[hearing_id] = time.monotonic()
         app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy
 
-        def work():
+        def work() -> None:
             try:
                 with app.app_context():
                     hearing = db.session.get(Hearing, hearing_id)

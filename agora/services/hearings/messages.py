@@ -53,7 +53,7 @@ def _already_posted(user: User, key: str | None) -> bool:
     ))
 
 
-def post_message(hearing: Hearing, user: User, text, *, client_id: str | None = None, channel: str = "socket") -> Submission:
+def post_message(hearing: Hearing, user: User | None, text: object, *, client_id: str | None = None, channel: str = "socket") -> Submission:
     """A participant's message: slow mode, then the submissions pipeline, then the room.
 
     ``client_id`` makes a retry after a lost acknowledgement return the first message instead of
@@ -96,7 +96,7 @@ def post_message(hearing: Hearing, user: User, text, *, client_id: str | None = 
     return submission
 
 
-def post_chair_summary(hearing: Hearing, chair: User, text) -> Submission:
+def post_chair_summary(hearing: Hearing, chair: User, text: object) -> Submission:
     """The chair's summary, shown in the thread like a message but marked as the chair's."""
     require_chair(hearing, chair)
     if hearing.state == "scheduled":
@@ -111,7 +111,7 @@ def post_chair_summary(hearing: Hearing, chair: User, text) -> Submission:
     return submission
 
 
-def _published_message(hearing: Hearing, submission_id, bad_id_message: str) -> Submission:
+def _published_message(hearing: Hearing, submission_id: int | str, bad_id_message: str) -> Submission:
     """The published message ``submission_id`` of this hearing, from an id a client sent."""
     try:
         submission_id = int(submission_id)
@@ -123,7 +123,7 @@ def _published_message(hearing: Hearing, submission_id, bad_id_message: str) -> 
     return target
 
 
-def vote(hearing: Hearing, user: User, submission_id, choice) -> Submission:
+def vote(hearing: Hearing, user: User | None, submission_id: int | str, choice: object) -> Submission:
     if user is None or not getattr(user, "is_authenticated", False):
         raise Forbidden("Sign in to vote.")
     submission_id = _published_message(hearing, submission_id, N_("id must be a message number.")).id
@@ -132,7 +132,7 @@ def vote(hearing: Hearing, user: User, submission_id, choice) -> Submission:
     return submission
 
 
-def pin(hearing: Hearing, chair: User, submission_id) -> Hearing:
+def pin(hearing: Hearing, chair: User, submission_id: int | str | None) -> Hearing:
     """Pin a published message above the thread (None unpins)."""
     require_chair(hearing, chair)
     if submission_id is not None:
@@ -199,7 +199,7 @@ _APPROVED_LATE = (
 )
 
 
-def replay(hearing: Hearing, last_id=0, since: str | None = None) -> dict:
+def replay(hearing: Hearing, last_id: int | str | None = 0, since: str | None = None) -> dict:
     """What a (re)joining client missed after ``last_id``: published messages in order, the ids it
     may have shown that are no longer visible, and messages approved late (after ``since``)."""
     try:
@@ -229,7 +229,7 @@ def replay(hearing: Hearing, last_id=0, since: str | None = None) -> dict:
     }
 
 
-def _parse_cursor(value) -> datetime | None:
+def _parse_cursor(value: object) -> datetime | None:
     if not value or not isinstance(value, str) or len(value) > 40:
         return None
     try:

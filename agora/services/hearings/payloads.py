@@ -7,9 +7,10 @@ all at once), the open requests for the floor, and who is next by rotation (the 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Row, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from agora.extensions import db
@@ -21,7 +22,7 @@ from agora.services.hearings.delivery import NAMESPACE, presence
 from agora.services.participation import submissions
 
 
-def _visible_messages():
+def _visible_messages() -> tuple[ColumnElement[bool], ...]:
     return (
         Submission.kind.in_(("message", "chair_summary")),
         Submission.state == "published",
@@ -56,7 +57,7 @@ _REQUESTS_IN_STATES = (  # built once, like the replay's statements: every join 
 )
 
 
-def _requests(hearing_id: int, states) -> list[SpeakerRequest]:
+def _requests(hearing_id: int, states: Iterable[str]) -> list[SpeakerRequest]:
     return list(db.session.scalars(_REQUESTS_IN_STATES, {"hearing_id": hearing_id, "states": list(states)}))
 
 
@@ -81,13 +82,13 @@ def message_payload(s: Submission) -> dict:
     return _payload(s, author.display_name if author is not None and author.kind == "account" else None, submissions.shows_profile(author))
 
 
-def _row_payload(row) -> dict:
+def _row_payload(row: Row) -> dict:
     """A row of ``_MESSAGE_ROWS`` as sent to pages."""
     return _payload(row, row.author_name if row.author_kind == "account" else None,
                     row.author_kind == "account" and bool(row.author_shows_constituency))
 
 
-def _payload(s, author_name: str | None, shows_constituency: bool = False) -> dict:
+def _payload(s: Submission | Row, author_name: str | None, shows_constituency: bool = False) -> dict:
     # profiles are used in aggregate only: a constituency next to a name only if its author chose so
     constituency = s.constituency if shows_constituency else None
     return {

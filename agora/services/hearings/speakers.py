@@ -20,7 +20,7 @@ from agora.services.sanitize import clean_line
 TOPIC_MAX_CHARS = 200
 
 
-def request_floor(hearing: Hearing, user: User, constituency=None, topic="") -> SpeakerRequest:
+def request_floor(hearing: Hearing, user: User | None, constituency: object = None, topic: object = "") -> SpeakerRequest:
     """Ask for the floor, stating a constituency and a topic; one open request per person."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise Forbidden("Sign in to ask for the floor.")
@@ -63,7 +63,7 @@ def withdraw_floor(hearing: Hearing, user: User) -> None:
     publish_state(hearing)
 
 
-def grant_floor(hearing: Hearing, chair: User, request_id=None) -> SpeakerRequest | None:
+def grant_floor(hearing: Hearing, chair: User, request_id: int | str | None = None) -> SpeakerRequest | None:
     """Give the floor to a request (or the next one: by rotation when on); the current turn ends."""
     require_chair(hearing, chair)
     _require_live(hearing)
@@ -102,7 +102,7 @@ def end_turn(hearing: Hearing, chair: User) -> None:
     publish_state(hearing)
 
 
-def skip(hearing: Hearing, chair: User, request_id) -> None:
+def skip(hearing: Hearing, chair: User, request_id: int | str) -> None:
     """Take a request out of the queue without giving it the floor."""
     require_chair(hearing, chair)
     request = db.session.get(SpeakerRequest, _as_id(request_id))
@@ -113,7 +113,7 @@ def skip(hearing: Hearing, chair: User, request_id) -> None:
     publish_state(hearing)
 
 
-def reorder(hearing: Hearing, chair: User, order) -> None:
+def reorder(hearing: Hearing, chair: User, order: object) -> None:
     """Put the queue in this order (a list of every queued request id)."""
     require_chair(hearing, chair)
     if not isinstance(order, list) or len(order) > 1000 or not all(isinstance(i, int) and not isinstance(i, bool) for i in order):
@@ -128,7 +128,8 @@ def reorder(hearing: Hearing, chair: User, order) -> None:
     publish_state(hearing)
 
 
-def _as_id(value) -> int:
+def _as_id(value: int | str) -> int:
+    """A request number from a socket event (whatever the client sent: anything else is Invalid)."""
     if isinstance(value, bool):
         raise Invalid("A request number is expected.", field="id")
     try:
