@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, union
+from sqlalchemy import Select, select, union
 
 from agora import permissions
 from agora.extensions import db
@@ -107,7 +107,7 @@ class Shown:
     forum_name: str | None
 
 
-def _shown(query) -> list[Shown]:
+def _shown(query: Select) -> list[Shown]:
     rows = db.session.execute(
         query.add_columns(Report, Forum.name).join(Report, Report.id == ForumResponse.report_id).outerjoin(Forum, Forum.id == ForumResponse.forum_id)
         .order_by(ForumResponse.decided_on.desc(), ForumResponse.id.desc())

@@ -6,13 +6,24 @@ anchors of those statements' entries further down the report. ``sentence(claim, 
 claim with gettext/ngettext, so a page reads it in its reader's language; the frozen JSON holds
 the English wording beside the numbers, which never depend on the reader's language.
 """
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
 THEMES_SHOWN = 3
 QUOTES_SHOWN = 1  # each theme's quote closest to its centre: the summary fits one page
 STATEMENTS_SHOWN = 2
 QUOTE_CHARS = 160
 
 
-def statement_anchor(kind: str, submission_id: int, owner=None) -> str:
+class Gettext(Protocol):
+    def __call__(self, message: str, **values: object) -> str: ...
+
+
+class Ngettext(Protocol):  # ``%(num)s`` is ``n``, formatted
+    def __call__(self, singular: str, plural: str, n: int, **values: object) -> str: ...
+
+
+def statement_anchor(kind: str, submission_id: int, owner: object = None) -> str:
     """The id of a statement's entry in the report (the same function writes and links it)."""
     if kind == "theme":
         return f"theme-{owner}-statement-{submission_id}"
@@ -21,16 +32,16 @@ def statement_anchor(kind: str, submission_id: int, owner=None) -> str:
     return f"{kind}-statement-{submission_id}"  # "agreed", "divisive"
 
 
-def _claim(section, kind, values=None, statements=(), anchors=()):
+def _claim(section: str, kind: str, values: dict | None = None, statements: Iterable[int] = (), anchors: Iterable[str] = ()) -> dict:
     return {"section": section, "kind": kind, "values": values or {}, "statements": list(statements), "anchors": list(anchors)}
 
 
-def _asked(content):
+def _asked(content: dict) -> list[dict]:
     c = content["consultation"]
     return [_claim("asked", "asked", {"title": c.get("title"), "question": c.get("summary"), "forum": c.get("forum")}, anchors=["asked"])]
 
 
-def _who(content, placed):
+def _who(content: dict, placed: int | None) -> list[dict]:
     p = content["participation"]
     balance = p.get("balance") or {}
     claims = [_claim("who", "participation", {k: p[k] for k in ("participants", "submitters", "submissions", "voters", "votes")}, anchors=["who"])]
@@ -51,7 +62,7 @@ def _who(content, placed):
     return claims
 
 
-def _themes(content):
+def _themes(content: dict) -> list[dict]:
     items = content["themes"].get("items") or []
     if not items:
         return [_claim("themes", "no_themes", anchors=["said"])]
@@ -64,7 +75,7 @@ def _themes(content):
     return claims
 
 
-def _groups(opinions, cited):
+def _groups(opinions: dict, cited: set[int]) -> list[dict]:
     """Each group's most characteristic statement, the first not cited already when there is one."""
     groups = opinions.get("groups") or []
     claims = []
@@ -82,7 +93,7 @@ def _groups(opinions, cited):
     return claims
 
 
-def _agreed(opinions):
+def _agreed(opinions: dict) -> list[dict]:
     claims = []
     for s in (opinions.get("consensus") or [])[:STATEMENTS_SHOWN]:
         shares = [g["agree"] for g in (s.get("groups") or {}).values() if g.get("agree") is not None]
@@ -95,7 +106,7 @@ def _agreed(opinions):
     return claims
 
 
-def _divided(opinions):
+def _divided(opinions: dict) -> list[dict]:
     claims = []
     for s in opinions.get("divisive") or []:
         groups = {letter: g for letter, g in (s.get("groups") or {}).items() if g.get("votes")}
@@ -153,19 +164,19 @@ class English:
     """gettext and ngettext in English without a catalogue, numbers formatted (the frozen JSON)."""
 
     @staticmethod
-    def gettext(message, **values):
+    def gettext(message: str, **values: object) -> str:
         return message % values if values else message
 
     @staticmethod
-    def ngettext(singular, plural, n, **values):
+    def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
         return (singular if n == 1 else plural) % {"num": English.number(n), **values}
 
     @staticmethod
-    def number(n):
+    def number(n: float) -> str:
         return f"{n:,}"
 
     @staticmethod
-    def percent(x):
+    def percent(x: float) -> str:
         return f"{round(x * 100)} %"
 
 
@@ -175,24 +186,24 @@ def for_reader(summary: dict | None) -> list[dict]:
         return []
     from flask_babel import format_decimal, get_translations
 
-    def gettext(message, **values):
+    def gettext(message: str, **values: object) -> str:
         text = get_translations().ugettext(message)
         return text % values if values else text
 
-    def ngettext(singular, plural, n, **values):  # %(num)s in the reader's digits and separators
+    def ngettext(singular: str, plural: str, n: int, **values: object) -> str:  # %(num)s in the reader's digits and separators
         return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n), **values}
 
-    def percent(x):
+    def percent(x: float) -> str:
         return format_decimal(round(x * 100)) + "\u00a0%"
 
     return [{**claim, "text": sentence(claim, gettext, ngettext, format_decimal, percent)} for claim in summary.get("claims") or []]
 
 
-def _isolated(text) -> str:
+def _isolated(text: str) -> str:
     return f"\u2068{text}\u2069" if text else text
 
 
-def sentence(claim: dict, _, ngettext, number, percent) -> str:
+def sentence(claim: dict, _: Gettext, ngettext: Ngettext, number: Callable[[float], str], percent: Callable[[float], str]) -> str:
     """One claim in words; ``_``/``ngettext`` translate, ``number``/``percent`` format."""
     v, kind = claim["values"], claim["kind"]
     if kind == "asked":

@@ -4,6 +4,7 @@ method and the moderation record; and its summary. Aggregates and verbatim quote
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -35,7 +36,7 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _breakdown(values, labels: dict | None = None) -> list[dict]:
+def _breakdown(values: Iterable[object], labels: dict | None = None) -> list[dict]:
     counts = Counter(v if v not in (None, "") else NOT_STATED for v in values)
     total = sum(counts.values())
     rows = [
@@ -127,11 +128,11 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
             without_account.setdefault(key, _StatedProfile(s.constituency, s.country, s.gender))
     from agora.services import geography
 
-    def region(user):
+    def region(user: User | _StatedProfile | None) -> str | None:
         country = geography.country(user.country) if user and user.country else None
         return country.region if country else None
 
-    def south(user):
+    def south(user: User | _StatedProfile | None) -> str | None:
         country = geography.country(user.country) if user and user.country else None
         return None if country is None else ("global_south" if country.global_south else "global_north")
 
@@ -233,7 +234,7 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     counts = opinion_service.tally(votes, result, shown)
     letters = {str(group): opinion_service.group_letter(group, i) for i, group in enumerate(sorted(set(result.groups.values())))}
 
-    def shares(sid):
+    def shares(sid: int) -> dict:
         found = opinion_service.statement_shares(result, counts, sid)
         return {
             "everyone": {k: found[k] for k in ("votes", "agree", "disagree", "pass")},
@@ -260,7 +261,7 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
             "representative": representative,
         })
 
-    def statements(ids, n=10, with_shares=True):
+    def statements(ids: Iterable[int], n: int = 10, with_shares: bool = True) -> list[dict]:
         return [{"submission_id": sid, "text": texts[sid], **(shares(sid) if with_shares else {})} for sid in list(ids)[:n] if sid in texts]
 
     declared = {u: users[u].constituency for u in voters if u in users and users[u].constituency}
@@ -306,7 +307,7 @@ def _hearing_record(hearing_id: int | None) -> dict | None:
     }
 
 
-def _method(published, model_version, thresholds) -> dict:
+def _method(published: list[Submission], model_version: str | None, thresholds: dict | None) -> dict:
     """Stored in English in the frozen report; pages show it in the reader's language while this
     exact text is in the catalogue (an older report's wording stays English, and the page says so)."""
     return {
@@ -326,7 +327,7 @@ def _method(published, model_version, thresholds) -> dict:
     }
 
 
-def build(consultation_id: int, hearing_id: int | None = None, *, progress=lambda message: None) -> dict:
+def build(consultation_id: int, hearing_id: int | None = None, *, progress: Callable[[str], None] = lambda message: None) -> dict:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound("There is no consultation with this number.")

@@ -2,6 +2,7 @@
 transmission package (a zip with a manifest of every file's SHA-256, the same bytes every time)."""
 import io
 import zipfile
+from collections.abc import Iterable, Sequence
 
 from agora.models import Report
 from agora.services import csvfiles
@@ -14,7 +15,7 @@ PACKAGE_EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same report g
 def csv_tables(content: dict) -> dict[str, str]:
     tables = {}
 
-    def write(name, header, rows):
+    def write(name: str, header: list[str], rows: Iterable[Sequence[object]]) -> None:
         buffer = io.StringIO()
         writer = csvfiles.writer(buffer, lineterminator="\n")  # cells neutralised: participants wrote the texts
         writer.writerow(header)
@@ -33,7 +34,7 @@ def csv_tables(content: dict) -> dict[str, str]:
     write("opinion_groups.csv", ["group", "size", "constituency", "count", "share"],
           [[g.get("letter", g["id"]), g["size"], r["key"], r["count"], r["share"]] for g in groups for r in g["constituency"]])
 
-    def shares(found):
+    def shares(found: dict | None) -> list[object]:
         found = found or {}
         return [found.get("votes"), found.get("agree"), found.get("disagree"), found.get("pass")]
 

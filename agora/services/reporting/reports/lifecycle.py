@@ -1,6 +1,7 @@
 """A report's life: a draft built from the data, rebuilt while a draft, frozen for good (its
 package fixed, the audit chain's head anchored in it), superseded by a new version; who may read it."""
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 
@@ -16,7 +17,8 @@ from agora.services.reporting.reports.exports import build_package
 log = logging.getLogger(__name__)
 
 
-def create_draft(consultation_id: int, user: User | None, hearing_id: int | None = None, *, supersedes_id: int | None = None, progress=lambda m: None) -> Report:
+def create_draft(consultation_id: int, user: User | None, hearing_id: int | None = None, *, supersedes_id: int | None = None,
+                 progress: Callable[[str], None] = lambda m: None) -> Report:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound("There is no consultation with this number.")

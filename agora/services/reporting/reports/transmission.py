@@ -25,7 +25,7 @@ def forums() -> list[Forum]:
     return list(db.session.scalars(select(Forum).order_by(Forum.name)))
 
 
-def create_forum(name, webhook_url: str | None = None, webhook_secret: str | None = None) -> Forum:
+def create_forum(name: object, webhook_url: str | None = None, webhook_secret: str | None = None) -> Forum:
     clean = clean_line(name, max_chars=200, field="name")
     if db.session.scalar(select(Forum.id).where(Forum.name == clean)):
         raise Conflict("A forum with this name exists already.", field="name")
