@@ -64,7 +64,7 @@ def _lock_chain() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
 
 
-def record(**fields) -> ModerationDecision:
+def record(**fields: object) -> ModerationDecision:
     """Add one decision to the session (the caller commits, in the same transaction as the change)."""
     return record_many([fields])[0]
 

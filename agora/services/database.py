@@ -1,6 +1,8 @@
 """Database engine settings for both modes: SQLite (embedded, WAL) and PostgreSQL."""
 import sqlite3
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
@@ -18,7 +20,7 @@ def configure(app: Flask) -> None:
             event.listen(engine, "do_executemany", _executemany_yielding_while_locked)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """WAL lets readers run beside the one writer; a short busy timeout keeps gevent's loop moving."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -39,16 +41,18 @@ BUSY_SLICE_MS = 20
 BUSY_BUDGET = 5.0
 
 
-def _execute_yielding_while_locked(cursor, statement, parameters, context) -> bool:
+# The parameters are the DBAPI's (a sequence, a mapping, or a list of them for executemany),
+# passed on unchanged: typed Any as SQLAlchemy's do_execute event hands them.
+def _execute_yielding_while_locked(cursor: sqlite3.Cursor, statement: str, parameters: Any, context: object) -> bool:
     """Execute one statement, retrying a bounded number of times while the database is locked."""
     return _retry_while_locked(cursor.execute, statement, parameters)
 
 
-def _executemany_yielding_while_locked(cursor, statement, parameters, context) -> bool:
+def _executemany_yielding_while_locked(cursor: sqlite3.Cursor, statement: str, parameters: Any, context: object) -> bool:
     return _retry_while_locked(cursor.executemany, statement, parameters)
 
 
-def _retry_while_locked(run, statement, parameters) -> bool:
+def _retry_while_locked(run: Callable[[str, Any], object], statement: str, parameters: Any) -> bool:
     deadline = time.monotonic() + BUSY_BUDGET
     pause = 0.005
     while True:

@@ -33,7 +33,7 @@ BRIEFING_TAGS = {
 BRIEFING_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}}
 
 
-def refuse_invalid_unicode(value, *, field: str | None = None) -> None:
+def refuse_invalid_unicode(value: object, *, field: str | None = None) -> None:
     """Raise Invalid (422, code "encoding") if ``value`` (a string, or a JSON structure of them,
     keys included) holds a lone surrogate (U+D800 to U+DFFF). JSON's escape "\\ud800" decodes to
     one; it is not a character, cannot be encoded as UTF-8 and so cannot be stored. Adapters call
@@ -56,7 +56,7 @@ def refuse_invalid_unicode(value, *, field: str | None = None) -> None:
             pending.extend(item)
 
 
-def clean_text(raw, *, max_chars: int, field: str = "text") -> str:
+def clean_text(raw: object, *, max_chars: int, field: str = "text") -> str:
     """Normalise user text (NFC, no control characters, trimmed) or raise Invalid/TooLarge."""
     if raw is None:
         raise Invalid("Please write something before sending.", field=field, code="empty")
@@ -81,7 +81,7 @@ def clean_text(raw, *, max_chars: int, field: str = "text") -> str:
     return text
 
 
-def clean_line(raw, *, max_chars: int, field: str) -> str:
+def clean_line(raw: object, *, max_chars: int, field: str) -> str:
     """A single-line field (names, titles): clean_text without newlines."""
     return " ".join(clean_text(raw, max_chars=max_chars, field=field).split())
 
@@ -106,7 +106,7 @@ def render_text(text: str) -> Markup:
     return Markup(linked.replace("\n", "<br>\n"))
 
 
-def _ugc_target(attrs, new=False):
+def _ugc_target(attrs: dict, new: bool = False) -> dict:  # a bleach linkify callback
     attrs[(None, "rel")] = "nofollow ugc noopener"
     return attrs
 

@@ -6,13 +6,13 @@ import logging
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
 
 log = logging.getLogger(__name__)
 _fallback = FixedWindowRateLimiter(MemoryStorage())
 
 
-def _strategy():
+def _strategy() -> RateLimiter | None:
     from flask import current_app
 
     from agora.extensions import limiter
