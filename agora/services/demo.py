@@ -1,4 +1,5 @@
 """The demo: consultations at different stages, one with a real Pol.is conversation and its votes."""
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -6,7 +7,7 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from agora.extensions import db
-from agora.models import Consultation, User
+from agora.models import Consultation, Report, User
 from agora.models._base import utcnow
 from agora.services import demo_story
 from agora.services.accounts import accounts
@@ -101,7 +102,7 @@ def _created(value: _T | None, what: str) -> _T:
     return value
 
 
-def _live_hearing(progress) -> None:
+def _live_hearing(progress: Callable[[str], None]) -> None:
     """The SDG 6 review gets a live hearing with a chair and eighteen messages in six languages."""
     from agora.services import hearings
 
@@ -119,7 +120,7 @@ def _live_hearing(progress) -> None:
              f"its chair: {DEMO_CHAIR_EMAIL} / {DEMO_CHAIR_PASSWORD} (/hearings/{hearing.id})")
 
 
-def _report_and_transmit(consultation, progress) -> None:
+def _report_and_transmit(consultation: Consultation, progress: Callable[[str], None]) -> None:
     """The demo's closed deliberation gets a frozen report, transmitted to a forum."""
     from agora.services.reporting import reports
 
@@ -131,7 +132,7 @@ def _report_and_transmit(consultation, progress) -> None:
     _forum_response(report, progress)
 
 
-def _forum_response(report, progress) -> None:
+def _forum_response(report: Report, progress: Callable[[str], None]) -> None:
     """What the demonstration forum did with the report: closes the loop on the consultation's
     page and its participants' "My views"."""
     from agora.services.reporting import forum_responses
@@ -146,7 +147,7 @@ def _forum_response(report, progress) -> None:
     progress("The demonstration forum's response to the report is recorded (What happened with your input).")
 
 
-def _supersede_older_report(progress) -> None:
+def _supersede_older_report(progress: Callable[[str], None]) -> None:
     """A demo loaded before reports had their summary: its frozen report (which never changes) is
     superseded by a new version that has it, frozen and transmitted like the first."""
     from agora.services.reporting import reports
@@ -162,7 +163,7 @@ def _supersede_older_report(progress) -> None:
     progress(f"Report #{report.id} (version {report.version}) frozen with the summary; it supersedes report #{latest.id}.")
 
 
-def load(progress=print) -> None:
+def load(progress: Callable[[str], None] = print) -> None:
     if db.session.scalar(select(Consultation.id).where(Consultation.slug == "improving-bowling-green")):
         progress("Demo already loaded; nothing added.")
         demo_story.tell(db.session.scalar(select(User).where(User.email == DEMO_CHAIR_EMAIL)), progress)

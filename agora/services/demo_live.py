@@ -13,8 +13,17 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # imported where used: the player may run without the app's models loaded
+    import socketio
+
+    from agora.models import Hearing, User
+
+_R = TypeVar("_R")
 
 NAMESPACE = "/hearing"
 PASSWORD = "agora-demo-chair"  # the demo's hearing participants share the chair's demo password
@@ -132,31 +141,35 @@ class ServiceStage:
 
     def __init__(self, hearing_id: int):
         self.hearing_id = hearing_id
-        self.users: dict[str, Any] = {}  # email -> User
+        self.users: dict[str, User] = {}  # email -> User
 
-    def _user(self, persona: Persona):
+    def _user(self, persona: Persona) -> User:
         from agora.services.accounts import accounts
 
         if persona.email not in self.users:
-            self.users[persona.email] = accounts.find_user_by_email(persona.email)
+            user = accounts.find_user_by_email(persona.email)
+            if user is None:
+                raise PlayerError(f"{persona.email} has no account: ensure_accounts makes the personas' accounts first.")
+            self.users[persona.email] = user
         return self.users[persona.email]
 
-    def _act(self, call):
+    def _act(self, call: Callable[[ModuleType, Hearing], _R]) -> tuple[_R | None, str | None]:
+        """``call(hearings service, hearing)``'s result and no error, or no result and the refusal."""
         from agora.extensions import db
         from agora.services import hearings
         from agora.services.errors import AgoraError
 
         try:
-            return True, call(hearings, hearings.get(self.hearing_id))
+            return call(hearings, hearings.get(self.hearing_id)), None
         except AgoraError as error:
             db.session.rollback()
-            return False, error.message
+            return None, error.message
         finally:
             hearings.flush()  # this process's batched frames go out now, not when it exits
 
-    def post(self, persona: Persona, text: str, key: str):
-        ok, result = self._act(lambda h, hearing: h.post_message(hearing, self._user(persona), text, client_id=key))
-        return (result.state if ok else None), (None if ok else result)
+    def post(self, persona: Persona, text: str, key: str) -> tuple[str | None, str | None]:
+        submission, error = self._act(lambda h, hearing: h.post_message(hearing, self._user(persona), text, client_id=key))
+        return (submission.state if submission is not None else None), error
 
     def message_ids(self, persona: Persona) -> list[int]:
         from agora.services import hearings
@@ -164,9 +177,9 @@ class ServiceStage:
         me = self._user(persona).id
         return [s.id for s in hearings.thread(hearings.get(self.hearing_id), limit=30) if s.author_id != me]
 
-    def vote(self, persona: Persona, message_id: int, choice: str):
-        ok, result = self._act(lambda h, hearing: h.vote(hearing, self._user(persona), message_id, choice))
-        return ok, None if ok else result
+    def vote(self, persona: Persona, message_id: int, choice: str) -> tuple[bool, str | None]:
+        _submission, error = self._act(lambda h, hearing: h.vote(hearing, self._user(persona), message_id, choice))
+        return error is None, error
 
     def queued(self) -> set[str]:
         from agora.services import hearings
@@ -175,9 +188,9 @@ class ServiceStage:
         ids = {r["user_id"] for r in state["queue"] + ([state["speaker"]] if state["speaker"] else [])}
         return {email for email, user in self.users.items() if user.id in ids}
 
-    def ask_floor(self, persona: Persona, topic: str):
-        ok, result = self._act(lambda h, hearing: h.request_floor(hearing, self._user(persona), persona.constituency, topic))
-        return ok, None if ok else result
+    def ask_floor(self, persona: Persona, topic: str) -> tuple[bool, str | None]:
+        _request, error = self._act(lambda h, hearing: h.request_floor(hearing, self._user(persona), persona.constituency, topic))
+        return error is None, error
 
     def close(self) -> None:
         from agora.extensions import db
@@ -190,13 +203,13 @@ class SocketStage:
 
     kind = "socket"
 
-    def __init__(self, base_url: str, hearing_id: int, echo=print, timeout: float = 10.0):
+    def __init__(self, base_url: str, hearing_id: int, echo: Callable[[str], None] = print, timeout: float = 10.0):
         self.base, self.hearing_id, self.echo, self.timeout = base_url.rstrip("/"), hearing_id, echo, timeout
-        self.clients: dict[str, tuple] = {}  # email -> (socketio client, user id)
+        self.clients: dict[str, tuple[socketio.Client, int, str]] = {}  # email -> (socketio client, user id, name)
         self.seen: list[tuple[int, str | None]] = []  # (message id, author name), newest last
         self.queue: set[int] = set()
 
-    def _client(self, persona: Persona):
+    def _client(self, persona: Persona) -> tuple[socketio.Client, int, str]:
         if persona.email in self.clients:
             return self.clients[persona.email]
         import requests
@@ -239,21 +252,21 @@ class SocketStage:
         self.clients[persona.email] = (client, joined["user"]["id"], persona.name)
         return self.clients[persona.email]
 
-    def _on_messages(self, frame):
+    def _on_messages(self, frame: dict | None) -> None:
         for m in (frame or {}).get("messages", []):
             if m["id"] not in {i for i, _a in self.seen}:
                 self.seen.append((m["id"], m.get("author")))
         del self.seen[:-50]
 
-    def _on_state(self, state):
+    def _on_state(self, state: object) -> None:
         if isinstance(state, dict) and "queue" in state:
             self.queue = {r["user_id"] for r in state["queue"] + ([state["speaker"]] if state.get("speaker") else [])}
 
-    def _call(self, persona: Persona, event: str, **payload):
+    def _call(self, persona: Persona, event: str, **payload: object) -> dict:
         client, _uid, _name = self._client(persona)
         return client.call(event, {"hearing_id": self.hearing_id, **payload}, namespace=NAMESPACE, timeout=self.timeout)
 
-    def post(self, persona: Persona, text: str, key: str):
+    def post(self, persona: Persona, text: str, key: str) -> tuple[str | None, str | None]:
         answer = self._call(persona, "post_message", text=text, client_id=key)
         return (answer.get("state"), None) if answer.get("ok") else (None, answer.get("error"))
 
@@ -261,14 +274,14 @@ class SocketStage:
         self._client(persona)
         return [i for i, author in self.seen if author != persona.name]
 
-    def vote(self, persona: Persona, message_id: int, choice: str):
+    def vote(self, persona: Persona, message_id: int, choice: str) -> tuple[bool, str | None]:
         answer = self._call(persona, "vote", id=message_id, vote=choice)
         return bool(answer.get("ok")), answer.get("error")
 
     def queued(self) -> set[str]:
         return {email for email, (_c, uid, _n) in self.clients.items() if uid in self.queue}
 
-    def ask_floor(self, persona: Persona, topic: str):
+    def ask_floor(self, persona: Persona, topic: str) -> tuple[bool, str | None]:
         answer = self._call(persona, "request_floor", constituency=persona.constituency, topic=topic)
         return bool(answer.get("ok")), answer.get("error")
 
@@ -281,8 +294,9 @@ class SocketStage:
                 pass
 
 
-def play(stage, people: list[Persona], *, count: int | None = 30, duration: float | None = None, pace: float = 4.0,
-         seed: int | None = None, echo=print, sleep=time.sleep) -> Tally:
+def play(stage: ServiceStage | SocketStage, people: list[Persona], *, count: int | None = 30, duration: float | None = None,
+         pace: float = 4.0, seed: int | None = None, echo: Callable[[str], None] = print,
+         sleep: Callable[[float], None] = time.sleep) -> Tally:
     """Run ``count`` actions (or for ``duration`` seconds), about ``pace`` seconds apart (±50 %),
     printing each; returns what happened. Stops cleanly on KeyboardInterrupt (Ctrl-C)."""
     rng = random.Random(seed)

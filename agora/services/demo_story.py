@@ -1,6 +1,7 @@
 """The demo's SDG 6 story, start to end: views in the six UN languages from people who declared a
 profile (so balance and breakdowns have something to show), a past hearing with its transcript,
 speakers' record and themes, and the next hearing on the calendar. Written for the demo."""
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -99,7 +100,7 @@ def _people() -> list[User]:
     return people
 
 
-def views_with_profiles(water: Consultation, progress) -> list[User]:
+def views_with_profiles(water: Consultation, progress: Callable[[str], None]) -> list[User]:
     """Twenty-four views in six languages and the votes of their authors on each other's views."""
     people = _people()
     if db.session.scalar(select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None))):
@@ -121,7 +122,7 @@ def views_with_profiles(water: Consultation, progress) -> list[User]:
     return people
 
 
-def past_hearing(water: Consultation, chair: User, people: list[User], progress) -> Hearing | None:
+def past_hearing(water: Consultation, chair: User, people: list[User], progress: Callable[[str], None]) -> Hearing | None:
     """The opening session, held two weeks ago: messages, four speakers, a chair's summary, themes."""
     from agora.services import hearings
     from agora.services.analysis import themes
@@ -161,7 +162,7 @@ def past_hearing(water: Consultation, chair: User, people: list[User], progress)
     return hearing
 
 
-def upcoming_hearing(water: Consultation, progress) -> Hearing | None:
+def upcoming_hearing(water: Consultation, progress: Callable[[str], None]) -> Hearing | None:
     """The next session, on the calendar in ten days at 13:00 UTC."""
     from agora.services import hearings
 
@@ -173,7 +174,7 @@ def upcoming_hearing(water: Consultation, progress) -> Hearing | None:
     return hearing
 
 
-def tell(chair: User | None, progress) -> None:
+def tell(chair: User | None, progress: Callable[[str], None]) -> None:
     """The whole SDG 6 story (each part added once: loading again adds nothing, and a demo loaded
     before the story gets what it lacks)."""
     water = _water()
