@@ -85,8 +85,9 @@ class Config:
         # (services/embeddings.py); off, the next theme refit embeds what is missing.
         self.EMBEDDINGS_AUTO = _env_bool("EMBEDDINGS_AUTO", True)
         # Under the gevent server, sentence embeddings (~1.5 ms of CPU a view, read by screening and
-        # search) are computed by a child process (moderation/embedding_process.py), so the core
-        # serving requests only waits for them; off, by a native thread of the server.
+        # search) and the abuse model's scores (~0.4 ms) are computed by a child process
+        # (moderation/embedding_process.py), so the core serving requests only waits for them;
+        # off, the embeddings by a native thread of the server and the scores on its loop.
         self.EMBEDDINGS_PROCESS = _env_bool("EMBEDDINGS_PROCESS", True)
         self.ADMIN_EMAIL = _env("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")

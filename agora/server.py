@@ -53,10 +53,11 @@ def warm_up(app) -> None:
             from agora.services.moderation import screening
 
             text = "Warming up the moderation model before the first view arrives."
-            vectors = embeddings.encode([text])  # starts the embedding process and waits for its model
             model = screening.moderator()
-            if model is not None:
-                model.score([text], vectors=vectors)
+            if model is not None:  # starts the embedding process and waits for both its models
+                screening.screen_many([(text, None, None)])
+            else:
+                embeddings.encode([text])
         # Imported by refits when they run in a native thread of the server (AGORA_JOBS=thread, the
         # chair's summary before a first snapshot): the GIL is held while importing.
         import sklearn.cluster  # noqa: F401

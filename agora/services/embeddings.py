@@ -15,12 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import select
 
 from agora.extensions import db
 from agora.models import Submission, SubmissionVector
+
+if TYPE_CHECKING:  # the library loads on first use
+    from moderation.classify import Moderator, Score
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,31 @@ def encode(texts) -> np.ndarray:
         except EmbeddingUnavailable:
             log.error("the embedding process is unavailable; embedding in this process", exc_info=True)
     return off_loop(model.encode, list(texts))
+
+
+def encode_and_score(texts: list[str], model: Moderator, model_source: str | None) -> tuple[np.ndarray, list[Score] | None]:
+    """The texts' embeddings and, where the embedding process can give them, the abuse model's
+    scores: under the gevent server the process scores too (``model_source``: the model's
+    directory, None for the shipped one), so neither costs this process's core; its scores are
+    used only if that process's model is ``model``'s version. Otherwise (no process, another
+    version, or it cannot answer) the scores are None: the caller scores here."""
+    from flask import current_app
+
+    from agora.jobs import gevent_patched
+
+    if gevent_patched() and current_app.config.get("EMBEDDINGS_PROCESS", True):
+        from moderation.embedding_process import EmbeddingUnavailable
+
+        try:
+            vectors, scores, version = embedding_process().screen(texts, model_source)
+        except EmbeddingUnavailable:
+            log.error("the embedding process is unavailable; embedding and scoring in this process", exc_info=True)
+        else:
+            if version == model.version:
+                return vectors, scores
+            log.warning("the embedding process scored with model %s, not %s; scoring here", version, model.version)
+            return vectors, None
+    return encode(texts), None
 
 
 def embedding_process():

@@ -40,6 +40,26 @@ def test_the_process_answers_what_embedding_here_answers_in_six_languages(proces
     assert (there[:6] @ there[:6].T).min() > 0.6
 
 
+def test_the_process_scores_as_the_model_here_scores_in_six_languages(process, tmp_path):
+    """Screening asks the process for embeddings and scores at once: they must be the very scores
+    this process's model gives, abusive text held in Arabic and Chinese, civic text published."""
+    from moderation.classify import Moderator
+
+    abusive = ["أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر", "你这个白痴，滚出去，你们这些垃圾都该去死"]
+    texts = TEXTS + abusive
+    model = Moderator.load()
+    vectors, scores, version = process.screen(texts, None)
+    assert version == model.version
+    assert np.abs(vectors - embeddings.encode(texts)).max() < 1e-6
+    assert scores == model.score(texts, vectors=vectors)
+    assert [s.decision for s in scores[:6]] == ["publish"] * 6, scores[:6]
+    assert [s.decision != "publish" and "abuse" in s.reasons for s in scores[-2:]] == [True, True], scores[-2:]
+    # a model in a directory of its own (a retrained one is): loaded there, its version answered
+    copy = model.save(tmp_path / "retrained")
+    _vectors, again, copied = process.screen(texts, str(copy))
+    assert copied == Moderator.load(copy).version and again == scores
+
+
 def test_a_killed_process_is_replaced_on_the_next_call(process):
     process.encode(["first"])
     first = process.pid
