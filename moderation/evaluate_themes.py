@@ -18,6 +18,7 @@ import argparse
 import csv
 import gzip
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,13 @@ def load_polis_comments() -> list[str]:
         return [r["comment-body"] for r in csv.DictReader(f) if r["moderated"] != "-1"]
 
 
-def load_polis_votes():
+def load_polis_votes() -> tuple[list[tuple[int, int, int]], dict[int, int]]:
     """(votes, polis_groups): votes as (participant, comment, value) without moderated-out
     comments, and Pol.is's own group per placed participant."""
     with open(DATA / "polis" / "comments.csv", encoding="utf-8") as f:
         modded_out = {r["comment-id"] for r in csv.DictReader(f) if r["moderated"] == "-1"}
-    votes = []
-    groups = {}
+    votes: list[tuple[int, int, int]] = []
+    groups: dict[int, int] = {}
     with open(DATA / "polis" / "participants-votes.csv", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader)
@@ -85,7 +86,7 @@ def _status(value: float, goal: float) -> str:
     return "met" if value >= goal else "NOT met"
 
 
-def evaluate(backends=("tfidf",), parts=("themes", "opinions")) -> list[tuple]:
+def evaluate(backends: Sequence[str] = ("tfidf",), parts: Sequence[str] = ("themes", "opinions")) -> list[tuple[str, str, float, float | None, str]]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from moderation import opinions, themes
@@ -153,7 +154,7 @@ def evaluate(backends=("tfidf",), parts=("themes", "opinions")) -> list[tuple]:
     return rows
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="embeddings,tfidf",
                         help="comma-separated: embeddings (the default), tfidf (words), hybrid")

@@ -111,14 +111,15 @@ def _weights(examples: list[Example]) -> np.ndarray:
     y = np.array([e.label for e in examples])
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     w = np.where(y == 1, len(y) / (2.0 * max(n_pos, 1)), len(y) / (2.0 * max(n_neg, 1)))
-    return w * np.array([CONTRAST_WEIGHT if e.group.startswith("contrast:") else GROUP_WEIGHTS.get(e.group, 1.0)
-                         for e in examples])
+    weights: np.ndarray = w * np.array([CONTRAST_WEIGHT if e.group.startswith("contrast:") else GROUP_WEIGHTS.get(e.group, 1.0)
+                                        for e in examples])
+    return weights
 
 
 # --------------------------------------------------------------------------- fitting
 
 
-def _fit(examples: list[Example], vectors: np.ndarray):
+def _fit(examples: list[Example], vectors: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, dict[str, np.ndarray]]:
     """Both parts; returns (coef, intercept, idf, network)."""
     from scipy import sparse
     from sklearn.neural_network import MLPClassifier
@@ -242,7 +243,7 @@ def language_metrics(model: Moderator, test: list[Example], vectors: np.ndarray 
     return out
 
 
-def _auc(y, p) -> float | None:
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p)) if len(set(y.tolist())) == 2 else None
 
 
@@ -254,7 +255,7 @@ class Metrics:
     recall: float
     false_hold: float
     local_auc: float | None
-    languages: dict = field(default_factory=dict)  # language -> LanguageMetrics as a plain dict
+    languages: dict[str, dict[str, float | None]] = field(default_factory=dict)  # language -> LanguageMetrics as a plain dict
 
 
 @dataclass(frozen=True)
