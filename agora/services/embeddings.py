@@ -15,16 +15,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from agora.extensions import db
 from agora.models import Submission, SubmissionVector
 
 if TYPE_CHECKING:  # the library loads on first use
+    from flask import Flask
+
     from moderation.classify import Moderator, Score
+    from moderation.embedding_process import EmbeddingProcess
+
+Progress = Callable[[int, int], None]  # (done, total): the CLI's progress bar
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +44,11 @@ def _model() -> str:
     return MODEL
 
 
-_process = None
+_process: EmbeddingProcess | None = None
 _process_lock = threading.Lock()
 
 
-def encode(texts) -> np.ndarray:
+def encode(texts: Sequence[str | None]) -> np.ndarray:
     """The texts' embeddings, never computed on the event loop: under the gevent server, by the
     embedding process (``EMBEDDINGS_PROCESS``, on by default), so this process's core only waits;
     elsewhere, or if that process cannot answer, in a native thread of this process."""
@@ -86,7 +92,7 @@ def encode_and_score(texts: list[str], model: Moderator, model_source: str | Non
     return encode(texts), None
 
 
-def embedding_process():
+def embedding_process() -> EmbeddingProcess:
     """This server process's embedding process (started on first use, one per process)."""
     global _process
     with _process_lock:
@@ -97,7 +103,7 @@ def embedding_process():
         return _process
 
 
-def _missing(limit: int, consultation_id: int | None = None):
+def _missing(limit: int, consultation_id: int | None = None) -> Sequence[Row]:
     """Submissions without a vector of the current model, oldest first."""
     query = (
         select(Submission.id, Submission.consultation_id, Submission.text)
@@ -111,7 +117,7 @@ def _missing(limit: int, consultation_id: int | None = None):
     return db.session.execute(query).all()
 
 
-def _store(rows, vectors: np.ndarray) -> None:
+def _store(rows: Sequence[Row], vectors: np.ndarray) -> None:
     """Write vectors (replacing one of an older model); the caller commits."""
     from moderation.embeddings import to_bytes
 
@@ -127,7 +133,17 @@ def _store(rows, vectors: np.ndarray) -> None:
     )
 
 
-def store_screened(pairs) -> None:
+class StoredView(Protocol):
+    """What ``store_screened`` reads of a stored view: a Submission, or a row inserted in bulk."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def consultation_id(self) -> int: ...
+
+
+def store_screened(pairs: Iterable[tuple[StoredView, np.ndarray | None]]) -> None:
     """In the storing transaction: the vectors screening computed for (submission, vector)
     pairs (None where scoring did not run); the embedding job then has nothing left to do."""
     from moderation.embeddings import to_bytes
@@ -138,7 +154,8 @@ def store_screened(pairs) -> None:
         db.session.execute(SubmissionVector.__table__.insert(), rows)
 
 
-def embed_pending(consultation_id: int | None = None, *, progress=None, then=None, batch: int = BATCH) -> int:
+def embed_pending(consultation_id: int | None = None, *, progress: Progress | None = None,
+                  then: Callable[[list[int], np.ndarray], None] | None = None, batch: int = BATCH) -> int:
     """Embed every submission still without a vector (of one consultation, or all), in batches,
     committing each. Returns how many.
 
@@ -196,7 +213,7 @@ def stored_vectors(ids: list[int]) -> tuple[np.ndarray, list[int]]:
     return out, [position[i] for i in ids if i not in found]
 
 
-def vectors_for(ids: list[int], *, progress=None) -> np.ndarray:
+def vectors_for(ids: list[int], *, progress: Progress | None = None) -> np.ndarray:
     """Like ``stored_vectors``, but the missing ones are embedded now and stored: call it from a
     job, never the event loop, when many may be missing."""
     from moderation import embeddings as model
@@ -264,7 +281,7 @@ def schedule() -> None:
         log.exception("scheduling the embedding of new submissions failed")
 
 
-def _send_trailing(app) -> None:
+def _send_trailing(app: Flask) -> None:
     global _last_sent, _trailing
     with _lock:
         _trailing = False
@@ -273,7 +290,7 @@ def _send_trailing(app) -> None:
         _submit(app)
 
 
-def _submit(app) -> None:
+def _submit(app: Flask) -> None:
     from agora import jobs
 
     try:
