@@ -9,13 +9,15 @@ text in each language) and the test split of our contrast set, reported apart, p
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from . import data
-from .classify import Moderator
+from .classify import Moderator, Score
+from .data import Example
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Row:
     met: bool | None = None
 
 
-def _texts(examples):
+def _texts(examples: Sequence[Example]) -> list[str]:
     return [e.text for e in examples]
 
 
@@ -53,10 +55,10 @@ def evaluate(moderator: Moderator) -> list[Row]:
     bill_scores = moderator.score(_texts(bills), vectors=_vectors(bills))
     p_bills = np.array([s.abuse for s in bill_scores])
 
-    def held(scores):
+    def held(scores: Sequence[Score]) -> float:
         return float(np.mean([s.decision != "publish" for s in scores]))
 
-    def rejected(scores):
+    def rejected(scores: Sequence[Score]) -> float:
         return float(np.mean([s.decision == "reject" for s in scores]))
 
     t = moderator.thresholds_for("en")
@@ -86,7 +88,7 @@ def evaluate(moderator: Moderator) -> list[Row]:
     return rows
 
 
-def _vectors(examples):
+def _vectors(examples: Sequence[Example]) -> np.ndarray:
     from .train import embeddings_of
 
     return embeddings_of(_texts(examples))
@@ -113,7 +115,7 @@ class LanguageRow:
     n_civic: int = 0
 
 
-def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
+def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict[tuple[str, str, int], tuple[float, int]]]:
     """Per language rows, and per (language, contrast category) the share held."""
     from .train import language_of
 
@@ -150,9 +152,9 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict]:
     return rows, {k: (float(np.mean(v)), len(v)) for k, v in sorted(categories.items())}
 
 
-def format_languages(rows: list[LanguageRow], categories: dict) -> str:
+def format_languages(rows: list[LanguageRow], categories: dict[tuple[str, str, int], tuple[float, int]]) -> str:
     """Markdown tables: per language, then the contrast set's categories (share held)."""
-    def f(x):
+    def f(x: float | None) -> str:
         return "–" if x is None else f"{x:.3f}"
 
     lines = [
