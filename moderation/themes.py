@@ -33,11 +33,16 @@ import re
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from moderation.embeddings import DIMENSIONS
+
+if TYPE_CHECKING:  # scipy is imported where used
+    from scipy import sparse
 
 __all__ = ["Theme", "ThemeSet", "fit", "place", "tokenize"]
 
@@ -117,8 +122,8 @@ class Theme:
     size: int
     share: float
     representatives: tuple[int, ...]
-    labels: dict = field(default_factory=dict)
-    languages: dict = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ class ThemeSet:
     coords: list[tuple[float, float]]
     k_chosen_by: str
     next_id: int
-    model: dict = field(repr=False)
+    model: dict[str, Any] = field(repr=False)  # arrays, the vocabulary, the backend's name: see ``fit``
 
     def theme(self, theme_id: int) -> Theme:
         """The theme with this id; KeyError if absent."""
@@ -139,7 +144,7 @@ class ThemeSet:
                 return theme
         raise KeyError(theme_id)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (arrays as base64 float32) for storing a snapshot."""
         return {
             "version": 1,
@@ -167,7 +172,7 @@ class ThemeSet:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> ThemeSet:
+    def from_dict(cls, data: dict[str, Any]) -> ThemeSet:
         """Rebuild a ThemeSet stored with ``to_dict``; ``place`` works on it directly."""
         if data.get("version") != 1:
             raise ValueError(f"unknown ThemeSet version {data.get('version')!r}")
@@ -198,12 +203,12 @@ class ThemeSet:
         )
 
 
-def _encode(array: np.ndarray) -> dict:
+def _encode(array: np.ndarray) -> dict[str, Any]:
     array = np.ascontiguousarray(array, dtype=np.float32)
     return {"b64": base64.b64encode(array.tobytes()).decode("ascii"), "shape": list(array.shape)}
 
 
-def _decode(value: dict) -> np.ndarray:
+def _decode(value: dict[str, Any]) -> np.ndarray:
     raw = base64.b64decode(value["b64"])
     return np.frombuffer(raw, dtype=np.float32).reshape(value["shape"]).copy()
 
@@ -219,7 +224,8 @@ class _Vectorizer:
         self.idf = idf
 
     @classmethod
-    def fit_transform(cls, token_lists, max_features: int, max_df: float = 0.5, min_df: int = 2):
+    def fit_transform(cls, token_lists: Sequence[Sequence[str]], max_features: int, max_df: float = 0.5,
+                      min_df: int = 2) -> tuple[_Vectorizer, sparse.csr_matrix]:
         """Learn vocabulary and idf, and return the TF-IDF matrix, in one counting pass."""
         from scipy import sparse
 
@@ -249,7 +255,7 @@ class _Vectorizer:
         vectorizer = cls(vocabulary, idf)
         return vectorizer, vectorizer._weigh(counts[:, ok].tocsr())
 
-    def _weigh(self, matrix):
+    def _weigh(self, matrix: sparse.csr_matrix) -> sparse.csr_matrix:
         """Counts -> l2-normalised sublinear TF-IDF."""
         from scipy import sparse
 
@@ -262,7 +268,7 @@ class _Vectorizer:
             matrix = sparse.diags(1.0 / norms) @ matrix
         return matrix.tocsr()
 
-    def transform(self, token_lists):
+    def transform(self, token_lists: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         """CSR matrix (texts x terms) of l2-normalised sublinear TF-IDF."""
         from scipy import sparse
 
@@ -282,25 +288,31 @@ class _Vectorizer:
         return self._weigh(matrix)
 
 
+def _strings(texts: Iterable[object]) -> list[str]:
+    """The texts as strings, None as the empty text."""
+    return ["" if t is None else str(t) for t in texts]
+
+
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return x / norms
+    unit: np.ndarray = x / norms
+    return unit
 
 
 # --------------------------------------------------------------------------- fitting
 
 
 def fit(
-    texts,
+    texts: Iterable[str | None],
     k: int | None = None,
     previous: ThemeSet | None = None,
     *,
     backend: str = "embeddings",
     max_k: int | None = None,
     random_state: int = 0,
-    vectors=None,
-    languages=None,
+    vectors: np.ndarray | None = None,
+    languages: Sequence[str | None] | None = None,
 ) -> ThemeSet:
     """Cluster ``texts`` into themes (``k=None``: choose k automatically).
 
@@ -312,7 +324,7 @@ def fit(
     and quotes. ``"hybrid"`` clusters embeddings and LSA vectors side by side (0.7 / 0.3);
     ``"tfidf"`` words only (groups by language; no model).
     """
-    texts = ["" if t is None else str(t) for t in texts]
+    texts = _strings(texts)
     if k is not None and (not isinstance(k, (int, np.integer)) or k < 1):
         raise ValueError(f"k must be a positive integer or None, got {k!r}")
     if backend not in ("tfidf", *_EMBEDDING_BACKENDS):
@@ -424,7 +436,7 @@ def fit(
     coords, projection = _coords(points, random_state)
     model = {
         "backend": backend,
-        "vocabulary": sorted(vectorizer.vocabulary, key=vectorizer.vocabulary.get),
+        "vocabulary": sorted(vectorizer.vocabulary, key=vectorizer.vocabulary.__getitem__),
         "idf": vectorizer.idf.astype(np.float32),
         "components": components,
         "centroids": centroids.astype(np.float32),
@@ -464,7 +476,7 @@ def _mad(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
-def _lsa(tfidf, nonempty, random_state):
+def _lsa(tfidf: sparse.csr_matrix, nonempty: np.ndarray, random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Reduce TF-IDF to a dense semantic space; returns unit rows and the (terms x d) components."""
     from sklearn.decomposition import TruncatedSVD
 
@@ -487,7 +499,7 @@ def _lsa(tfidf, nonempty, random_state):
     return _unit_rows(reduced), components
 
 
-def _kmeans(points: np.ndarray, k: int, random_state: int, n_init: int = 3):
+def _kmeans(points: np.ndarray, k: int, random_state: int, n_init: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Spherical-ish k-means on unit vectors; MiniBatch for large inputs."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
@@ -503,7 +515,7 @@ def _kmeans(points: np.ndarray, k: int, random_state: int, n_init: int = 3):
 
 
 def _choose_k(points: np.ndarray, unique_count: int, max_k: int | None, random_state: int,
-              criterion: str = "silhouette"):
+              criterion: str = "silhouette") -> tuple[int, str]:
     """Pick k over a grid of candidate k, by the mean cosine silhouette or by the gap statistic.
 
     Candidates run from 2 to min(50, sqrt(n/2)): the classic rule of thumb k ~ sqrt(n/2) bounds
@@ -572,7 +584,8 @@ def _principal_space(points: np.ndarray, random_state: int) -> np.ndarray:
     sample = points if len(points) <= _SPACE_SAMPLE else points[rng.choice(len(points), _SPACE_SAMPLE, replace=False)]
     mean = sample.mean(axis=0)
     _, _, vt = randomized_svd(sample - mean, n_components=_SPACE_DIMENSIONS, random_state=random_state)
-    return (points - mean) @ vt.T
+    projected: np.ndarray = (points - mean) @ vt.T
+    return projected
 
 
 def _principal(points: np.ndarray, dims: int) -> np.ndarray:
@@ -582,7 +595,8 @@ def _principal(points: np.ndarray, dims: int) -> np.ndarray:
         return points
     centred = points - points.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:dims].T
+    projected: np.ndarray = centred @ vt[:dims].T
+    return projected
 
 
 def _inertia(points: np.ndarray, k: int, random_state: int) -> float:
@@ -592,7 +606,7 @@ def _inertia(points: np.ndarray, k: int, random_state: int) -> float:
     return float(KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(points).inertia_)
 
 
-def _choose_k_by_gap(points: np.ndarray, grid: list[int], rng, random_state: int):
+def _choose_k_by_gap(points: np.ndarray, grid: list[int], rng: np.random.Generator, random_state: int) -> tuple[int, str]:
     """The gap statistic with the 1-standard-error rule over ``grid`` (see ``_choose_k``)."""
     mean = points.mean(axis=0)
     _, _, vt = np.linalg.svd(points - mean, full_matrices=False)
@@ -613,7 +627,8 @@ def _choose_k_by_gap(points: np.ndarray, grid: list[int], rng, random_state: int
     return k, f"gap statistic (k-means on {len(points)} texts, {_GAP_REFERENCES} uniform references) {{{curve}}}: k={k}{bound}"
 
 
-def _match_ids(previous, texts, labels, n_clusters, next_id, vectors=None):
+def _match_ids(previous: ThemeSet | None, texts: list[str], labels: np.ndarray, n_clusters: int, next_id: int,
+               vectors: np.ndarray | None = None) -> tuple[list[int], int]:
     """Theme ids: Hungarian matching to the previous snapshot, fresh ids for the rest.
 
     The similarity of a new theme and an old one is the Jaccard overlap between the new theme's
@@ -645,13 +660,13 @@ def _match_ids(previous, texts, labels, n_clusters, next_id, vectors=None):
     return ids, next_id
 
 
-def _key_terms(tfidf, labels, n_clusters, vectorizer, top: int = 8):
+def _key_terms(tfidf: sparse.csr_matrix, labels: np.ndarray, n_clusters: int, vectorizer: _Vectorizer, top: int = 8) -> list[list[str]]:
     """Class-based TF-IDF: terms frequent in a theme and rare in the others."""
     if n_clusters == 0:
         return []
     from scipy import sparse
 
-    vocab = sorted(vectorizer.vocabulary, key=vectorizer.vocabulary.get)
+    vocab = sorted(vectorizer.vocabulary, key=vectorizer.vocabulary.__getitem__)
     assigned = labels >= 0
     presence = tfidf[assigned].copy()
     presence.data = np.ones_like(presence.data)
@@ -684,7 +699,7 @@ def _key_terms(tfidf, labels, n_clusters, vectorizer, top: int = 8):
     return result
 
 
-def _label(terms, texts, members) -> str:
+def _label(terms: Sequence[str], texts: list[str], members: np.ndarray) -> str:
     """A short readable label: the top two or three key terms."""
     if terms:
         words = 0
@@ -701,7 +716,8 @@ def _label(terms, texts, members) -> str:
     return "(empty)"
 
 
-def _representatives(points, members, centroid, count: int = 5, lam: float = 0.7, langs=None):
+def _representatives(points: np.ndarray, members: np.ndarray, centroid: np.ndarray, count: int = 5, lam: float = 0.7,
+                     langs: Sequence[str] | None = None) -> list[int]:
     """Central and diverse: maximal marginal relevance over the 50 most central members, then
     the most central member of each of the theme's other languages (up to 3 more), so a reader
     can find a quote in their own language and see the theme's range."""
@@ -721,7 +737,7 @@ def _representatives(points, members, centroid, count: int = 5, lam: float = 0.7
     return chosen_ids
 
 
-def _mmr(points, pool, centroid, count: int, lam: float) -> list[int]:
+def _mmr(points: np.ndarray, pool: np.ndarray, centroid: np.ndarray, count: int, lam: float) -> list[int]:
     """Maximal marginal relevance: central members that do not repeat each other."""
     pool_sims = points[pool] @ centroid
     chosen = [0]
@@ -737,7 +753,7 @@ def _mmr(points, pool, centroid, count: int, lam: float) -> list[int]:
     return [int(pool[i]) for i in chosen]
 
 
-def _embedded(texts, vectors) -> np.ndarray:
+def _embedded(texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
     """The texts' embeddings: the caller's stored rows where given, else computed now."""
     if vectors is not None:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -758,7 +774,8 @@ _LABEL_CANDIDATES = 24  # per theme and language: each costs an embedding (~1.5 
 _LABEL_CHARS = 48
 
 
-def _phrase_labels(texts, langs, labels, centroids, points, tokens) -> list[dict]:
+def _phrase_labels(texts: list[str], langs: list[str], labels: np.ndarray, centroids: np.ndarray, points: np.ndarray,
+                   tokens: list[list[str]]) -> list[dict[str, str]]:
     """Per theme, per language: the short phrase from the theme's own views closest in meaning
     to the theme's centre (not a bag of key words).
 
@@ -797,7 +814,7 @@ def _phrase_labels(texts, langs, labels, centroids, points, tokens) -> list[dict
                         break
                 if len(seen) >= _LABEL_CANDIDATES:
                     break
-    names: list[dict] = [{} for _ in range(n_clusters)]
+    names: list[dict[str, str]] = [{} for _ in range(n_clusters)]
     if not candidates:
         return names
     from moderation import embeddings
@@ -813,7 +830,7 @@ def _phrase_labels(texts, langs, labels, centroids, points, tokens) -> list[dict
     return names
 
 
-def _spans(text: str, filler: set) -> list[tuple[str, float]]:
+def _spans(text: str, filler: set[str]) -> list[tuple[str, float]]:
     """Candidate name phrases of one text, with a penalty (see ``_phrase_labels``)."""
     out = []
     for clause in _CLAUSE_RE.split(unicodedata.normalize("NFC", text)):
@@ -846,7 +863,7 @@ def _spans(text: str, filler: set) -> list[tuple[str, float]]:
     return out
 
 
-def _coords(points, random_state):
+def _coords(points: np.ndarray, random_state: int) -> tuple[list[tuple[float, float]], np.ndarray]:
     """2-D map: the first two principal axes of the unit vectors (found on a sample of 5,000 by
     randomised SVD); returns coords and axes."""
     if len(points) < 2 or points.shape[1] < 2:
@@ -867,10 +884,10 @@ def _coords(points, random_state):
 # --------------------------------------------------------------------------- placement
 
 
-_CACHE: dict[int, tuple] = {}
+_CACHE: dict[int, tuple[ThemeSet, dict[str, Any]]] = {}
 
 
-def _prepared(ts: ThemeSet):
+def _prepared(ts: ThemeSet) -> dict[str, Any]:
     """Per-snapshot lookup structures, built once per ThemeSet object."""
     key = id(ts)
     hit = _CACHE.get(key)
@@ -891,12 +908,12 @@ def _prepared(ts: ThemeSet):
     return prepared
 
 
-def place(ts: ThemeSet, new_texts, vectors=None) -> list[int]:
+def place(ts: ThemeSet, new_texts: Iterable[str | None], vectors: np.ndarray | None = None) -> list[int]:
     """Nearest theme id for each new text without refitting; -1 when far from every theme.
 
     ``vectors``: the texts' stored embeddings, for a snapshot of the embeddings backend (else
     they are computed, ~2 ms a text)."""
-    new_texts = ["" if t is None else str(t) for t in new_texts]
+    new_texts = _strings(new_texts)
     if not new_texts:
         return []
     p = _prepared(ts)
