@@ -22,10 +22,14 @@ Why one module of ~550 lines: one algorithm (Pol.is's), kept in the order of the
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # scipy is imported where used
+    from scipy import sparse
 
 __all__ = ["OpinionGroups", "extremity", "fit", "nearest_group", "place"]
 
@@ -36,29 +40,35 @@ MAX_K = 5  # Pol.is max-k
 FINAL_RESTARTS = 10  # k-means++ starts for the participant-level k-means on a cold start
 Z_90 = 1.2816  # one-sided 90% z, Pol.is's significance threshold for repness
 
+# A participant's, statement's or group's id: whatever the caller's votes and groups use (ints,
+# strings; a group is its number when vote-derived, the declared value otherwise).
+Id = Any
+Vote = tuple[Id, Id, float]  # (participant, statement, 1 agree | -1 disagree | 0 pass)
+_Representative = tuple[int, str, float, float]  # (statement index, direction, ratio, in-group share)
+
 
 @dataclass(frozen=True)
 class OpinionGroups:
     """Opinion groups of participants and what agrees, splits and characterises them."""
 
-    groups: dict
-    consensus: list
-    divisive: list
-    representative: dict
-    coords: dict = field(default_factory=dict)
-    group_sizes: dict = field(default_factory=dict)
+    groups: dict[Id, Id]  # participant -> group
+    consensus: list[Id]
+    divisive: list[Id]
+    representative: dict[Id, list[Id]]  # group -> its statements
+    coords: dict[Id, tuple[float, float]] = field(default_factory=dict)
+    group_sizes: dict[Id, int] = field(default_factory=dict)
     declared: bool = False
     k_chosen_by: str = ""
-    statement_stats: dict = field(default_factory=dict, repr=False)
+    statement_stats: dict[Id, dict[str, float]] = field(default_factory=dict, repr=False)
     # per group: [{"statement", "direction" ("agree"/"disagree"), "ratio" (in-group share /
     # out-group share), "share" (in-group smoothed share)}], same order as ``representative``
-    representative_detail: dict = field(default_factory=dict, repr=False)
+    representative_detail: dict[Id, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     # The projection itself, so a participant can be placed from their own votes later without
     # refitting (Pol.is projects a new voter the same way): per statement, its mean vote and its
     # loadings on the two axes; ``n_statements`` is the matrix width the sparsity scale uses.
-    axes: dict = field(default_factory=dict, repr=False)
+    axes: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data; ids kept as [key, value] pairs so int ids survive JSON."""
         return {
             "version": 1,
@@ -79,7 +89,7 @@ class OpinionGroups:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> OpinionGroups:
+    def from_dict(cls, data: dict[str, Any]) -> OpinionGroups:
         """Rebuild an OpinionGroups stored with ``to_dict``."""
         if data.get("version") != 1:
             raise ValueError(f"unknown OpinionGroups version {data.get('version')!r}")
@@ -104,16 +114,16 @@ class OpinionGroups:
         )
 
 
-def _key(value):
+def _key(value: Id) -> Id:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _python(value):
+def _python(value: Id) -> Id:
     """numpy scalars back to plain Python, so results serialise as JSON."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _read_votes(votes):
+def _read_votes(votes: Iterable[Vote] | np.ndarray) -> tuple[list[Id], list[Id], np.ndarray, np.ndarray, np.ndarray]:
     """Arrays (participant index, statement index, value) with the last vote of a pair winning."""
     if isinstance(votes, np.ndarray) and votes.ndim == 2 and votes.shape[1] == 3:
         pids, sids, values = votes[:, 0], votes[:, 1], votes[:, 2]
@@ -162,7 +172,7 @@ def _read_votes(votes):
     return [_python(p) for p in participants], [_python(s) for s in statements], p_index, s_index, numeric
 
 
-def _is_number(value) -> bool:
+def _is_number(value: Id) -> bool:
     try:
         float(value)
         return True
@@ -170,7 +180,7 @@ def _is_number(value) -> bool:
         return False
 
 
-def fit(votes, groups: dict | None = None, *, previous: OpinionGroups | None = None,
+def fit(votes: Iterable[Vote] | np.ndarray, groups: dict[Id, Id] | None = None, *, previous: OpinionGroups | None = None,
         min_votes: int = MIN_VOTES, top: int = 10, random_state: int = 0) -> OpinionGroups:
     """Opinion groups and group-aware statistics from ``(participant, statement, value)`` votes.
 
@@ -235,11 +245,11 @@ def fit(votes, groups: dict | None = None, *, previous: OpinionGroups | None = N
             "n_statements": n_s,
             "statements": {statements[s]: (round(float(means[s]), 6), round(float(vt[0, s]), 6), round(float(vt[1, s]), 6))
                            for s in range(n_s)},
-        } if vt is not None else {},
+        } if vt is not None and means is not None else {},  # (both None together)
     )
 
 
-def place(own_votes: dict, axes: dict):
+def place(own_votes: Mapping[Id, float], axes: dict[str, Any]) -> tuple[float, float] | None:
     """Where one participant falls on the map from their own votes ``{statement: 1 | -1 | 0}``:
     the same sparsity-aware projection as everyone placed by ``fit`` (Pol.is projects a newcomer
     this way between updates). None when no vote is on a statement of the projection."""
@@ -253,7 +263,7 @@ def place(own_votes: dict, axes: dict):
     return round(x * scale, 4), round(y * scale, 4)
 
 
-def extremity(axes: dict) -> dict:
+def extremity(axes: dict[str, Any]) -> dict[Id, float]:
     """Per statement, how far agreeing with it alone moves a participant on the map (Pol.is'
     ``comment-extremity``, the length of the statement's own projection): statements that pull
     the groups apart are long, statements everyone treats alike are short."""
@@ -264,10 +274,10 @@ def extremity(axes: dict) -> dict:
     }
 
 
-def nearest_group(point, coords: dict, groups: dict):
+def nearest_group(point: tuple[float, float] | None, coords: dict[Id, tuple[float, float]], groups: dict[Id, Id]) -> Id | None:
     """The group whose members' centre is closest to ``point`` (how a newcomer would be grouped
     before the next update); None without groups."""
-    sums: dict = {}
+    sums: dict[Id, list[float]] = {}
     for participant, group in groups.items():
         xy = coords.get(participant)
         if xy is not None:
@@ -280,7 +290,7 @@ def nearest_group(point, coords: dict, groups: dict):
     return min(sums, key=lambda g: (point[0] - sums[g][0] / sums[g][2]) ** 2 + (point[1] - sums[g][1] / sums[g][2]) ** 2)
 
 
-def _in_conversation(n_votes, n_s, min_votes=MIN_VOTES):
+def _in_conversation(n_votes: np.ndarray, n_s: int, min_votes: int = MIN_VOTES) -> np.ndarray:
     """Pol.is ``in-conv``: who is clustered. Everyone with at least min(7, n_statements) votes; if
     that is fewer than 15 people, the top voters are added until there are 15."""
     in_conv = (n_votes >= min(min_votes, n_s)) & (n_votes > 0)
@@ -292,7 +302,8 @@ def _in_conversation(n_votes, n_s, min_votes=MIN_VOTES):
     return in_conv
 
 
-def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
+def _project(p_idx: np.ndarray, s_idx: np.ndarray, values: np.ndarray, n_p: int, n_s: int, n_votes: np.ndarray,
+             min_votes: int, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Pol.is' sparsity-aware 2-D PCA projection (``pca.clj``), for those ``_in_conversation``.
 
     The axes are the top two principal components of the whole vote matrix (every participant who
@@ -344,7 +355,8 @@ def _project(p_idx, s_idx, values, n_p, n_s, n_votes, min_votes, random_state):
     return coords, in_pca, means, vt
 
 
-def _cluster(coords, in_pca, previous, participants, random_state):
+def _cluster(coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | None, participants: list[Id],
+             random_state: int) -> tuple[np.ndarray, str]:
     """Pol.is two-level clustering (``clusters.clj``): 100 base clusters, then k in 2..5 groups of
     base clusters (k-means weighted by base-cluster size), k by the silhouette of the base-cluster
     centres; finally the chosen groups' k-means is finished on the participants themselves."""
@@ -368,7 +380,7 @@ def _cluster(coords, in_pca, previous, participants, random_state):
     n_base = len(centres)
     prev_k = (len(set(previous.groups.values()))
               if previous is not None and previous.groups and not previous.declared else None)
-    warm = _previous_centres(points, idx, previous, participants) if prev_k else None
+    warm = _previous_centres(points, idx, previous, participants) if previous is not None and prev_k else None
     # Pol.is max-k-fn: min(5, 2 + n_base_clusters / 12)
     max_k = int(min(MAX_K, 2 + n_base // 12, n_base))
     best_k, best_score, scores = None, -2.0, {}
@@ -416,9 +428,9 @@ def _cluster(coords, in_pca, previous, participants, random_state):
     return labels, f"silhouette of {n_base} base-cluster centres ({summary}) -> k={best_k}"
 
 
-def _previous_centres(points, idx, previous, participants):
+def _previous_centres(points: np.ndarray, idx: np.ndarray, previous: OpinionGroups, participants: list[Id]) -> np.ndarray | None:
     """Centres of the previous groups in today's projection (Pol.is' ``last-clusters``)."""
-    members: dict = {}
+    members: dict[Id, list[int]] = {}
     for row, i in enumerate(idx):
         g = previous.groups.get(participants[i])
         if g is not None:
@@ -428,7 +440,7 @@ def _previous_centres(points, idx, previous, participants):
     return np.array([points[rows].mean(axis=0) for _, rows in sorted(members.items(), key=lambda kv: repr(kv[0]))])
 
 
-def _match_previous(labels, previous, participants):
+def _match_previous(labels: np.ndarray, previous: OpinionGroups, participants: list[Id]) -> np.ndarray:
     """Renumber groups to overlap best with the previous result (Hungarian on shared members)."""
     from scipy.optimize import linear_sum_assignment
 
@@ -453,7 +465,8 @@ def _match_previous(labels, previous, participants):
     return np.array([mapping[label] if label >= 0 else -1 for label in labels])
 
 
-def _statement_stats(agree, disagree, seen, labels, n_groups):
+def _statement_stats(agree: sparse.csr_matrix, disagree: sparse.csr_matrix, seen: sparse.csr_matrix, labels: np.ndarray,
+                     n_groups: int) -> dict[str, np.ndarray]:
     """Per group (and overall) counts of agrees, disagrees and votes for each statement."""
     from scipy import sparse
 
@@ -474,21 +487,24 @@ def _statement_stats(agree, disagree, seen, labels, n_groups):
     }
 
 
-def _prop_test(succ, n):
+def _prop_test(succ: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Pol.is's one-proportion test against 1/2 (with a pseudo-count)."""
-    return 2 * np.sqrt(n + 1) * ((succ + 1) / (n + 1) - 0.5)
+    z: np.ndarray = 2 * np.sqrt(n + 1) * ((succ + 1) / (n + 1) - 0.5)
+    return z
 
 
-def _two_prop_test(s1, n1, s2, n2):
+def _two_prop_test(s1: np.ndarray, n1: np.ndarray, s2: np.ndarray, n2: np.ndarray) -> np.ndarray:
     """Pol.is's two-proportion z-test (with pseudo-counts)."""
     s1, n1, s2, n2 = s1 + 1, n1 + 1, s2 + 1, n2 + 1
     p1, p2 = s1 / n1, s2 / n2
     pooled = (s1 + s2) / (n1 + n2)
     denom = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return np.divide(p1 - p2, denom, out=np.zeros_like(p1, dtype=float), where=denom > 0)
+    z: np.ndarray = np.divide(p1 - p2, denom, out=np.zeros_like(p1, dtype=float), where=denom > 0)
+    return z
 
 
-def _summaries(stats, n_groups, top):
+def _summaries(stats: dict[str, np.ndarray], n_groups: int, top: int,
+               ) -> tuple[list[int], list[int], dict[int, list[_Representative]], dict[int, dict[str, float]]]:
     """Consensus, divisive and representative statements from the vote counts."""
     all_na, all_nd, all_ns = stats["all_na"], stats["all_nd"], stats["all_ns"]
     n_s = len(all_ns)
@@ -506,19 +522,19 @@ def _summaries(stats, n_groups, top):
     consensus = [int(s) for s in np.argsort(-consensus_score, kind="stable") if agreed[s]][:top]
 
     divisive: list[int] = []
-    representative: dict[int, list[int]] = {}
+    representative: dict[int, list[_Representative]] = {}
     spread = np.zeros(n_s)
     if n_groups >= 2:
         # Divisive: the largest gap between groups in (agree - disagree) share.
         net = pa - pd
         spread = net.max(axis=0) - net.min(axis=0)
-        enough = (ns >= 2).all(axis=0)
+        enough = np.asarray((ns >= 2).all(axis=0))  # per statement (``all`` is typed as maybe one bool)
         divisive = [int(s) for s in np.argsort(-spread, kind="stable") if enough[s] and spread[s] > 0.2][:top]
         for g in range(n_groups):
             out_na, out_nd, out_ns = all_na - na[g], all_nd - nd[g], all_ns - ns[g]
             pa_out = (out_na + 1) / (out_ns + 2)
             pd_out = (out_nd + 1) / (out_ns + 2)
-            best = []
+            best: list[tuple[float, int, str, float, float]] = []  # (metric, statement, direction, ratio, share)
             for direction, n_in, p_in, n_out, p_out in (
                 ("agree", na[g], pa[g], out_na, pa_out),
                 ("disagree", nd[g], pd[g], out_nd, pd_out),
@@ -533,7 +549,8 @@ def _summaries(stats, n_groups, top):
                     for s in np.flatnonzero(significant)
                 )
             best.sort(key=lambda item: (-item[0], item[1]))
-            chosen, seen_s = [], set()
+            chosen: list[_Representative] = []
+            seen_s: set[int] = set()
             for _, s, direction, ratio_s, share in best:
                 if s not in seen_s:
                     seen_s.add(s)

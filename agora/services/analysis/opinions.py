@@ -216,7 +216,7 @@ def tally(votes: Iterable[tuple[int, int, int]], result: OpinionGroups, statemen
     return counts
 
 
-def _share(n: int, total: int) -> float | None:
+def _share(n: float, total: float) -> float | None:
     return round(n / total, 4) if total else None
 
 
