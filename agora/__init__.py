@@ -1,4 +1,5 @@
 """Agora: a global Internet agora for public participation in intergovernmental decision-making."""
+
 import logging
 
 from flask import Flask
@@ -54,7 +55,9 @@ def register_extensions(app: Flask) -> None:
 
     extensions.db.init_app(app)
     database.configure(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True
+    )
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     extensions.babel.init_app(app, locale_selector=_select_locale)

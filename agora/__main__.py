@@ -1,4 +1,5 @@
 """python -m agora serve [--demo] [--host H] [--port P]: migrate, optionally load the demo, serve."""
+
 from gevent import monkey
 
 monkey.patch_all()

@@ -1,4 +1,5 @@
 """flask agora … commands: the demo, accounts, imports and model work. Each prints what it did."""
+
 import json
 
 import click
@@ -32,14 +33,28 @@ def _server_answers(url: str) -> bool:
 
 @demo_command.command("hearing")
 @click.option("--live", is_flag=True, help="Act at a human pace (see --pace); without it, every action at once.")
-@click.option("--url", default=None, help=f"A running Agora server to play through with real Socket.IO clients "
-              f"(default: {DEFAULT_SERVER} if it answers; else this process acts through the services).")
+@click.option(
+    "--url",
+    default=None,
+    help=f"A running Agora server to play through with real Socket.IO clients "
+    f"(default: {DEFAULT_SERVER} if it answers; else this process acts through the services).",
+)
 @click.option("--no-server", is_flag=True, help="Act through the services in this process even if a server answers.")
 @click.option("--hearing", "hearing_id", type=int, default=None, help="The hearing (default: the demo's live hearing).")
-@click.option("--count", type=click.IntRange(1, 10_000), default=None, help="Stop after this many actions (default 30).")
+@click.option(
+    "--count", type=click.IntRange(1, 10_000), default=None, help="Stop after this many actions (default 30)."
+)
 @click.option("--duration", type=click.FloatRange(min=1), default=None, help="Stop after this many seconds.")
-@click.option("--pace", type=click.FloatRange(min=0), default=4.0, show_default=True, help="Seconds between actions, on average (with --live).")
-@click.option("--people", type=click.IntRange(1, 18), default=8, show_default=True, help="How many simulated participants.")
+@click.option(
+    "--pace",
+    type=click.FloatRange(min=0),
+    default=4.0,
+    show_default=True,
+    help="Seconds between actions, on average (with --live).",
+)
+@click.option(
+    "--people", type=click.IntRange(1, 18), default=8, show_default=True, help="How many simulated participants."
+)
 @click.option("--seed", type=int, default=None, help="Repeat the same run.")
 def demo_hearing_command(live, url, no_server, hearing_id, count, duration, pace, people, seed):
     """Play the demo's live hearing: simulated participants post, vote and ask for the floor in the
@@ -61,21 +76,29 @@ def demo_hearing_command(live, url, no_server, hearing_id, count, duration, pace
         url = DEFAULT_SERVER
     if url:
         stage = demo_live.SocketStage(url, hid, echo=click.echo)
-        click.echo(f"Playing hearing #{hid} through {url} with {len(cast)} Socket.IO clients; watch it at {url.rstrip('/')}/hearings/{hid}")
+        click.echo(
+            f"Playing hearing #{hid} through {url} with {len(cast)} Socket.IO clients; watch it at {url.rstrip('/')}/hearings/{hid}"
+        )
     else:
         stage = demo_live.ServiceStage(hid)
         click.echo(f"Playing hearing #{hid} through the services with {len(cast)} participants.")
         if not current_app.config.get("REDIS_URL"):
-            click.echo("  No server answered and AGORA_REDIS_URL is not set: pages open elsewhere see this on reload; "
-                       "give --url to play through a running server.")
+            click.echo(
+                "  No server answered and AGORA_REDIS_URL is not set: pages open elsewhere see this on reload; "
+                "give --url to play through a running server."
+            )
     if count is None and duration is None:
         count = 30
     try:
-        tally = demo_live.play(stage, cast, count=count, duration=duration, pace=pace if live else 0, seed=seed, echo=click.echo)
+        tally = demo_live.play(
+            stage, cast, count=count, duration=duration, pace=pace if live else 0, seed=seed, echo=click.echo
+        )
     except demo_live.PlayerError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Done: {tally.posted} messages published, {tally.held} held for a moderator, {tally.votes} votes, "
-               f"{tally.floor} requests for the floor, {tally.refused} refused.")
+    click.echo(
+        f"Done: {tally.posted} messages published, {tally.held} held for a moderator, {tally.votes} votes, "
+        f"{tally.floor} requests for the floor, {tally.refused} refused."
+    )
 
 
 @agora_cli.command("create-admin")
@@ -156,8 +179,10 @@ def verify_audit_command():
 
     check = audit.verify()
     if check.ok:
-        click.echo(f"Audit log intact: {check.entries} entries, chain verified (keyed), {check.anchors} anchors matched, "
-                   f"every submission's state matches its last decision; head {check.head}.")
+        click.echo(
+            f"Audit log intact: {check.entries} entries, chain verified (keyed), {check.anchors} anchors matched, "
+            f"every submission's state matches its last decision; head {check.head}."
+        )
     else:
         for _where, problem in check.problems:
             click.echo(f"  - {problem}", err=True)
@@ -184,7 +209,9 @@ def seal_audit_command():
     except AgoraError as error:
         raise click.ClickException(error.message) from None
     line = audit.checkpoint()
-    click.echo(f"Audit log sealed: {changed} entries re-keyed; checkpoint {line['entries']} entries, head {line['head']}.")
+    click.echo(
+        f"Audit log sealed: {changed} entries re-keyed; checkpoint {line['entries']} entries, head {line['head']}."
+    )
 
 
 @moderation_cli.command("export-audit")
@@ -213,7 +240,9 @@ class _CliAdmin:
 @agora_cli.command("report")
 @click.argument("slug")
 @click.option("--freeze", is_flag=True, help="freeze the draft at once (canonical JSON, SHA-256, package)")
-@click.option("--transmit-to", "forum_name", default=None, help="record the transmission to this forum (implies --freeze)")
+@click.option(
+    "--transmit-to", "forum_name", default=None, help="record the transmission to this forum (implies --freeze)"
+)
 def report_command(slug, freeze, forum_name):
     """Build a report of aggregated opinion for a closed consultation."""
     from agora.services.errors import AgoraError
@@ -228,7 +257,9 @@ def report_command(slug, freeze, forum_name):
             report = reports.freeze(report.id, None)
             click.echo(f"Frozen: SHA-256 {report.sha256}; package {len(report.package):,} bytes.")
         if forum_name:
-            forum = next((f for f in reports.forums() if f.name == forum_name), None) or reports.create_forum(forum_name)
+            forum = next((f for f in reports.forums() if f.name == forum_name), None) or reports.create_forum(
+                forum_name
+            )
             transmission = reports.transmit(report.id, forum.id, None)
             click.echo(f"Transmission to {forum.name} recorded ({transmission.state}).")
     except AgoraError as error:
@@ -320,7 +351,11 @@ def polis_import_command(folder, title, slug, status, attribution):
 
     try:
         consultation, result = imports.import_polis_consultation(
-            Path(folder), title=title, slug=slug, status=status, attribution=attribution,
+            Path(folder),
+            title=title,
+            slug=slug,
+            status=status,
+            attribution=attribution,
             progress=lambda m: click.echo(f"  {m}"),
         )
     except AgoraError as error:
@@ -367,21 +402,31 @@ def offline_import_command(slug, path):
     data = Path(path).read_bytes()
     try:
         consultation = consultations.get_by_slug(slug)
-        outcome = offline.import_csv(consultation.id, None, data, filename=Path(path).name, max_bytes=offline.MAX_CLI_BYTES)
+        outcome = offline.import_csv(
+            consultation.id, None, data, filename=Path(path).name, max_bytes=offline.MAX_CLI_BYTES
+        )
     except AgoraError as error:
         raise click.ClickException(error.message) from None
     if outcome.status == "duplicate_file":
-        click.echo(f"{Path(path).name} was already imported into '{consultation.title}' (batch #{outcome.batch_id}): nothing added.")
+        click.echo(
+            f"{Path(path).name} was already imported into '{consultation.title}' (batch #{outcome.batch_id}): nothing added."
+        )
         return
     if outcome.status == "invalid":
         for error in outcome.errors:
             click.echo(f"line {error.line}, {error.column}: {error.message}", err=True)
-        raise click.ClickException(f"{len(outcome.errors)} error(s) in {len({e.line for e in outcome.errors})} row(s): nothing imported.")
+        raise click.ClickException(
+            f"{len(outcome.errors)} error(s) in {len({e.line for e in outcome.errors})} row(s): nothing imported."
+        )
     _embed_with_progress(consultation.id)
     states = ", ".join(f"{n} {state}" for state, n in sorted(outcome.states.items())) or "none new"
     click.echo(
         f"Imported {outcome.imported} of {outcome.rows_total} rows into '{consultation.title}' as batch #{outcome.batch_id} ({states})"
-        + (f"; {len(outcome.already_imported)} already imported (lines {', '.join(map(str, outcome.already_imported))})" if outcome.already_imported else "")
+        + (
+            f"; {len(outcome.already_imported)} already imported (lines {', '.join(map(str, outcome.already_imported))})"
+            if outcome.already_imported
+            else ""
+        )
         + (f"; {len(outcome.empty_lines)} empty lines ignored" if outcome.empty_lines else "")
         + "."
     )
@@ -433,7 +478,9 @@ def mail_send_command():
         click.echo("AGORA_SMTP_HOST is not set: nothing is emailed (notifications stay in the app).")
         return
     outcome = mail.process(wait=False)
-    click.echo(", ".join(f"{key} {value}" for key, value in outcome.items()) + f"; {mail.pending_count()} still queued.")
+    click.echo(
+        ", ".join(f"{key} {value}" for key, value in outcome.items()) + f"; {mail.pending_count()} still queued."
+    )
 
 
 @mail_cli.command("failed")
@@ -443,7 +490,9 @@ def mail_failed_command():
 
     rows = mail.failed()
     for email in rows:
-        click.echo(f"#{email.id} to user {email.user_id} <{email.to_address}>, {email.attempts} attempts: {email.last_error}")
+        click.echo(
+            f"#{email.id} to user {email.user_id} <{email.to_address}>, {email.attempts} attempts: {email.last_error}"
+        )
     click.echo(f"{len(rows)} failed email(s).")
 
 

@@ -1,4 +1,5 @@
 """Settings from the environment (``AGORA_*``); the defaults run embedded (SQLite, in-process)."""
+
 import os
 import secrets
 from datetime import timedelta
@@ -145,7 +146,12 @@ class Config:
             return {"connect_args": {"timeout": 2, "check_same_thread": False}}
         # A write that waits more than 5 s for a lock (a migration, a long report transaction) is
         # refused with a 503 and Retry-After, as on SQLite, instead of hanging the request.
-        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "connect_args": {"options": "-c lock_timeout=5000"}}
+        return {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 20,
+            "connect_args": {"options": "-c lock_timeout=5000"},
+        }
 
 
 class TestConfig(Config):

@@ -1,4 +1,5 @@
 """Extensions, created unbound; ``create_app`` binds them."""
+
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -35,6 +36,8 @@ csrf = CSRFProtect()
 babel = Babel()
 compress = Compress()  # gzip / brotli / zstd: pages and static files travel compressed (slow links)
 socketio = SocketIO()
+
+
 def _reads_are_free() -> bool:
     from flask import request
 

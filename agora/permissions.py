@@ -1,4 +1,5 @@
 """The one place that answers "may this user do this here?"."""
+
 from agora.models import RoleAssignment, User
 
 

@@ -7,6 +7,7 @@ What the app holds once started (modules, models, the ORM's registries: a few hu
 objects) is frozen out of the garbage collector: a full collection walks every tracked object
 with the event loop stopped, ~200 ms a time for this app, which every socket of the process felt.
 """
+
 import gc
 import logging
 import socket

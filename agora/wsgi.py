@@ -1,4 +1,5 @@
 """The WSGI entry point: gevent's monkey-patching first, before anything imports socket or ssl."""
+
 from gevent import monkey
 
 monkey.patch_all()

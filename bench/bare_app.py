@@ -1,6 +1,7 @@
 """The bare baseline for bench/http.py: a tiny Flask app whose one endpoint inserts one row into
 SQLite (WAL, like Agora's embedded mode) and answers 201, served the same way as Agora (gevent's
 WSGI server with TCP_NODELAY). Run: python bench/bare_app.py PORT DATABASE_FILE"""
+
 import os as _os
 import sys as _sys
 

@@ -13,6 +13,7 @@ then one opinions snapshot computed as the app does (``opinions.refit``). Timed,
 
 Times are printed (median and 95th percentile over sampled participants), never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,11 +44,20 @@ def _load(app, progress=print) -> int:
     with (POLIS / "participants-votes.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     with app.app_context():
-        consultation = consultations.create(consultations.ConsultationInput(title="Bench: Bowling Green", status="open"))
-        db.session.execute(insert(User), [
-            {"id": 10_000 + int(r["participant"]), "email": f"p{r['participant']}@bench.invalid", "display_name": f"P{r['participant']}"}
-            for r in rows
-        ])
+        consultation = consultations.create(
+            consultations.ConsultationInput(title="Bench: Bowling Green", status="open")
+        )
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "id": 10_000 + int(r["participant"]),
+                    "email": f"p{r['participant']}@bench.invalid",
+                    "display_name": f"P{r['participant']}",
+                }
+                for r in rows
+            ],
+        )
         participants = {r["participant"] for r in rows}
         tallies = {c["comment-id"]: [0, 0, 0] for c in comments}
         votes = []
@@ -55,16 +65,32 @@ def _load(app, progress=print) -> int:
             for cid in tallies:
                 value = r.get(cid)
                 if value in ("1", "-1", "0"):
-                    votes.append({"user_id": 10_000 + int(r["participant"]), "submission_id": 100_000 + int(cid), "value": int(value)})
+                    votes.append(
+                        {
+                            "user_id": 10_000 + int(r["participant"]),
+                            "submission_id": 100_000 + int(cid),
+                            "value": int(value),
+                        }
+                    )
                     tallies[cid][{"1": 0, "-1": 1, "0": 2}[value]] += 1
-        db.session.execute(insert(Submission), [
-            {"id": 100_000 + int(c["comment-id"]), "consultation_id": consultation.id, "text": c["comment-body"],
-             "author_id": 10_000 + int(c["author-id"]) if c["author-id"] in participants else None,
-             "state": "published" if c["moderated"] == "1" else "hidden", "channel": "import", "language": "en",
-             "agree_count": tallies[c["comment-id"]][0], "disagree_count": tallies[c["comment-id"]][1],
-             "pass_count": tallies[c["comment-id"]][2]}
-            for c in comments
-        ])
+        db.session.execute(
+            insert(Submission),
+            [
+                {
+                    "id": 100_000 + int(c["comment-id"]),
+                    "consultation_id": consultation.id,
+                    "text": c["comment-body"],
+                    "author_id": 10_000 + int(c["author-id"]) if c["author-id"] in participants else None,
+                    "state": "published" if c["moderated"] == "1" else "hidden",
+                    "channel": "import",
+                    "language": "en",
+                    "agree_count": tallies[c["comment-id"]][0],
+                    "disagree_count": tallies[c["comment-id"]][1],
+                    "pass_count": tallies[c["comment-id"]][2],
+                }
+                for c in comments
+            ],
+        )
         for start in range(0, len(votes), 20_000):
             db.session.execute(insert(Vote), votes[start : start + 20_000])
         db.session.commit()
@@ -104,7 +130,7 @@ def main() -> None:
         print(f"opinions snapshot: {time.perf_counter() - started:.1f} s")
         from sqlalchemy import select
 
-        people = list(db.session.scalars(select(User).order_by(User.id).limit(args.people * 5)))[:: 5][: args.people]
+        people = list(db.session.scalars(select(User).order_by(User.id).limit(args.people * 5)))[::5][: args.people]
         consultation = db.session.get(Consultation, cid)
         results = {}
 
@@ -149,7 +175,11 @@ def main() -> None:
                 svg = map_view.svg(omap)
                 results["map + SVG, warm (reader placed)"].append(time.perf_counter() - t)
             print(f"map SVG: {len(svg):,} characters, {len(omap.points):,} participants, {len(omap.groups)} groups")
-        published = db.session.scalar(select(db.func.count(Submission.id)).where(Submission.consultation_id == cid, Submission.state == "published"))
+        published = db.session.scalar(
+            select(db.func.count(Submission.id)).where(
+                Submission.consultation_id == cid, Submission.state == "published"
+            )
+        )
         print(f"\n{published} published statements; {db.engine.dialect.name}; {len(people)} participants sampled")
         print(f"{'measurement':42} {'median ms':>8} {'p95 ms':>8}")
         for name, samples in results.items():

@@ -25,6 +25,7 @@ on, for the blocks (the "blocks" rows; their rates are the monitor's, not the pr
 
 Rate limits are off (AGORA_RATELIMIT_ENABLED=0). Never asserted in tests: numbers depend on the machine.
 """
+
 from __future__ import annotations
 
 import os as _os
@@ -150,8 +151,16 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 class Server:
-    def __init__(self, env: dict, *, nodelay: bool = True, bare_db: str | None = None, cpu: str = "0", monitor: bool = False,
-                 embedder_cpu: str | None = None):
+    def __init__(
+        self,
+        env: dict,
+        *,
+        nodelay: bool = True,
+        bare_db: str | None = None,
+        cpu: str = "0",
+        monitor: bool = False,
+        embedder_cpu: str | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.monitor = monitor
@@ -163,7 +172,9 @@ class Server:
             command = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(self.port), bare_db]
         else:
             command = [sys.executable, "-c", SERVE, str(self.port), "1" if nodelay else "0"]
-        self.process = subprocess.Popen(["taskset", "-c", cpu, *command], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            ["taskset", "-c", cpu, *command], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.wait(path="/insert" if bare_db else "/healthz")
         self.embedder = self._embedder()
         if self.embedder and embedder_cpu is not None:  # it inherits the server's CPU: place it
@@ -191,7 +202,9 @@ class Server:
                 raise RuntimeError(Path(self.log.name).read_text()[-3000:])
             try:
                 if path == "/insert":
-                    request = urllib.request.Request(self.url + path, data=b'{"text": "warm"}', headers={"Content-Type": "application/json"})
+                    request = urllib.request.Request(
+                        self.url + path, data=b'{"text": "warm"}', headers={"Content-Type": "application/json"}
+                    )
                 else:
                     request = self.url + path
                 urllib.request.urlopen(request, timeout=1)
@@ -213,16 +226,43 @@ class Server:
             self.process.kill()
 
 
-def wrk(urls: list[str], path: str, *, seconds: int, connections: int, lua: str | None = None, env: dict | None = None, cpu: str = "1") -> dict:
+def wrk(
+    urls: list[str],
+    path: str,
+    *,
+    seconds: int,
+    connections: int,
+    lua: str | None = None,
+    env: dict | None = None,
+    cpu: str = "1",
+) -> dict:
     """Run wrk (one process per URL, connections split between them) and merge the results."""
     procs = []
     share = max(1, connections // len(urls))
     for url in urls:
-        command = ["taskset", "-c", cpu, "wrk", "-t", "2" if share >= 2 else "1", "-c", str(share), "-d", f"{seconds}s", "--latency", "--timeout", "10s"]
+        command = [
+            "taskset",
+            "-c",
+            cpu,
+            "wrk",
+            "-t",
+            "2" if share >= 2 else "1",
+            "-c",
+            str(share),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+        ]
         if lua:
             command += ["-s", lua]
         command.append(url + path)
-        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}))
+        procs.append(
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+            )
+        )
     outputs = [p.communicate()[0] for p in procs]
     rates, p50s, p99s, non2xx, errors = [], [], [], 0, 0
     for out in outputs:
@@ -255,7 +295,9 @@ def hold_sqlite_lock(path: str, after: float, seconds: float) -> threading.Threa
 def first_post(url: str, post_env: dict) -> None:
     body = json.dumps({"text": "The first view after a start: clean water for every school, please."}).encode()
     headers = {"Content-Type": "application/json", "Authorization": "Bearer " + post_env["BENCH_TOKEN"]}
-    urllib.request.urlopen(urllib.request.Request(url + post_env["BENCH_PATH"], data=body, headers=headers), timeout=120)
+    urllib.request.urlopen(
+        urllib.request.Request(url + post_env["BENCH_PATH"], data=body, headers=headers), timeout=120
+    )
 
 
 def warm(url: str, post_env: dict | None, page: str, lua: str) -> None:
@@ -267,7 +309,14 @@ def warm(url: str, post_env: dict | None, page: str, lua: str) -> None:
 
 
 def seed(env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", SEED, json.dumps(statements(60))], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SEED, json.dumps(statements(60))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -292,7 +341,9 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--servers", type=int, default=2, help="server processes in the scaled-out rows")
     parser.add_argument("--skip-scaled", action="store_true")
-    parser.add_argument("--only", choices=("post", "read", "bare"), help="only these embedded rows (and no scaled-out rows)")
+    parser.add_argument(
+        "--only", choices=("post", "read", "bare"), help="only these embedded rows (and no scaled-out rows)"
+    )
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", PG_DEFAULT))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", REDIS_DEFAULT))
     args = parser.parse_args(argv)
@@ -308,11 +359,19 @@ def main(argv=None) -> int:
     # ---- embedded: SQLite, one process
     folder = tempfile.mkdtemp(prefix="agora-httpbench-")
     database = f"{folder}/agora.sqlite3"
-    env = {**os.environ, "AGORA_DATABASE_URL": f"sqlite:///{database}", "AGORA_INSTANCE_PATH": folder, "AGORA_SECRET_KEY": "bench"}
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": f"sqlite:///{database}",
+        "AGORA_INSTANCE_PATH": folder,
+        "AGORA_SECRET_KEY": "bench",
+    }
     env.pop("AGORA_REDIS_URL", None)
     env.pop("AGORA_JOBS", None)
     ids = seed(env)
-    post_env = {"BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions", "BENCH_TOKEN": ids["token"]}
+    post_env = {
+        "BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions",
+        "BENCH_TOKEN": ids["token"],
+    }
     page = f"/consultations/{ids['slug']}"
 
     def want(kind: str) -> bool:
@@ -324,16 +383,24 @@ def main(argv=None) -> int:
         try:
             warm(nagle.url, None, page, lua.name)
             rows.append(("embedded: read the page, without TCP_NODELAY", wrk([nagle.url], page, **run), None))
-            rows.append(("embedded: read the page, 1 connection, without TCP_NODELAY", wrk([nagle.url], page, **one), None))
-            rows.append(("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None))
+            rows.append(
+                ("embedded: read the page, 1 connection, without TCP_NODELAY", wrk([nagle.url], page, **one), None)
+            )
+            rows.append(
+                ("embedded: GET /healthz, 1 connection, without TCP_NODELAY", wrk([nagle.url], "/healthz", **one), None)
+            )
         finally:
             nagle.stop()
         # Anonymous readers share a rendering (agora/web/page_cache.py); what rendering every page costs:
         rendered = Server({**env, "AGORA_PAGE_CACHE_SECONDS": "0"}, cpu=server_cpu)
         try:
             warm(rendered.url, None, page, lua.name)
-            rows.append(("embedded: read the page, every page rendered (no sharing)", wrk([rendered.url], page, **run), None))
-            rows.append(("embedded: read the page, 1 connection, every page rendered", wrk([rendered.url], page, **one), None))
+            rows.append(
+                ("embedded: read the page, every page rendered (no sharing)", wrk([rendered.url], page, **run), None)
+            )
+            rows.append(
+                ("embedded: read the page, 1 connection, every page rendered", wrk([rendered.url], page, **one), None)
+            )
         finally:
             rendered.stop()
     if want("read"):
@@ -342,7 +409,9 @@ def main(argv=None) -> int:
             warm(server.url, None, page, lua.name)
             rows.insert(0, ("embedded: read the consultation page", wrk([server.url], page, **run), None))
             rows.append(("embedded: read the page, 1 connection (TCP_NODELAY)", wrk([server.url], page, **one), None))
-            rows.append(("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None))
+            rows.append(
+                ("embedded: GET /healthz, 1 connection (TCP_NODELAY)", wrk([server.url], "/healthz", **one), None)
+            )
         finally:
             server.stop()
     if want("post"):
@@ -378,17 +447,41 @@ def main(argv=None) -> int:
             first.start()
             healthz = wrk([watched.url], "/healthz", **one)
             first.join(120)
-            rows.append((f"blocks: GET /healthz, 1 conn, while the first post indexes {stored:,} views", healthz, watched.blocks() - before))
+            rows.append(
+                (
+                    f"blocks: GET /healthz, 1 conn, while the first post indexes {stored:,} views",
+                    healthz,
+                    watched.blocks() - before,
+                )
+            )
             warm(watched.url, post_env, page, lua.name)
             before = watched.blocks()
-            rows.append(("blocks: post, gevent's monitor thread on", wrk([watched.url], "", lua=lua.name, env=post_env, **run), watched.blocks() - before))
+            rows.append(
+                (
+                    "blocks: post, gevent's monitor thread on",
+                    wrk([watched.url], "", lua=lua.name, env=post_env, **run),
+                    watched.blocks() - before,
+                )
+            )
             before = watched.blocks()
             locker = hold_sqlite_lock(database, after=min(3, args.seconds / 3), seconds=3)
-            rows.append(("blocks: post, SQLite locked 3 s by another process", wrk([watched.url], "", lua=lua.name, env=post_env, **run), watched.blocks() - before))
+            rows.append(
+                (
+                    "blocks: post, SQLite locked 3 s by another process",
+                    wrk([watched.url], "", lua=lua.name, env=post_env, **run),
+                    watched.blocks() - before,
+                )
+            )
             locker.join(30)
             warm(watched.url, None, page, lua.name)
             before = watched.blocks()
-            rows.append(("blocks: read the page, gevent's monitor thread on", wrk([watched.url], page, **run), watched.blocks() - before))
+            rows.append(
+                (
+                    "blocks: read the page, gevent's monitor thread on",
+                    wrk([watched.url], page, **run),
+                    watched.blocks() - before,
+                )
+            )
         finally:
             watched.stop()
 
@@ -397,23 +490,38 @@ def main(argv=None) -> int:
         bare = Server(env, bare_db=bare_db, cpu=server_cpu)
         try:
             bare_env = {"BENCH_PATH": "/insert", "BENCH_TOKEN": "none"}
-            rows.append(("bare Flask: insert one row into SQLite", wrk([bare.url], "", lua=lua.name, env=bare_env, **run), None))
+            rows.append(
+                ("bare Flask: insert one row into SQLite", wrk([bare.url], "", lua=lua.name, env=bare_env, **run), None)
+            )
         finally:
             bare.stop()
 
     # ---- scaled out: PostgreSQL + Redis, N server processes
     if not args.skip_scaled and not args.only:
         url = postgres_database(args.postgres, "agora_bench_scaled")
-        scaled_env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_REDIS_URL": args.redis, "AGORA_SECRET_KEY": "bench", "AGORA_INSTANCE_PATH": folder}
+        scaled_env = {
+            **os.environ,
+            "AGORA_DATABASE_URL": url,
+            "AGORA_REDIS_URL": args.redis,
+            "AGORA_SECRET_KEY": "bench",
+            "AGORA_INSTANCE_PATH": folder,
+        }
         scaled_env.pop("AGORA_JOBS", None)
         seed_env = {k: v for k, v in scaled_env.items() if k != "AGORA_REDIS_URL"}
         ids = seed(seed_env)
-        post_env = {"BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions", "BENCH_TOKEN": ids["token"]}
+        post_env = {
+            "BENCH_PATH": f"/api/v1/consultations/{ids['consultation_id']}/submissions",
+            "BENCH_TOKEN": ids["token"],
+        }
         page = f"/consultations/{ids['slug']}"
         servers = []
         try:
             for _ in range(args.servers):
-                servers.append(Server(scaled_env, cpu=server_cpu if args.servers == 1 else f"0-{max(0, (os.cpu_count() or 1) - 1)}"))
+                servers.append(
+                    Server(
+                        scaled_env, cpu=server_cpu if args.servers == 1 else f"0-{max(0, (os.cpu_count() or 1) - 1)}"
+                    )
+                )
             urls = [s.url for s in servers]
             for u in urls:
                 warm(u, post_env, page, lua.name)
@@ -425,10 +533,14 @@ def main(argv=None) -> int:
                 s.stop()
 
     print()
-    print(f"{args.connections} concurrent kept-alive connections unless the row says 1, {args.seconds} s per row, server on CPU {server_cpu}, wrk on CPU {client_cpu}; rate limits off")
+    print(
+        f"{args.connections} concurrent kept-alive connections unless the row says 1, {args.seconds} s per row, server on CPU {server_cpu}, wrk on CPU {client_cpu}; rate limits off"
+    )
     print(f"{'what':<62} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} {'blocks>100ms':>13}")
     for name, r, blocks in rows:
-        print(f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}")
+        print(
+            f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}"
+        )
     if cpu_notes:
         print(f"\n{'CPU time a post (ms)':<62} {'server':>8} {'embedder':>9}")
         for name, server_ms, embedder_ms in cpu_notes:

@@ -41,12 +41,17 @@ Why one file of ~900 lines: it starts its viewer processes from this same file
 (``--viewer-worker``) and holds the code its other subprocesses run, so one command is the
 whole experiment.
 """
+
 from __future__ import annotations
 
 import sys
 
 # bench/ holds scripts named like stdlib modules (http.py, …): keep it off the import path.
-if sys.path and sys.path[0] and __import__("os").path.samefile(sys.path[0], __import__("os").path.dirname(__file__) or "."):
+if (
+    sys.path
+    and sys.path[0]
+    and __import__("os").path.samefile(sys.path[0], __import__("os").path.dirname(__file__) or ".")
+):
     sys.path.pop(0)
 
 import argparse
@@ -202,7 +207,8 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 15
         while True:
@@ -222,7 +228,9 @@ class RedisServer:
 class Server:
     """One or more server processes of one kind (agora, agora-norefit, bare) on one database."""
 
-    def __init__(self, kind: str, posters: int, *, processes: int = 1, redis_url: str | None = None, cpu: str | None = None):
+    def __init__(
+        self, kind: str, posters: int, *, processes: int = 1, redis_url: str | None = None, cpu: str | None = None
+    ):
         self.kind = kind
         self.agora = kind.startswith("agora")
         self.ports = [free_port() for _ in range(processes)]
@@ -245,7 +253,14 @@ class Server:
 
             redis.Redis.from_url(redis_url).flushdb()  # our own database number: stale presence out
         if self.agora:
-            out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, str(posters)], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
+            out = subprocess.run(
+                [sys.executable, "-c", SEED, PASSWORD, str(posters)],
+                cwd=ROOT,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             if out.returncode:
                 raise RuntimeError(out.stderr[-2000:])
             self.hearing_id = json.loads(out.stdout.strip().splitlines()[-1])["hearing_id"]
@@ -267,7 +282,15 @@ class Server:
         self.processes = []
         try:
             for port, url in zip(self.ports, self.urls):
-                self.processes.append(subprocess.Popen(pinned(self.command(port), self.cpu), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT))
+                self.processes.append(
+                    subprocess.Popen(
+                        pinned(self.command(port), self.cpu),
+                        cwd=ROOT,
+                        env=self.env,
+                        stdout=self.log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
                 wait_http(url + ("/healthz" if self.agora else "/socket.io/?EIO=4&transport=polling"))
         except BaseException:
             self.stop()
@@ -339,7 +362,7 @@ def viewer_worker(config: dict) -> None:
         """An event frame: count it; a `messages` frame's messages are recorded by sequence."""
         if not packet.startswith(prefix_event):
             return
-        name, *args = json.loads(packet[len(prefix_event):])
+        name, *args = json.loads(packet[len(prefix_event) :])
         state["frames"].append(now)
         if name == "messages":
             messages = args[0].get("messages", [])
@@ -386,7 +409,7 @@ def viewer_worker(config: dict) -> None:
                 if packet == "2":
                     ws.send("3")
                 elif packet.startswith(f"{prefix_ack}{ack}["):
-                    answer = json.loads(packet[len(f"{prefix_ack}{ack}"):])[0]
+                    answer = json.loads(packet[len(f"{prefix_ack}{ack}") :])[0]
                     if not answer.get("ok"):
                         raise ConnectionError(str(answer))
                     record(state, answer.get("late", []) + answer.get("messages", []), now)
@@ -407,8 +430,17 @@ def viewer_worker(config: dict) -> None:
             return None
 
     def viewer(index):
-        state = {"url": (offset + index) % len(urls), "got": {}, "frames": [], "last_id": 0, "since": None, "ack": 0,
-                 "lost_at": [], "resynced_at": [], "failed": False}
+        state = {
+            "url": (offset + index) % len(urls),
+            "got": {},
+            "frames": [],
+            "last_id": 0,
+            "since": None,
+            "ack": 0,
+            "lost_at": [],
+            "resynced_at": [],
+            "failed": False,
+        }
         viewers.append(state)
         ws = None
         for attempt in range(20):
@@ -432,7 +464,7 @@ def viewer_worker(config: dict) -> None:
                 ws = None
                 attempt = 0
                 while ws is None and not stopping[0]:  # the hearing page's back-off
-                    gevent.sleep(min(1.0 * 2 ** attempt, 5.0) * random.uniform(0.5, 1.5))
+                    gevent.sleep(min(1.0 * 2**attempt, 5.0) * random.uniform(0.5, 1.5))
                     attempt += 1
                     ws = connect(state)
                 if ws is None:
@@ -483,19 +515,34 @@ def viewer_worker(config: dict) -> None:
             duplicates += len(times) - 1
             latest[seq] = max(latest.get(seq, 0), times[0])
             reached[seq] = reached.get(seq, 0) + 1
-    print(json.dumps({
-        "latest": latest, "reached": reached, "duplicates": duplicates, "frames": frames, "worst_second": worst_second, "over_4": over_4, "seconds": seconds,
-        "clients": sum(1 for v in viewers if not v["failed"]), "failed": sum(v["failed"] for v in viewers),
-        "lost_at": [v["lost_at"][0] for v in viewers if v["lost_at"]],
-        "resynced_at": [v["resynced_at"][0] for v in viewers if v["resynced_at"]],
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "latest": latest,
+                "reached": reached,
+                "duplicates": duplicates,
+                "frames": frames,
+                "worst_second": worst_second,
+                "over_4": over_4,
+                "seconds": seconds,
+                "clients": sum(1 for v in viewers if not v["failed"]),
+                "failed": sum(v["failed"] for v in viewers),
+                "lost_at": [v["lost_at"][0] for v in viewers if v["lost_at"]],
+                "resynced_at": [v["resynced_at"][0] for v in viewers if v["resynced_at"]],
+            }
+        ),
+        flush=True,
+    )
 
 
 class ViewerProcess:
     def __init__(self, config: dict, cpu: str | None):
         self.process = subprocess.Popen(
             pinned([sys.executable, __file__, "--viewer-worker", json.dumps(config)], cpu),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         self.ready = threading.Event()
         self.resynced = 0
@@ -559,7 +606,14 @@ class Client:
                 self.on_messages(args[0], now)
 
         client.on("*", any_event, namespace=NS)
-        client.connect(self.url, namespaces=[NS], headers={"Cookie": cookie, "User-Agent": http.headers["User-Agent"]}, auth=auth, transports=["websocket"], wait_timeout=20)
+        client.connect(
+            self.url,
+            namespaces=[NS],
+            headers={"Cookie": cookie, "User-Agent": http.headers["User-Agent"]},
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=20,
+        )
         client.call("join", {"hearing_id": self.hearing_id, "last_id": 0}, namespace=NS, timeout=30)
         self.client = client
 
@@ -569,7 +623,12 @@ class Client:
         if self.email:
             html = http.get(self.url + "/account/login", timeout=30).text
             token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-            r = http.post(self.url + "/account/login", data={"email": self.email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False, timeout=30)
+            r = http.post(
+                self.url + "/account/login",
+                data={"email": self.email, "password": PASSWORD, "csrf_token": token},
+                allow_redirects=False,
+                timeout=30,
+            )
             if r.status_code != 302:
                 raise RuntimeError(f"login failed for {self.email}")
             page = http.get(self.url + f"/hearings/{self.hearing_id}", timeout=30).text
@@ -626,7 +685,9 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
     own_redis = RedisServer() if scaled and args.redis == "own" else None
     redis_url = (own_redis.url if own_redis else args.redis) if scaled else None
     try:
-        server = Server(kind, posters_needed + WARM_UP_POSTS, processes=2 if scaled else 1, redis_url=redis_url, cpu=cpu_server)
+        server = Server(
+            kind, posters_needed + WARM_UP_POSTS, processes=2 if scaled else 1, redis_url=redis_url, cpu=cpu_server
+        )
     except BaseException:
         if own_redis:
             own_redis.stop()
@@ -648,14 +709,24 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
     clients: list[Client] = []
     profiler = None
     try:
-        posters = [Client(server.url, server.hearing_id, f"poster{i}@bench.example" if agora else None) for i in range(posters_needed)]
+        posters = [
+            Client(server.url, server.hearing_id, f"poster{i}@bench.example" if agora else None)
+            for i in range(posters_needed)
+        ]
         clients += posters
         # Warm up, then measure: the screening model and the themes library load on first use, so a
         # few posts from accounts of their own (the screening holds more than five posts a minute
         # from one person) and the first theme refit they trigger happen before the measurement.
         for i in range(WARM_UP_POSTS if agora else 1):
-            warm_up = Client(server.url, server.hearing_id, f"poster{posters_needed + i}@bench.example" if agora else None)
-            warm = warm_up.client.call("post_message", {"hearing_id": server.hearing_id, "text": "Warm-up: " + sentence(10**6 + i)}, namespace=NS, timeout=60)
+            warm_up = Client(
+                server.url, server.hearing_id, f"poster{posters_needed + i}@bench.example" if agora else None
+            )
+            warm = warm_up.client.call(
+                "post_message",
+                {"hearing_id": server.hearing_id, "text": "Warm-up: " + sentence(10**6 + i)},
+                namespace=NS,
+                timeout=60,
+            )
             warm_up.close()
             if not warm.get("ok"):
                 raise RuntimeError(f"warm-up post refused: {warm}")
@@ -666,7 +737,13 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
         offsets = [sum(per[:i]) for i in range(processes)]
         for n, offset in zip(per, offsets):
             if n:
-                config = {"urls": server.urls, "hearing_id": server.hearing_id, "count": n, "offset": offset, "reconnect": restart}
+                config = {
+                    "urls": server.urls,
+                    "hearing_id": server.hearing_id,
+                    "count": n,
+                    "offset": offset,
+                    "reconnect": restart,
+                }
                 children.append(ViewerProcess(config, cpu_clients))
         for child in children:
             child.ready.wait(300)
@@ -680,8 +757,25 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
         redis_cpu1 = proc_cpu_seconds(own_redis.process.pid) if own_redis else 0.0
         clients_cpu1 = sum(proc_cpu_seconds(c.process.pid) for c in children) + proc_cpu_seconds(os.getpid())
         if args.py_spy and not restart:
-            profiler = subprocess.Popen(["py-spy", "record", "--pid", str(server.pids[0]), "--duration", str(int(seconds)), "--rate", "250",
-                                         "--format", "raw", "--nonblocking", "-o", args.py_spy], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.pids[0]),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    "250",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "-o",
+                    args.py_spy,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         sent: dict[int, float] = {}
         states: dict[int, str] = {}
         acked: dict[int, float] = {}
@@ -696,9 +790,28 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
                 server.start()
                 back_at.append((time.time(), server.cpu_seconds()))
                 if args.py_spy:
-                    back_at.append(subprocess.Popen(
-                        ["py-spy", "record", "--pid", str(server.pids[0]), "--duration", "10", "--rate", "250", "--format", "raw",
-                         "--nonblocking", "-o", args.py_spy], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                    back_at.append(
+                        subprocess.Popen(
+                            [
+                                "py-spy",
+                                "record",
+                                "--pid",
+                                str(server.pids[0]),
+                                "--duration",
+                                "10",
+                                "--rate",
+                                "250",
+                                "--format",
+                                "raw",
+                                "--nonblocking",
+                                "-o",
+                                args.py_spy,
+                            ],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        )
+                    )
+
         for seq in range(total):
             target = start + seq / rate
             if kill_at and killed is None and target >= kill_at:
@@ -721,8 +834,12 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
             try:
                 if not poster.connected:
                     raise ConnectionError("not connected")
-                poster.client.emit("post_message", {"hearing_id": server.hearing_id, "text": sentence(seq)}, namespace=NS, callback=ack)
-            except Exception as error:  # the server is down, or a poster's connection dropped under load: count it, go on
+                poster.client.emit(
+                    "post_message", {"hearing_id": server.hearing_id, "text": sentence(seq)}, namespace=NS, callback=ack
+                )
+            except (
+                Exception
+            ) as error:  # the server is down, or a poster's connection dropped under load: count it, go on
                 states[seq] = f"error:{error}"
                 if restart:
                     poster.ensure(time.time() + 60)
@@ -782,7 +899,9 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
         "failed_viewers": sum(r["failed"] for r in results),
         "posted": total,
         "published": len(published),
-        "held": sum(1 for s in sent if states.get(s) not in (None, "published") and not str(states.get(s)).startswith("error")),
+        "held": sum(
+            1 for s in sent if states.get(s) not in (None, "published") and not str(states.get(s)).startswith("error")
+        ),
         "failed": sum(1 for s in sent if str(states.get(s, "error")).startswith("error")),
         "p50": percentile(lat, 50),
         "p95": percentile(lat, 95),
@@ -807,41 +926,111 @@ def run(kind: str, args, *, scaled: bool = False, restart: bool = False) -> dict
     if restart:
         lost_at = [t for r in results for t in r["lost_at"]]
         resynced_at = sorted(t for r in results for t in r["resynced_at"])
-        row.update({
-            "back_after": back - killed,
-            "disconnected": len(lost_at),
-            "resynced": len(resynced_at),
-            "resync_p50": percentile([t - killed for t in resynced_at], 50),
-            "resync_all": (resynced_at[-1] - killed) if resynced_at else float("nan"),
-            "resync_after_back": (resynced_at[-1] - back) if resynced_at else float("nan"),
-            "resync_cpu": resync_cpu,
-        })
+        row.update(
+            {
+                "back_after": back - killed,
+                "disconnected": len(lost_at),
+                "resynced": len(resynced_at),
+                "resync_p50": percentile([t - killed for t in resynced_at], 50),
+                "resync_all": (resynced_at[-1] - killed) if resynced_at else float("nan"),
+                "resync_after_back": (resynced_at[-1] - back) if resynced_at else float("nan"),
+                "resync_cpu": resync_cpu,
+            }
+        )
     return row
 
 
 def table(rows: list[dict]) -> str:
-    head = ["server", "viewers", "posted", "published", "p50 ms", "p95 ms", "p99 ms", "frames/s", "frames/client/s", "worst client s", "CPU µs/frame", "CPU µs/msg", "KB/client", "lost", "dup", "ack p95 ms", "server CPU %", "jobs CPU %", "clients CPU %"]
+    head = [
+        "server",
+        "viewers",
+        "posted",
+        "published",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "frames/s",
+        "frames/client/s",
+        "worst client s",
+        "CPU µs/frame",
+        "CPU µs/msg",
+        "KB/client",
+        "lost",
+        "dup",
+        "ack p95 ms",
+        "server CPU %",
+        "jobs CPU %",
+        "clients CPU %",
+    ]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
-        lines.append(" | ".join([
-            r["kind"], str(r["viewers"]), str(r["posted"]), str(r["published"]),
-            f"{r['p50']:.0f}", f"{r['p95']:.0f}", f"{r['p99']:.0f}", f"{r['frames_per_s']:.0f}",
-            f"{r['frames_per_client_s']:.2f}", str(r["worst_client_second"]), f"{r['cpu_us_per_frame']:.0f}",
-            f"{r['cpu_us_per_message_delivery']:.0f}", f"{r['kb_per_client']:.0f}", str(r["lost"]), str(r["duplicated"]),
-            f"{r['ack_p95']:.0f}", f"{100 * r['server_cpu']:.0f}", f"{100 * r['jobs_cpu']:.0f}", f"{100 * r['clients_cpu']:.0f}",
-        ]))
+        lines.append(
+            " | ".join(
+                [
+                    r["kind"],
+                    str(r["viewers"]),
+                    str(r["posted"]),
+                    str(r["published"]),
+                    f"{r['p50']:.0f}",
+                    f"{r['p95']:.0f}",
+                    f"{r['p99']:.0f}",
+                    f"{r['frames_per_s']:.0f}",
+                    f"{r['frames_per_client_s']:.2f}",
+                    str(r["worst_client_second"]),
+                    f"{r['cpu_us_per_frame']:.0f}",
+                    f"{r['cpu_us_per_message_delivery']:.0f}",
+                    f"{r['kb_per_client']:.0f}",
+                    str(r["lost"]),
+                    str(r["duplicated"]),
+                    f"{r['ack_p95']:.0f}",
+                    f"{100 * r['server_cpu']:.0f}",
+                    f"{100 * r['jobs_cpu']:.0f}",
+                    f"{100 * r['clients_cpu']:.0f}",
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
 def restart_table(rows: list[dict]) -> str:
-    head = ["server", "viewers", "disconnected", "resynced", "listening again s", "p50 resynced s", "all resynced s", "after listening s", "server CPU s", "posted", "published", "refused while down", "lost", "dup"]
+    head = [
+        "server",
+        "viewers",
+        "disconnected",
+        "resynced",
+        "listening again s",
+        "p50 resynced s",
+        "all resynced s",
+        "after listening s",
+        "server CPU s",
+        "posted",
+        "published",
+        "refused while down",
+        "lost",
+        "dup",
+    ]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
-        lines.append(" | ".join([
-            r["kind"], str(r["viewers"]), str(r["disconnected"]), str(r["resynced"]), f"{r['back_after']:.1f}",
-            f"{r['resync_p50']:.1f}", f"{r['resync_all']:.1f}", f"{r['resync_after_back']:.1f}", f"{r['resync_cpu']:.1f}",
-            str(r["posted"]), str(r["published"]), str(r["failed"]), str(r["lost"]), str(r["duplicated"]),
-        ]))
+        lines.append(
+            " | ".join(
+                [
+                    r["kind"],
+                    str(r["viewers"]),
+                    str(r["disconnected"]),
+                    str(r["resynced"]),
+                    f"{r['back_after']:.1f}",
+                    f"{r['resync_p50']:.1f}",
+                    f"{r['resync_all']:.1f}",
+                    f"{r['resync_after_back']:.1f}",
+                    f"{r['resync_cpu']:.1f}",
+                    str(r["posted"]),
+                    str(r["published"]),
+                    str(r["failed"]),
+                    str(r["lost"]),
+                    str(r["duplicated"]),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
@@ -857,12 +1046,24 @@ def main(argv=None) -> None:
     parser.add_argument("--full-clients", type=int, default=3, help="full python-socketio viewers")
     parser.add_argument("--quick", action="store_true", help="200 viewers for 10 s")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare python-socketio server")
-    parser.add_argument("--without-refits", action="store_true", help="also run Agora with the themes service's background refits off")
-    parser.add_argument("--restart", action="store_true", help="kill and restart the server a third of the way in; report the resync")
+    parser.add_argument(
+        "--without-refits", action="store_true", help="also run Agora with the themes service's background refits off"
+    )
+    parser.add_argument(
+        "--restart", action="store_true", help="kill and restart the server a third of the way in; report the resync"
+    )
     parser.add_argument("--scaled", action="store_true", help="two server processes and the Redis message queue")
-    parser.add_argument("--redis", default="own", help="the message queue for --scaled: 'own' (a redis-server of the run's own) or a URL (its database is flushed)")
-    parser.add_argument("--pin", action="store_true", help=f"server(s) on CPU {SERVER_CPU}, clients on CPU {CLIENT_CPU} (taskset)")
-    parser.add_argument("--py-spy", metavar="FILE", help="record the (first) Agora server with py-spy while posting (raw stacks)")
+    parser.add_argument(
+        "--redis",
+        default="own",
+        help="the message queue for --scaled: 'own' (a redis-server of the run's own) or a URL (its database is flushed)",
+    )
+    parser.add_argument(
+        "--pin", action="store_true", help=f"server(s) on CPU {SERVER_CPU}, clients on CPU {CLIENT_CPU} (taskset)"
+    )
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="record the (first) Agora server with py-spy while posting (raw stacks)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.viewers, args.seconds = 200, 10.0
@@ -875,13 +1076,19 @@ def main(argv=None) -> None:
         rows.append(run(kind, args, scaled=args.scaled, restart=args.restart))
         args.py_spy = spy
     mode = "2 server processes + Redis message queue, SQLite" if args.scaled else "SQLite, one server process"
-    pin = f"server on CPU {SERVER_CPU}, clients on CPU {CLIENT_CPU}" if args.pin else "server and clients share the cores"
+    pin = (
+        f"server on CPU {SERVER_CPU}, clients on CPU {CLIENT_CPU}" if args.pin else "server and clients share the cores"
+    )
     what = "restart a third of the way in" if args.restart else f"{args.seconds:g} s"
-    print(f"\nOne hearing, {args.viewers} viewers, {args.rate:g} msg/s, {what} ({os.cpu_count()} cores, {mode}; {pin})\n")
+    print(
+        f"\nOne hearing, {args.viewers} viewers, {args.rate:g} msg/s, {what} ({os.cpu_count()} cores, {mode}; {pin})\n"
+    )
     print(table(rows))
     for r in rows:
         if r["seconds_over_4"]:
-            print(f"\n{r['kind']}: {r['seconds_over_4']} of {r['client_seconds']} client-seconds had more than 4 frames")
+            print(
+                f"\n{r['kind']}: {r['seconds_over_4']} of {r['client_seconds']} client-seconds had more than 4 frames"
+            )
     if args.restart:
         print("\nRestart (seconds counted from the kill):\n")
         print(restart_table(rows))

@@ -6,6 +6,7 @@ One thread (BLAS threads set to 1; the scorer itself is single-threaded). Goals 
 app embeds each text once, when screening it, and reuses the vector); the cost with the embedding
 included is printed beside. Printed, not asserted.
 """
+
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -60,24 +61,25 @@ def main() -> int:
         for _ in range(3):  # the machine is shared: report the median of three runs
             start = time.perf_counter()
             for i in range(0, len(texts), 1000):
-                moderator.score(texts[i:i + 1000], vectors=vectors[i:i + 1000])
+                moderator.score(texts[i : i + 1000], vectors=vectors[i : i + 1000])
             rates.append(len(texts) / (time.perf_counter() - start))
         rate = float(np.median(rates))
         start = time.perf_counter()
         for i in range(0, 1000, 16):  # a group commit's batch, embedding included
-            moderator.score(texts[i:i + 16])
+            moderator.score(texts[i : i + 16])
         with_embedding = 1000 / (time.perf_counter() - start)
         latencies, whole = [], []
-        for i, text in enumerate(texts[:args.single]):
+        for i, text in enumerate(texts[: args.single]):
             t0 = time.perf_counter()
-            moderator.score([text], vectors=vectors[i:i + 1])
+            moderator.score([text], vectors=vectors[i : i + 1])
             t1 = time.perf_counter()
             moderator.score([text])
             whole.append((time.perf_counter() - t1) * 1000)
             latencies.append((t1 - t0) * 1000)
         p99 = float(np.percentile(latencies, 99))
-        rows.append((language, rate, with_embedding, float(np.percentile(latencies, 50)), p99,
-                     float(np.percentile(whole, 99))))
+        rows.append(
+            (language, rate, with_embedding, float(np.percentile(latencies, 50)), p99, float(np.percentile(whole, 99)))
+        )
 
     index = NearDuplicateIndex()
     texts = texts_of("en", args.n)
@@ -87,17 +89,25 @@ def main() -> int:
     neardup = len(texts) / (time.perf_counter() - start)
 
     load = os.getloadavg()[0]
-    print(f"model {moderator.version}; {args.n:,} real texts per language; one thread{' pinned to one CPU' if args.pin else ''}; "
-          f"machine load average {load:.1f} over {os.cpu_count()} CPUs (other work on the machine slows this)")
+    print(
+        f"model {moderator.version}; {args.n:,} real texts per language; one thread{' pinned to one CPU' if args.pin else ''}; "
+        f"machine load average {load:.1f} over {os.cpu_count()} CPUs (other work on the machine slows this)"
+    )
     print()
-    print("| language | batched, embeddings computed (texts/s) | batches of 16, embedding included (texts/s) | "
-          "one text p50 / p99, embedding computed (ms) | one text p99, embedding included (ms) |")
+    print(
+        "| language | batched, embeddings computed (texts/s) | batches of 16, embedding included (texts/s) | "
+        "one text p50 / p99, embedding computed (ms) | one text p99, embedding included (ms) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for language, rate, with_embedding, p50, p99, whole in rows:
-        print(f"| {language} | {rate:,.0f} {'(goal ≥ 2,000: met)' if rate >= 2000 else '(goal ≥ 2,000: **NOT met**)'} | "
-              f"{with_embedding:,.0f} | {p50:.2f} / {p99:.2f} {'(≤ 5: met)' if p99 <= 5 else '(≤ 5: **NOT met**)'} | {whole:.2f} |")
+        print(
+            f"| {language} | {rate:,.0f} {'(goal ≥ 2,000: met)' if rate >= 2000 else '(goal ≥ 2,000: **NOT met**)'} | "
+            f"{with_embedding:,.0f} | {p50:.2f} / {p99:.2f} {'(≤ 5: met)' if p99 <= 5 else '(≤ 5: **NOT met**)'} | {whole:.2f} |"
+        )
     print()
-    print(f"near-duplicate index add ({len(texts):,} texts): {neardup:,.0f} texts/s; model and embedding model load: {load_ms:.0f} ms")
+    print(
+        f"near-duplicate index add ({len(texts):,} texts): {neardup:,.0f} texts/s; model and embedding model load: {load_ms:.0f} ms"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ list of (participant, statement, value) tuples, as the app would read them from 
 ("tuples"), and, for the largest case, also as an (n, 3) integer NumPy array ("array"). Times are
 printed, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,20 @@ def child(n_p: int, n_s: int, per: int, form: str) -> None:
     placed = np.array(list(op.groups))
     ari = adjusted_rand_score(truth[placed], [op.groups[p] for p in placed]) if len(placed) else 0.0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"votes": n_votes, "seconds": seconds, "peak_mb": peak_mb, "groups": len(set(op.groups.values())),
-                      "placed": len(op.groups), "ari": ari, "consensus": len(op.consensus), "divisive": len(op.divisive)}))
+    print(
+        json.dumps(
+            {
+                "votes": n_votes,
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "groups": len(set(op.groups.values())),
+                "placed": len(op.groups),
+                "ari": ari,
+                "consensus": len(op.consensus),
+                "divisive": len(op.divisive),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -79,15 +92,24 @@ def main() -> None:
         if n_p >= 100_000:
             runs.append((name, n_p, n_s, per, "array", goal_s, goal_mb))
     print(f"{os.cpu_count()} CPUs; synthetic votes, 3 planted groups (see docstring)")
-    print(f"{'case':10} {'input':6} {'votes':>9} {'fit s':>7} {'peak MB':>8} {'groups':>6} {'placed':>7} {'ARI':>5} {'goal':>16} status")
+    print(
+        f"{'case':10} {'input':6} {'votes':>9} {'fit s':>7} {'peak MB':>8} {'groups':>6} {'placed':>7} {'ARI':>5} {'goal':>16} status"
+    )
     for name, n_p, n_s, per, form, goal_s, goal_mb in runs:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n_p), str(n_s), str(per), form],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(n_p), str(n_s), str(per), form],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         ok = r["seconds"] <= goal_s and (goal_mb is None or r["peak_mb"] <= goal_mb)
         goal = f"<={goal_s:g}s" + (f", <={goal_mb:g}MB" if goal_mb else "")
-        print(f"{name:10} {form:6} {r['votes']:>9} {r['seconds']:>7.2f} {r['peak_mb']:>8.0f} {r['groups']:>6} "
-              f"{r['placed']:>7} {r['ari']:>5.2f} {goal:>16} {'met' if ok else 'NOT met'}", flush=True)
+        print(
+            f"{name:10} {form:6} {r['votes']:>9} {r['seconds']:>7.2f} {r['peak_mb']:>8.0f} {r['groups']:>6} "
+            f"{r['placed']:>7} {r['ari']:>5.2f} {goal:>16} {'met' if ok else 'NOT met'}",
+            flush=True,
+        )
     print("\npeak MB includes the Python interpreter, NumPy/scikit-learn and the generated votes.")
 
 

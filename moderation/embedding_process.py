@@ -21,6 +21,7 @@ an answer is a 4-byte count, then count × 512 little-endian float32 (and, for a
 one and asks it again, once; if that fails too, ``EmbeddingUnavailable`` tells the caller to embed
 some other way. The child exits when its input closes (its parent is gone).
 """
+
 from __future__ import annotations
 
 import json
@@ -106,7 +107,9 @@ class EmbeddingProcess:
                 try:
                     return self._ask(request, len(texts), scoring=isinstance(payload, dict))
                 except (OSError, EOFError, ValueError) as error:
-                    log.warning("the embedding process failed (%s: %s); attempt %d", type(error).__name__, error, attempt)
+                    log.warning(
+                        "the embedding process failed (%s: %s); attempt %d", type(error).__name__, error, attempt
+                    )
                     self._stop_child()
         raise EmbeddingUnavailable("the embedding process could not answer twice in a row")
 
@@ -129,7 +132,10 @@ class EmbeddingProcess:
             return vectors, None
         (size,) = _HEADER.unpack(_read_exactly(stdout, _HEADER.size))
         answer = json.loads(_read_exactly(stdout, size).decode("utf-8"))
-        scores = [Score(float(a), float(s), lang, tuple(reasons), decision) for a, s, lang, reasons, decision in answer["scores"]]
+        scores = [
+            Score(float(a), float(s), lang, tuple(reasons), decision)
+            for a, s, lang, reasons, decision in answer["scores"]
+        ]
         if len(scores) != count:
             raise ValueError(f"the embedding process answered {len(scores)} scores for {count} texts")
         return vectors, (scores, str(answer["version"]))
@@ -193,7 +199,9 @@ def _answer(request: object, models: _Models) -> bytes:
     frame = _HEADER.pack(len(texts)) + vectors.tobytes()
     if isinstance(request, dict):
         model = models.get(name)
-        scores = [[s.abuse, s.spam, s.language, list(s.reasons), s.decision] for s in model.score(texts, vectors=vectors)]
+        scores = [
+            [s.abuse, s.spam, s.language, list(s.reasons), s.decision] for s in model.score(texts, vectors=vectors)
+        ]
         body = json.dumps({"version": model.version, "scores": scores}).encode("utf-8")
         frame += _HEADER.pack(len(body)) + body
     return frame

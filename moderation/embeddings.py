@@ -12,6 +12,7 @@ they give differ from float32 by < 0.001, see ``tests/moderation/test_embeddings
 Cost on this machine, one core: ~1.5-2 ms a short text in batches, ~2.5 ms alone
 (``bench/themes.py``); the model takes ~1 s and ~170 MB to load, once per process.
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ Pol.is rejected statements and US bill titles (never trained on); then per langu
 languages): the MLMA test split (en, fr, ar), the held-out half of the SIB-200 sentences (ordinary
 text in each language) and the test split of our contrast set, reported apart, per category.
 """
+
 from __future__ import annotations
 
 import sys
@@ -75,12 +76,21 @@ def evaluate(moderator: Moderator) -> list[Row]:
         Row("false-hold rate", ct, civic_fh, "≤ 0.02", civic_fh <= 0.02),
         Row("false-hold rate, 95 % upper bound (Wilson)", ct, _wilson_upper(round(civic_fh * n_civic), n_civic)),
         Row("false-reject rate", ct, rejected(civic_scores), "0", rejected(civic_scores) == 0),
-        Row("held or rejected (curated out, not abusive)", f"Pol.is rejected (n={len(rejected_scores)})", held(rejected_scores)),
-        Row("false-hold rate (cross-domain)", f"US bill titles (n={len(bill_scores)})", held(bill_scores), "≤ 0.02", held(bill_scores) <= 0.02),
+        Row(
+            "held or rejected (curated out, not abusive)",
+            f"Pol.is rejected (n={len(rejected_scores)})",
+            held(rejected_scores),
+        ),
+        Row(
+            "false-hold rate (cross-domain)",
+            f"US bill titles (n={len(bill_scores)})",
+            held(bill_scores),
+            "≤ 0.02",
+            held(bill_scores) <= 0.02,
+        ),
         Row("ROC-AUC abusive vs neither", dt, float(roc_auc_score(y, p))),
         Row("ROC-AUC hate vs neither", dt, float(roc_auc_score(y[hate | (y == 0)], p[hate | (y == 0)]))),
-        Row("ROC-AUC Davidson abusive vs civic", "Davidson test × Pol.is held-out",
-            _auc(p[y == 1], p_civic)),
+        Row("ROC-AUC Davidson abusive vs civic", "Davidson test × Pol.is held-out", _auc(p[y == 1], p_civic)),
         Row("ROC-AUC Davidson abusive vs bill titles", "Davidson test × US bills", _auc(p[y == 1], p_bills)),
         Row("Brier score (calibration)", dt, float(brier_score_loss(y, p))),
         Row("expected calibration error", dt, _ece(y, p)),
@@ -119,8 +129,14 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict[tu
     """Per language rows, and per (language, contrast category) the share held."""
     from .train import language_of
 
-    test = (data.mlma()["test"] + data.davidson()["test"] + data.polis()["test"] + data.sib200()["test"]
-            + data.civic()["test"] + data.contrast()["test"])
+    test = (
+        data.mlma()["test"]
+        + data.davidson()["test"]
+        + data.polis()["test"]
+        + data.sib200()["test"]
+        + data.civic()["test"]
+        + data.contrast()["test"]
+    )
     scores = moderator.score(_texts(test), vectors=_vectors(test))
     p = np.array([s.abuse for s in scores])
     held = np.array([s.decision != "publish" for s in scores])
@@ -136,17 +152,24 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict[tu
         abusive, calm, con = mine & (y == 1), mine & ordinary, mine & contrast
         n_calm = int(calm.sum())
         fh = float(held[calm].mean()) if n_calm else None
-        rows.append(LanguageRow(
-            lang, moderator.thresholds_for(lang).hold,
-            float(held[abusive].mean()) if abusive.any() else None, int(abusive.sum()),
-            fh, _wilson_upper(round(fh * n_calm), n_calm) if fh is not None else None, n_calm,
-            float(roc_auc_score(y[mine], p[mine])) if len(set(y[mine])) == 2 else None,
-            float(roc_auc_score(y[con], p[con])) if len(set(y[con])) == 2 else None,
-            float(held[con & (y == 1)].mean()) if (con & (y == 1)).any() else None,
-            float(held[con & (y == 0)].mean()) if (con & (y == 0)).any() else None,
-            int(con.sum()),
-            float(held[mine & civic].mean()) if (mine & civic).any() else None, int((mine & civic).sum()),
-        ))
+        rows.append(
+            LanguageRow(
+                lang,
+                moderator.thresholds_for(lang).hold,
+                float(held[abusive].mean()) if abusive.any() else None,
+                int(abusive.sum()),
+                fh,
+                _wilson_upper(round(fh * n_calm), n_calm) if fh is not None else None,
+                n_calm,
+                float(roc_auc_score(y[mine], p[mine])) if len(set(y[mine])) == 2 else None,
+                float(roc_auc_score(y[con], p[con])) if len(set(y[con])) == 2 else None,
+                float(held[con & (y == 1)].mean()) if (con & (y == 1)).any() else None,
+                float(held[con & (y == 0)].mean()) if (con & (y == 0)).any() else None,
+                int(con.sum()),
+                float(held[mine & civic].mean()) if (mine & civic).any() else None,
+                int((mine & civic).sum()),
+            )
+        )
         for e, h in zip((e for e, m in zip(test, con) if m), held[con]):
             categories.setdefault((lang, e.group.split(":", 1)[1], e.label), []).append(bool(h))
     return rows, {k: (float(np.mean(v)), len(v)) for k, v in sorted(categories.items())}
@@ -154,6 +177,7 @@ def evaluate_languages(moderator: Moderator) -> tuple[list[LanguageRow], dict[tu
 
 def format_languages(rows: list[LanguageRow], categories: dict[tuple[str, str, int], tuple[float, int]]) -> str:
     """Markdown tables: per language, then the contrast set's categories (share held)."""
+
     def f(x: float | None) -> str:
         return "–" if x is None else f"{x:.3f}"
 
@@ -162,17 +186,25 @@ def format_languages(rows: list[LanguageRow], categories: dict[tuple[str, str, i
         "| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
-        lines.append(f"| {r.language} | {r.hold:.3f} | {f(r.recall)} ({r.n_abusive}) | {f(r.false_hold)} ({r.n_ordinary}) | "
-                     f"{f(r.false_hold_upper)} | {f(r.civic_false_hold)} ({r.n_civic}) | {f(r.auc)} | {f(r.contrast_auc)} | {f(r.contrast_recall)} | "
-                     f"{f(r.contrast_false_hold)} ({r.n_contrast}) |")
+        lines.append(
+            f"| {r.language} | {r.hold:.3f} | {f(r.recall)} ({r.n_abusive}) | {f(r.false_hold)} ({r.n_ordinary}) | "
+            f"{f(r.false_hold_upper)} | {f(r.civic_false_hold)} ({r.n_civic}) | {f(r.auc)} | {f(r.contrast_auc)} | {f(r.contrast_recall)} | "
+            f"{f(r.contrast_false_hold)} ({r.n_contrast}) |"
+        )
     names = sorted({c for _, c, _ in categories})
-    lines += ["", "Contrast set (held-out split), share held per category (label 1 should be held, label 0 not):", "",
-              "| category | label | " + " | ".join(data.LANGUAGES) + " |",
-              "| --- | ---: | " + " | ".join("---:" for _ in data.LANGUAGES) + " |"]
+    lines += [
+        "",
+        "Contrast set (held-out split), share held per category (label 1 should be held, label 0 not):",
+        "",
+        "| category | label | " + " | ".join(data.LANGUAGES) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in data.LANGUAGES) + " |",
+    ]
     for name in names:
         label = next(lab for (_, c, lab) in categories if c == name)
         cells = [categories.get((lang, name, label)) for lang in data.LANGUAGES]
-        lines.append(f"| {name} | {label} | " + " | ".join("–" if c is None else f"{c[0]:.2f} ({c[1]})" for c in cells) + " |")
+        lines.append(
+            f"| {name} | {label} | " + " | ".join("–" if c is None else f"{c[0]:.2f} ({c[1]})" for c in cells) + " |"
+        )
     return "\n".join(lines)
 
 

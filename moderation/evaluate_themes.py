@@ -12,6 +12,7 @@
   participants both place). Statements moderated out (``moderated == -1``) are dropped, as Pol.is
   drops them from its computation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,14 @@ def load_uscongress() -> tuple[list[str], list[int]]:
     return [r["text"] for r in rows], [int(r["major"]) for r in rows]
 
 
-SIB_LANGUAGES = {"eng_Latn": "en", "fra_Latn": "fr", "spa_Latn": "es", "rus_Cyrl": "ru", "arb_Arab": "ar", "zho_Hans": "zh"}
+SIB_LANGUAGES = {
+    "eng_Latn": "en",
+    "fra_Latn": "fr",
+    "spa_Latn": "es",
+    "rus_Cyrl": "ru",
+    "arb_Arab": "ar",
+    "zho_Hans": "zh",
+}
 
 
 def load_sib200_mixed() -> tuple[list[str], list[str], list[str]]:
@@ -86,7 +94,9 @@ def _status(value: float, goal: float) -> str:
     return "met" if value >= goal else "NOT met"
 
 
-def evaluate(backends: Sequence[str] = ("tfidf",), parts: Sequence[str] = ("themes", "opinions")) -> list[tuple[str, str, float, float | None, str]]:
+def evaluate(
+    backends: Sequence[str] = ("tfidf",), parts: Sequence[str] = ("themes", "opinions")
+) -> list[tuple[str, str, float, float | None, str]]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from moderation import opinions, themes
@@ -103,17 +113,31 @@ def evaluate(backends: Sequence[str] = ("tfidf",), parts: Sequence[str] = ("them
                 detail = f"{len(ts.themes)} themes, {seconds:.1f}s (with embedding); {ts.k_chosen_by[:60]}"
                 goal = 0.32 if backend == "embeddings" and k == 7 else None  # the brief's measurement of USE + k-means
                 rows.append((what, "NMI topic", normalized_mutual_info_score(topics, ts.assignments), goal, detail))
-                rows.append((what, "NMI lang", normalized_mutual_info_score(languages, ts.assignments), None,
-                             "lower is better: a theme holds every language"))
+                rows.append(
+                    (
+                        what,
+                        "NMI lang",
+                        normalized_mutual_info_score(languages, ts.assignments),
+                        None,
+                        "lower is better: a theme holds every language",
+                    )
+                )
         statements = load_polis_comments()
         for backend in backends:  # no topic labels: what a secretariat sees, and how long it takes
             start = time.perf_counter()
             ts = themes.fit(statements, backend=backend)
             seconds = time.perf_counter() - start
             sizes = sorted((t.size for t in ts.themes), reverse=True)
-            rows.append((f"themes[{backend}] Pol.is Bowling Green, k=auto", "themes", float(len(ts.themes)), None,
-                         f"{len(statements)} statements, {seconds:.1f}s; sizes {sizes[:8]}; first names: "
-                         + " | ".join(t.label for t in ts.themes[:4])))
+            rows.append(
+                (
+                    f"themes[{backend}] Pol.is Bowling Green, k=auto",
+                    "themes",
+                    float(len(ts.themes)),
+                    None,
+                    f"{len(statements)} statements, {seconds:.1f}s; sizes {sizes[:8]}; first names: "
+                    + " | ".join(t.label for t in ts.themes[:4]),
+                )
+            )
     texts, labels = load_uscongress() if "themes" in parts else ([], [])
     for backend in backends if "themes" in parts else ():
         goal = 0.26 if backend == "tfidf" else 0.31
@@ -149,17 +173,30 @@ def evaluate(backends: Sequence[str] = ("tfidf",), parts: Sequence[str] = ("them
         other = opinions.fit(votes, random_state=seed)
         common = [p for p in other.groups if p in polis_groups]
         spread.append(adjusted_rand_score([polis_groups[p] for p in common], [other.groups[p] for p in common]))
-    rows.append(("opinions vs Pol.is groups, seeds 1-5", "ARI", float(np.mean(spread)), None,
-                 f"mean; min {min(spread):.3f}, max {max(spread):.3f}"))
+    rows.append(
+        (
+            "opinions vs Pol.is groups, seeds 1-5",
+            "ARI",
+            float(np.mean(spread)),
+            None,
+            f"mean; min {min(spread):.3f}, max {max(spread):.3f}",
+        )
+    )
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="embeddings,tfidf",
-                        help="comma-separated: embeddings (the default), tfidf (words), hybrid")
-    parser.add_argument("--only", choices=("themes", "opinions"),
-                        help="evaluate only themes (bill titles) or only opinion groups (Pol.is)")
+    parser.add_argument(
+        "--backends",
+        default="embeddings,tfidf",
+        help="comma-separated: embeddings (the default), tfidf (words), hybrid",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("themes", "opinions"),
+        help="evaluate only themes (bill titles) or only opinion groups (Pol.is)",
+    )
     args = parser.parse_args(argv)
     backends = tuple(b for b in args.backends.split(",") if b)
     rows = evaluate(backends, parts=(args.only,) if args.only else ("themes", "opinions"))

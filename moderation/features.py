@@ -3,6 +3,7 @@
 Hashing (no vocabulary) keeps the artefact to a weight vector and an IDF vector, and makes
 featurising identical on every machine: MurmurHash3 in scikit-learn is fixed.
 """
+
 from __future__ import annotations
 
 import html
@@ -58,12 +59,23 @@ def normalise(text: str) -> str:
 
 
 _CHAR = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(3, 5), n_features=CHAR_FEATURES,
-    alternate_sign=False, norm=None, lowercase=False, dtype=np.float32,
+    analyzer="char_wb",
+    ngram_range=(3, 5),
+    n_features=CHAR_FEATURES,
+    alternate_sign=False,
+    norm=None,
+    lowercase=False,
+    dtype=np.float32,
 )
 _WORD = HashingVectorizer(
-    analyzer="word", ngram_range=(1, 2), n_features=WORD_FEATURES, token_pattern=r"(?u)\b\w+\b",
-    alternate_sign=False, norm=None, lowercase=False, dtype=np.float32,
+    analyzer="word",
+    ngram_range=(1, 2),
+    n_features=WORD_FEATURES,
+    token_pattern=r"(?u)\b\w+\b",
+    alternate_sign=False,
+    norm=None,
+    lowercase=False,
+    dtype=np.float32,
 )
 
 

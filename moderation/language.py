@@ -3,6 +3,7 @@
 Short or symbol-only texts are hard to identify, so below a confidence floor we say ``None``
 rather than guess: a wrong "unsupported language" would switch off the abuse model.
 """
+
 from __future__ import annotations
 
 import re

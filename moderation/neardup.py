@@ -4,6 +4,7 @@ Campaigns (the same text with small edits, from one or many accounts) are groupe
 disclose "412 near-identical submissions" instead of silently deleting them. The index is
 plain data (``to_dict`` / ``from_dict``), so it can be stored or rebuilt from texts at start-up.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ def shingles(text: str, k: int = 5) -> np.ndarray:
     words = " ".join(_WORD_RE.findall(normalise(clean(text))))
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    grams = {words[i:i + k] for i in range(max(1, len(words) - k + 1))}
+    grams = {words[i : i + k] for i in range(max(1, len(words) - k + 1))}
     return np.fromiter((murmurhash3_32(g, seed=17, positive=True) for g in grams), dtype=np.uint64, count=len(grams))
 
 
@@ -120,7 +121,10 @@ class NearDuplicateIndex:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data: parameters and signatures in insertion order."""
         return {
-            "threshold": self.threshold, "bands": self.bands, "rows": self.rows, "seed": self.seed,
+            "threshold": self.threshold,
+            "bands": self.bands,
+            "rows": self.rows,
+            "seed": self.seed,
             "items": [[item_id, sig.tolist()] for item_id, sig in self._signatures.items()],
         }
 
@@ -133,7 +137,7 @@ class NearDuplicateIndex:
         return index
 
     def _band_keys(self, sig: np.ndarray) -> list[bytes]:
-        return [sig[b * self.rows:(b + 1) * self.rows].tobytes() for b in range(self.bands)]
+        return [sig[b * self.rows : (b + 1) * self.rows].tobytes() for b in range(self.bands)]
 
     def _query(self, sig: np.ndarray, exclude: object) -> list[object]:
         if bool((sig == 0xFFFFFFFF).all()):

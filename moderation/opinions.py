@@ -20,6 +20,7 @@ moderated-out statements as columns of zeros; callers here leave their votes out
 
 Why one module of ~550 lines: one algorithm (Pol.is's), kept in the order of the files it follows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -85,7 +86,9 @@ class OpinionGroups:
             "axes": {
                 "n_statements": self.axes.get("n_statements", 0),
                 "statements": [[s, m, c1, c2] for s, (m, c1, c2) in self.axes.get("statements", {}).items()],
-            } if self.axes else {},
+            }
+            if self.axes
+            else {},
         }
 
     @classmethod
@@ -109,8 +112,12 @@ class OpinionGroups:
             },
             axes={
                 "n_statements": int(data["axes"]["n_statements"]),
-                "statements": {_key(s): (float(m), float(c1), float(c2)) for s, m, c1, c2 in data["axes"]["statements"]},
-            } if data.get("axes") else {},
+                "statements": {
+                    _key(s): (float(m), float(c1), float(c2)) for s, m, c1, c2 in data["axes"]["statements"]
+                },
+            }
+            if data.get("axes")
+            else {},
         )
 
 
@@ -152,9 +159,7 @@ def _read_votes(votes: Iterable[Vote] | np.ndarray) -> tuple[list[Id], list[Id],
         numeric = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         bad = next(v for v in values if not _is_number(v))
-        raise ValueError(
-            f"vote values must be 1 (agree), -1 (disagree) or 0 (pass); got {bad!r}"
-        ) from None
+        raise ValueError(f"vote values must be 1 (agree), -1 (disagree) or 0 (pass); got {bad!r}") from None
     invalid = ~np.isin(numeric, (-1.0, 0.0, 1.0))
     if invalid.any():
         bad = values[int(np.flatnonzero(invalid)[0])]
@@ -180,8 +185,15 @@ def _is_number(value: Id) -> bool:
         return False
 
 
-def fit(votes: Iterable[Vote] | np.ndarray, groups: dict[Id, Id] | None = None, *, previous: OpinionGroups | None = None,
-        min_votes: int = MIN_VOTES, top: int = 10, random_state: int = 0) -> OpinionGroups:
+def fit(
+    votes: Iterable[Vote] | np.ndarray,
+    groups: dict[Id, Id] | None = None,
+    *,
+    previous: OpinionGroups | None = None,
+    min_votes: int = MIN_VOTES,
+    top: int = 10,
+    random_state: int = 0,
+) -> OpinionGroups:
     """Opinion groups and group-aware statistics from ``(participant, statement, value)`` votes.
 
     ``groups={participant: declared_group}``: use declared groups (e.g. constituencies) instead of
@@ -193,8 +205,9 @@ def fit(votes: Iterable[Vote] | np.ndarray, groups: dict[Id, Id] | None = None, 
     participants, statements, p_idx, s_idx, values = _read_votes(votes)
     n_p, n_s = len(participants), len(statements)
     if n_s == 0:
-        return OpinionGroups(groups={}, consensus=[], divisive=[], representative={},
-                             declared=groups is not None, k_chosen_by="no votes")
+        return OpinionGroups(
+            groups={}, consensus=[], divisive=[], representative={}, declared=groups is not None, k_chosen_by="no votes"
+        )
     agree = sparse.csr_matrix(((values == 1).astype(np.float64), (p_idx, s_idx)), shape=(n_p, n_s))
     disagree = sparse.csr_matrix(((values == -1).astype(np.float64), (p_idx, s_idx)), shape=(n_p, n_s))
     seen = sparse.csr_matrix((np.ones(len(values)), (p_idx, s_idx)), shape=(n_p, n_s))
@@ -235,17 +248,23 @@ def fit(votes: Iterable[Vote] | np.ndarray, groups: dict[Id, Id] | None = None, 
             ]
             for g, ss in representative.items()
         },
-        coords={participants[i]: (round(float(coords_arr[i, 0]), 4), round(float(coords_arr[i, 1]), 4))
-                for i in np.flatnonzero(in_pca)},
+        coords={
+            participants[i]: (round(float(coords_arr[i, 0]), 4), round(float(coords_arr[i, 1]), 4))
+            for i in np.flatnonzero(in_pca)
+        },
         group_sizes={_python(group_keys[g]): int(np.count_nonzero(label_codes == g)) for g in range(len(group_keys))},
         declared=groups is not None,
         k_chosen_by=k_chosen_by,
         statement_stats={statements[s]: v for s, v in per_statement.items()},
         axes={
             "n_statements": n_s,
-            "statements": {statements[s]: (round(float(means[s]), 6), round(float(vt[0, s]), 6), round(float(vt[1, s]), 6))
-                           for s in range(n_s)},
-        } if vt is not None and means is not None else {},  # (both None together)
+            "statements": {
+                statements[s]: (round(float(means[s]), 6), round(float(vt[0, s]), 6), round(float(vt[1, s]), 6))
+                for s in range(n_s)
+            },
+        }
+        if vt is not None and means is not None
+        else {},  # (both None together)
     )
 
 
@@ -274,7 +293,9 @@ def extremity(axes: dict[str, Any]) -> dict[Id, float]:
     }
 
 
-def nearest_group(point: tuple[float, float] | None, coords: dict[Id, tuple[float, float]], groups: dict[Id, Id]) -> Id | None:
+def nearest_group(
+    point: tuple[float, float] | None, coords: dict[Id, tuple[float, float]], groups: dict[Id, Id]
+) -> Id | None:
     """The group whose members' centre is closest to ``point`` (how a newcomer would be grouped
     before the next update); None without groups."""
     sums: dict[Id, list[float]] = {}
@@ -287,7 +308,9 @@ def nearest_group(point: tuple[float, float] | None, coords: dict[Id, tuple[floa
             entry[2] += 1
     if point is None or not sums:
         return None
-    return min(sums, key=lambda g: (point[0] - sums[g][0] / sums[g][2]) ** 2 + (point[1] - sums[g][1] / sums[g][2]) ** 2)
+    return min(
+        sums, key=lambda g: (point[0] - sums[g][0] / sums[g][2]) ** 2 + (point[1] - sums[g][1] / sums[g][2]) ** 2
+    )
 
 
 def _in_conversation(n_votes: np.ndarray, n_s: int, min_votes: int = MIN_VOTES) -> np.ndarray:
@@ -302,8 +325,16 @@ def _in_conversation(n_votes: np.ndarray, n_s: int, min_votes: int = MIN_VOTES) 
     return in_conv
 
 
-def _project(p_idx: np.ndarray, s_idx: np.ndarray, values: np.ndarray, n_p: int, n_s: int, n_votes: np.ndarray,
-             min_votes: int, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _project(
+    p_idx: np.ndarray,
+    s_idx: np.ndarray,
+    values: np.ndarray,
+    n_p: int,
+    n_s: int,
+    n_votes: np.ndarray,
+    min_votes: int,
+    random_state: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Pol.is' sparsity-aware 2-D PCA projection (``pca.clj``), for those ``_in_conversation``.
 
     The axes are the top two principal components of the whole vote matrix (every participant who
@@ -355,8 +386,9 @@ def _project(p_idx: np.ndarray, s_idx: np.ndarray, values: np.ndarray, n_p: int,
     return coords, in_pca, means, vt
 
 
-def _cluster(coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | None, participants: list[Id],
-             random_state: int) -> tuple[np.ndarray, str]:
+def _cluster(
+    coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | None, participants: list[Id], random_state: int
+) -> tuple[np.ndarray, str]:
     """Pol.is two-level clustering (``clusters.clj``): 100 base clusters, then k in 2..5 groups of
     base clusters (k-means weighted by base-cluster size), k by the silhouette of the base-cluster
     centres; finally the chosen groups' k-means is finished on the participants themselves."""
@@ -378,8 +410,11 @@ def _cluster(coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | N
     used = weights > 0  # Pol.is drops base clusters that end up empty
     centres, weights = base.cluster_centers_[used], weights[used]
     n_base = len(centres)
-    prev_k = (len(set(previous.groups.values()))
-              if previous is not None and previous.groups and not previous.declared else None)
+    prev_k = (
+        len(set(previous.groups.values()))
+        if previous is not None and previous.groups and not previous.declared
+        else None
+    )
     warm = _previous_centres(points, idx, previous, participants) if previous is not None and prev_k else None
     # Pol.is max-k-fn: min(5, 2 + n_base_clusters / 12)
     max_k = int(min(MAX_K, 2 + n_base // 12, n_base))
@@ -411,8 +446,9 @@ def _cluster(coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | N
     # A warm start keeps its own optimum: groups should not jump between updates.
     final = KMeans(n_clusters=best_k, init=model.cluster_centers_, n_init=1, tol=0.0, max_iter=1000).fit(points)
     if not (warm is not None and len(warm) == best_k):
-        fresh = KMeans(n_clusters=best_k, n_init=FINAL_RESTARTS, tol=0.0, max_iter=1000,
-                       random_state=random_state).fit(points)
+        fresh = KMeans(n_clusters=best_k, n_init=FINAL_RESTARTS, tol=0.0, max_iter=1000, random_state=random_state).fit(
+            points
+        )
         if fresh.inertia_ < final.inertia_:
             final = fresh
     group_of = final.labels_
@@ -428,7 +464,9 @@ def _cluster(coords: np.ndarray, in_pca: np.ndarray, previous: OpinionGroups | N
     return labels, f"silhouette of {n_base} base-cluster centres ({summary}) -> k={best_k}"
 
 
-def _previous_centres(points: np.ndarray, idx: np.ndarray, previous: OpinionGroups, participants: list[Id]) -> np.ndarray | None:
+def _previous_centres(
+    points: np.ndarray, idx: np.ndarray, previous: OpinionGroups, participants: list[Id]
+) -> np.ndarray | None:
     """Centres of the previous groups in today's projection (Pol.is' ``last-clusters``)."""
     members: dict[Id, list[int]] = {}
     for row, i in enumerate(idx):
@@ -465,8 +503,9 @@ def _match_previous(labels: np.ndarray, previous: OpinionGroups, participants: l
     return np.array([mapping[label] if label >= 0 else -1 for label in labels])
 
 
-def _statement_stats(agree: sparse.csr_matrix, disagree: sparse.csr_matrix, seen: sparse.csr_matrix, labels: np.ndarray,
-                     n_groups: int) -> dict[str, np.ndarray]:
+def _statement_stats(
+    agree: sparse.csr_matrix, disagree: sparse.csr_matrix, seen: sparse.csr_matrix, labels: np.ndarray, n_groups: int
+) -> dict[str, np.ndarray]:
     """Per group (and overall) counts of agrees, disagrees and votes for each statement."""
     from scipy import sparse
 
@@ -503,8 +542,11 @@ def _two_prop_test(s1: np.ndarray, n1: np.ndarray, s2: np.ndarray, n2: np.ndarra
     return z
 
 
-def _summaries(stats: dict[str, np.ndarray], n_groups: int, top: int,
-               ) -> tuple[list[int], list[int], dict[int, list[_Representative]], dict[int, dict[str, float]]]:
+def _summaries(
+    stats: dict[str, np.ndarray],
+    n_groups: int,
+    top: int,
+) -> tuple[list[int], list[int], dict[int, list[_Representative]], dict[int, dict[str, float]]]:
     """Consensus, divisive and representative statements from the vote counts."""
     all_na, all_nd, all_ns = stats["all_na"], stats["all_nd"], stats["all_ns"]
     n_s = len(all_ns)

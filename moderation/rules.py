@@ -3,6 +3,7 @@
 Rules, not a model: we have no labelled spam from civic platforms, and rules give reasons a
 moderator (and the participant) can read.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,24 +21,27 @@ CAPS_RATIO = 0.8
 _REPEAT_CHAR_RE = re.compile(rf"(\S)\1{{{REPEAT_RUN - 1},}}")
 REPEAT_WORDS = 5  # the same word this many times in a row
 _MARKUP_RE = re.compile(r"<\s*/?\s*(script|iframe|object|embed|style|img|svg|a)\b|javascript:|on\w+\s*=", re.I)
-_PROMO_RES = [re.compile(p, re.I) for p in (
-    r"\b(buy|order|shop) (now|today|online)\b",
-    r"\bclick (here|the link|below)\b",
-    r"\b(limited|special|exclusive) (time )?offer\b",
-    r"\b(promo|coupon|discount) code\b",
-    r"\b\d{1,2} ?% off\b",
-    r"\b(free|cheap|discount(ed)?) (money|gift|iphone|pills|followers|likes|shipping|trial)\b",
-    r"\b(earn|make) \$?\d[\d,]* ?(\$|dollars|usd|euros?)? ?(a|per|every) (day|week|hour|month)\b",
-    r"\bwork(ing)? from home\b",
-    r"\b(crypto|bitcoin|btc|forex|nft)s? (investment|trading|profit|signals|giveaway)\b",
-    r"\b(viagra|cialis|casino bonus|payday loans?|escort)\b",
-    r"\b(dm|message|text|whatsapp|telegram) me\b",
-    r"\b(follow|subscribe to) (me|my|our)\b",
-    r"\b(check out|visit) (my|our) (site|website|channel|page|store|shop)\b",
-    r"\bcall now\b|\bact now\b|\b100% (free|guaranteed)\b",
-    r"(\+?\d[\d\-\s().]{8,}\d)",
-    r"\$\$+|€€+",
-)]
+_PROMO_RES = [
+    re.compile(p, re.I)
+    for p in (
+        r"\b(buy|order|shop) (now|today|online)\b",
+        r"\bclick (here|the link|below)\b",
+        r"\b(limited|special|exclusive) (time )?offer\b",
+        r"\b(promo|coupon|discount) code\b",
+        r"\b\d{1,2} ?% off\b",
+        r"\b(free|cheap|discount(ed)?) (money|gift|iphone|pills|followers|likes|shipping|trial)\b",
+        r"\b(earn|make) \$?\d[\d,]* ?(\$|dollars|usd|euros?)? ?(a|per|every) (day|week|hour|month)\b",
+        r"\bwork(ing)? from home\b",
+        r"\b(crypto|bitcoin|btc|forex|nft)s? (investment|trading|profit|signals|giveaway)\b",
+        r"\b(viagra|cialis|casino bonus|payday loans?|escort)\b",
+        r"\b(dm|message|text|whatsapp|telegram) me\b",
+        r"\b(follow|subscribe to) (me|my|our)\b",
+        r"\b(check out|visit) (my|our) (site|website|channel|page|store|shop)\b",
+        r"\bcall now\b|\bact now\b|\b100% (free|guaranteed)\b",
+        r"(\+?\d[\d\-\s().]{8,}\d)",
+        r"\$\$+|€€+",
+    )
+]
 # Words (or characters) one of the patterns needs: most texts contain none, and then no pattern runs.
 _PROMO_TRIGGERS = frozenset(
     "buy order shop click offer promo coupon discount off free cheap discounted earn make work working "

@@ -25,6 +25,7 @@ Why one module of ~900 lines: one algorithm whose steps (vectorising, fitting, c
 naming, placement) share the ThemeSet and its private helpers; the evaluation is apart
 (``evaluate_themes``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,9 +60,7 @@ _NO_SPACE = (
 )
 _NO_SPACE_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _NO_SPACE)
 _EMOJI_CLASS = "\u2600-\u27bf\U0001f300-\U0001faff"
-_WORD_RE = re.compile(
-    rf"([{_EMOJI_CLASS}])|([{_NO_SPACE_CLASS}]+)|([^\W\d_]+(?:['’][^\W\d_]+)*)|\d+", re.UNICODE
-)
+_WORD_RE = re.compile(rf"([{_EMOJI_CLASS}])|([{_NO_SPACE_CLASS}]+)|([^\W\d_]+(?:['’][^\W\d_]+)*)|\d+", re.UNICODE)
 
 # English function words plus the boilerplate of petitions and bill titles; the idf cut-off
 # (``max_df``) removes the rest of a corpus' own boilerplate.
@@ -166,8 +165,7 @@ class ThemeSet:
             "k_chosen_by": self.k_chosen_by,
             "next_id": self.next_id,
             "model": {
-                key: (_encode(value) if isinstance(value, np.ndarray) else value)
-                for key, value in self.model.items()
+                key: (_encode(value) if isinstance(value, np.ndarray) else value) for key, value in self.model.items()
             },
         }
 
@@ -224,8 +222,9 @@ class _Vectorizer:
         self.idf = idf
 
     @classmethod
-    def fit_transform(cls, token_lists: Sequence[Sequence[str]], max_features: int, max_df: float = 0.5,
-                      min_df: int = 2) -> tuple[_Vectorizer, sparse.csr_matrix]:
+    def fit_transform(
+        cls, token_lists: Sequence[Sequence[str]], max_features: int, max_df: float = 0.5, min_df: int = 2
+    ) -> tuple[_Vectorizer, sparse.csr_matrix]:
         """Learn vocabulary and idf, and return the TF-IDF matrix, in one counting pass."""
         from scipy import sparse
 
@@ -355,9 +354,7 @@ def fit(
         labels = np.full(n, -1, dtype=int)
         if len(idx):
             labels[idx] = 0
-        centroids = (
-            _unit_rows(points[idx].mean(axis=0, keepdims=True)) if len(idx) else np.zeros((0, points.shape[1]))
-        )
+        centroids = _unit_rows(points[idx].mean(axis=0, keepdims=True)) if len(idx) else np.zeros((0, points.shape[1]))
         chosen_by = "trivial: fewer than two distinct non-empty texts"
     else:
         # Embeddings are clustered on their leading principal axes (512 -> 64 dimensions: k-means
@@ -372,8 +369,16 @@ def fit(
             k_use, chosen_by = _choose_k(space, unique_count, max_k, random_state, criterion)
         labels_idx, centroids = _kmeans(space, k_use, random_state)
         if space is not points[idx]:
-            centroids = _unit_rows(np.vstack([points[idx][labels_idx == c].mean(axis=0) if np.any(labels_idx == c)
-                                              else np.zeros(points.shape[1]) for c in range(len(centroids))]))
+            centroids = _unit_rows(
+                np.vstack(
+                    [
+                        points[idx][labels_idx == c].mean(axis=0)
+                        if np.any(labels_idx == c)
+                        else np.zeros(points.shape[1])
+                        for c in range(len(centroids))
+                    ]
+                )
+            )
         labels = np.full(n, -1, dtype=int)
         labels[idx] = labels_idx
 
@@ -401,15 +406,17 @@ def fit(
     thresholds = thresholds[keep]
 
     # Stable ids.
-    ids, next_id = _match_ids(previous, texts, labels, len(keep), next_id,
-                              embedded if backend in _EMBEDDING_BACKENDS else None)
+    ids, next_id = _match_ids(
+        previous, texts, labels, len(keep), next_id, embedded if backend in _EMBEDDING_BACKENDS else None
+    )
 
     themes = []
     terms_per_cluster = _key_terms(tfidf, labels, len(keep), vectorizer)
     langs = [(lang or "und") for lang in languages] if languages is not None else ["und"] * n
     phrase_names = (
         _phrase_labels(texts, langs, labels, centroids, points, tokens)
-        if backend in _EMBEDDING_BACKENDS else [{} for _ in keep]
+        if backend in _EMBEDDING_BACKENDS
+        else [{} for _ in keep]
     )
     for c in range(len(keep)):
         members = np.flatnonzero(labels == c)
@@ -514,8 +521,9 @@ def _kmeans(points: np.ndarray, k: int, random_state: int, n_init: int = 3) -> t
     return labels, _unit_rows(model.cluster_centers_)
 
 
-def _choose_k(points: np.ndarray, unique_count: int, max_k: int | None, random_state: int,
-              criterion: str = "silhouette") -> tuple[int, str]:
+def _choose_k(
+    points: np.ndarray, unique_count: int, max_k: int | None, random_state: int, criterion: str = "silhouette"
+) -> tuple[int, str]:
     """Pick k over a grid of candidate k, by the mean cosine silhouette or by the gap statistic.
 
     Candidates run from 2 to min(50, sqrt(n/2)): the classic rule of thumb k ~ sqrt(n/2) bounds
@@ -606,7 +614,9 @@ def _inertia(points: np.ndarray, k: int, random_state: int) -> float:
     return float(KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(points).inertia_)
 
 
-def _choose_k_by_gap(points: np.ndarray, grid: list[int], rng: np.random.Generator, random_state: int) -> tuple[int, str]:
+def _choose_k_by_gap(
+    points: np.ndarray, grid: list[int], rng: np.random.Generator, random_state: int
+) -> tuple[int, str]:
     """The gap statistic with the 1-standard-error rule over ``grid`` (see ``_choose_k``)."""
     mean = points.mean(axis=0)
     _, _, vt = np.linalg.svd(points - mean, full_matrices=False)
@@ -617,18 +627,28 @@ def _choose_k_by_gap(points: np.ndarray, grid: list[int], rng: np.random.Generat
     for kk in grid:
         kk_fit = min(kk, len(points))
         observed = math.log(max(_inertia(points, kk_fit, random_state), 1e-12))
-        expected = np.array([math.log(max(_inertia(r, kk_fit, random_state + b), 1e-12))
-                             for b, r in enumerate(references)])
+        expected = np.array(
+            [math.log(max(_inertia(r, kk_fit, random_state + b), 1e-12)) for b, r in enumerate(references)]
+        )
         gap[kk] = float(expected.mean() - observed)
         spread[kk] = float(expected.std() * math.sqrt(1 + 1 / _GAP_REFERENCES))
     k = next((a for a, b in zip(grid, grid[1:]) if gap[a] >= gap[b] - spread[b]), grid[-1])
     curve = ", ".join(f"{kk}: {gap[kk]:.3f}" for kk in grid)
     bound = " (still rising: the upper bound)" if k == grid[-1] else ""
-    return k, f"gap statistic (k-means on {len(points)} texts, {_GAP_REFERENCES} uniform references) {{{curve}}}: k={k}{bound}"
+    return (
+        k,
+        f"gap statistic (k-means on {len(points)} texts, {_GAP_REFERENCES} uniform references) {{{curve}}}: k={k}{bound}",
+    )
 
 
-def _match_ids(previous: ThemeSet | None, texts: list[str], labels: np.ndarray, n_clusters: int, next_id: int,
-               vectors: np.ndarray | None = None) -> tuple[list[int], int]:
+def _match_ids(
+    previous: ThemeSet | None,
+    texts: list[str],
+    labels: np.ndarray,
+    n_clusters: int,
+    next_id: int,
+    vectors: np.ndarray | None = None,
+) -> tuple[list[int], int]:
     """Theme ids: Hungarian matching to the previous snapshot, fresh ids for the rest.
 
     The similarity of a new theme and an old one is the Jaccard overlap between the new theme's
@@ -660,7 +680,9 @@ def _match_ids(previous: ThemeSet | None, texts: list[str], labels: np.ndarray, 
     return ids, next_id
 
 
-def _key_terms(tfidf: sparse.csr_matrix, labels: np.ndarray, n_clusters: int, vectorizer: _Vectorizer, top: int = 8) -> list[list[str]]:
+def _key_terms(
+    tfidf: sparse.csr_matrix, labels: np.ndarray, n_clusters: int, vectorizer: _Vectorizer, top: int = 8
+) -> list[list[str]]:
     """Class-based TF-IDF: terms frequent in a theme and rare in the others."""
     if n_clusters == 0:
         return []
@@ -716,8 +738,14 @@ def _label(terms: Sequence[str], texts: list[str], members: np.ndarray) -> str:
     return "(empty)"
 
 
-def _representatives(points: np.ndarray, members: np.ndarray, centroid: np.ndarray, count: int = 5, lam: float = 0.7,
-                     langs: Sequence[str] | None = None) -> list[int]:
+def _representatives(
+    points: np.ndarray,
+    members: np.ndarray,
+    centroid: np.ndarray,
+    count: int = 5,
+    lam: float = 0.7,
+    langs: Sequence[str] | None = None,
+) -> list[int]:
     """Central and diverse: maximal marginal relevance over the 50 most central members, then
     the most central member of each of the theme's other languages (up to 3 more), so a reader
     can find a quote in their own language and see the theme's range."""
@@ -774,8 +802,14 @@ _LABEL_CANDIDATES = 24  # per theme and language: each costs an embedding (~1.5 
 _LABEL_CHARS = 48
 
 
-def _phrase_labels(texts: list[str], langs: list[str], labels: np.ndarray, centroids: np.ndarray, points: np.ndarray,
-                   tokens: list[list[str]]) -> list[dict[str, str]]:
+def _phrase_labels(
+    texts: list[str],
+    langs: list[str],
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    points: np.ndarray,
+    tokens: list[list[str]],
+) -> list[dict[str, str]]:
     """Per theme, per language: the short phrase from the theme's own views closest in meaning
     to the theme's centre (not a bag of key words).
 
@@ -841,14 +875,14 @@ def _spans(text: str, filler: set[str]) -> list[tuple[str, float]]:
             run = clause[:60]
             for size in (4, 6, 8, 10, 14):
                 for start in range(0, max(1, len(run) - size + 1), 2):
-                    piece = run[start:start + size]
+                    piece = run[start : start + size]
                     if len(piece) >= 2:
                         out.append((piece, 0.0))
             continue
         words = clause.split()
         for size in range(2, 7):
             for start in range(0, len(words) - size + 1):
-                span = words[start:start + size]
+                span = words[start : start + size]
                 first = span[0].casefold().strip("'’-")
                 last = span[-1].casefold().strip("'’-")
                 if first in filler or last in filler or not any(ch.isalpha() for ch in first + last):
@@ -871,9 +905,11 @@ def _coords(points: np.ndarray, random_state: int) -> tuple[list[tuple[float, fl
     from sklearn.utils.extmath import randomized_svd
 
     mean = points.mean(axis=0)
-    sample = points if len(points) <= _SPACE_SAMPLE else points[
-        np.random.default_rng(random_state).choice(len(points), _SPACE_SAMPLE, replace=False)
-    ]
+    sample = (
+        points
+        if len(points) <= _SPACE_SAMPLE
+        else points[np.random.default_rng(random_state).choice(len(points), _SPACE_SAMPLE, replace=False)]
+    )
     _, _, vt = randomized_svd(sample - mean, n_components=2, random_state=random_state)
     axes = vt[:2].T
     xy = (points - mean) @ axes

@@ -17,6 +17,7 @@ threshold keeps 95 % of that language's abusive calibration texts but never hold
 its ordinary calibration sentences; a language with fewer than 20 abusive calibration texts takes
 the lowest hold of the others (within its own ordinary-text limit).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,9 @@ MAX_NEITHER_REJECTED = 0.005
 CONTRAST_TOLERANCE = 0.03
 ORDINARY_GROUPS = ("sib200", "polis_accepted", "civic")
 SEED = 0
-EMBEDDING_CACHE = Path(os.environ.get("AGORA_EMBEDDING_CACHE", Path.home() / ".cache" / "agora" / "moderation-embeddings.npz"))
+EMBEDDING_CACHE = Path(
+    os.environ.get("AGORA_EMBEDDING_CACHE", Path.home() / ".cache" / "agora" / "moderation-embeddings.npz")
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -99,20 +102,29 @@ def embeddings_of(texts: list[str]) -> np.ndarray:
         try:
             EMBEDDING_CACHE.parent.mkdir(parents=True, exist_ok=True)
             tmp = EMBEDDING_CACHE.with_suffix(".tmp.npz")
-            np.savez(tmp, model=np.array(features.EMBEDDING_MODEL), keys=np.array(list(_memory)),
-                     vectors=np.vstack(list(_memory.values())))
+            np.savez(
+                tmp,
+                model=np.array(features.EMBEDDING_MODEL),
+                keys=np.array(list(_memory)),
+                vectors=np.vstack(list(_memory.values())),
+            )
             os.replace(tmp, EMBEDDING_CACHE)
         except OSError:  # a read-only home: the cache lives in this process only
             pass
-    return np.vstack([_memory[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, features.EMBEDDING_DIMENSIONS), np.float32)
+    return (
+        np.vstack([_memory[k] for k in keys]).astype(np.float32)
+        if keys
+        else np.zeros((0, features.EMBEDDING_DIMENSIONS), np.float32)
+    )
 
 
 def _weights(examples: list[Example]) -> np.ndarray:
     y = np.array([e.label for e in examples])
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     w = np.where(y == 1, len(y) / (2.0 * max(n_pos, 1)), len(y) / (2.0 * max(n_neg, 1)))
-    weights: np.ndarray = w * np.array([CONTRAST_WEIGHT if e.group.startswith("contrast:") else GROUP_WEIGHTS.get(e.group, 1.0)
-                                        for e in examples])
+    weights: np.ndarray = w * np.array(
+        [CONTRAST_WEIGHT if e.group.startswith("contrast:") else GROUP_WEIGHTS.get(e.group, 1.0) for e in examples]
+    )
     return weights
 
 
@@ -129,12 +141,20 @@ def _fit(examples: list[Example], vectors: np.ndarray) -> tuple[np.ndarray, floa
     counts = features.counts(texts)
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
     idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
-    x = sparse.hstack([features.weigh(counts, idf), sparse.csr_matrix(vectors * features.EMBEDDING_WEIGHT)], format="csr")
+    x = sparse.hstack(
+        [features.weigh(counts, idf), sparse.csr_matrix(vectors * features.EMBEDDING_WEIGHT)], format="csr"
+    )
     weights = _weights(examples)
     linear = LogisticRegression(C=C, solver="liblinear", max_iter=2000, random_state=SEED)
     linear.fit(x, y, sample_weight=weights)
-    net = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=1e-3, max_iter=80, early_stopping=True,
-                        n_iter_no_change=6, random_state=SEED)
+    net = MLPClassifier(
+        hidden_layer_sizes=(HIDDEN,),
+        alpha=1e-3,
+        max_iter=80,
+        early_stopping=True,
+        n_iter_no_change=6,
+        random_state=SEED,
+    )
     net.fit(vectors, y, sample_weight=weights / weights.mean())
     network = {"w1": net.coefs_[0], "b1": net.intercepts_[0], "w2": net.coefs_[1][:, 0], "b2": net.intercepts_[1][:1]}
     return linear.coef_.ravel().astype(np.float32), float(linear.intercept_[0]), idf, network
@@ -197,10 +217,23 @@ def build(extra: Sequence[Example] = (), calibration_extra: Sequence[Example] = 
     reject = float(min(np.ceil(reject * 1000) / 1000, 0.999))
     per_language = {lang: Thresholds(hold=round(min(h, reject), 3), reject=reject) for lang, h in holds.items()}
     today = datetime.now(UTC).strftime("%Y.%m.%d")
-    meta = {"trained_at": today, "method": __doc__.split("Method: ", 1)[1].strip().replace("\n", " "),
-            "training_examples": len(train), "local_examples": len(extra) + len(calibration_extra)}
-    model = Moderator(coef, intercept, idf, platt, Thresholds(hold=round(default_hold, 3), reject=reject),
-                      f"abuse-mlr-{today}-pending", meta, network=network, language_thresholds=per_language)
+    meta = {
+        "trained_at": today,
+        "method": __doc__.split("Method: ", 1)[1].strip().replace("\n", " "),
+        "training_examples": len(train),
+        "local_examples": len(extra) + len(calibration_extra),
+    }
+    model = Moderator(
+        coef,
+        intercept,
+        idf,
+        platt,
+        Thresholds(hold=round(default_hold, 3), reject=reject),
+        f"abuse-mlr-{today}-pending",
+        meta,
+        network=network,
+        language_thresholds=per_language,
+    )
     model.meta["languages"] = {lang: m.__dict__ for lang, m in language_metrics(model, sets["test"]).items()}
     return model
 
@@ -220,7 +253,9 @@ class LanguageMetrics:
     n_ordinary: int = 0
 
 
-def language_metrics(model: Moderator, test: list[Example], vectors: np.ndarray | None = None) -> dict[str, LanguageMetrics]:
+def language_metrics(
+    model: Moderator, test: list[Example], vectors: np.ndarray | None = None
+) -> dict[str, LanguageMetrics]:
     """Per language, on held-out examples."""
     if vectors is None:
         vectors = embeddings_of([e.text for e in test])
@@ -238,7 +273,8 @@ def language_metrics(model: Moderator, test: list[Example], vectors: np.ndarray 
             recall=float(np.mean(p[mine & (y == 1)] >= hold)) if (mine & (y == 1)).any() else None,
             false_hold=float(np.mean(p[mine & ordinary] >= hold)) if (mine & ordinary).any() else None,
             contrast_auc=_auc(y[mine & contrast], p[mine & contrast]),
-            n_abusive=int((mine & (y == 1)).sum()), n_ordinary=int((mine & ordinary).sum()),
+            n_abusive=int((mine & (y == 1)).sum()),
+            n_ordinary=int((mine & ordinary).sum()),
         )
     return out
 
@@ -255,7 +291,9 @@ class Metrics:
     recall: float
     false_hold: float
     local_auc: float | None
-    languages: dict[str, dict[str, float | None]] = field(default_factory=dict)  # language -> LanguageMetrics as a plain dict
+    languages: dict[str, dict[str, float | None]] = field(
+        default_factory=dict
+    )  # language -> LanguageMetrics as a plain dict
 
 
 @dataclass(frozen=True)
@@ -293,12 +331,18 @@ def _metrics(moderator: Moderator, local_test: list[Example]) -> Metrics:
     local_auc = None
     ly = [e.label for e in local_test]
     if len(set(ly)) == 2:
-        lp = moderator.abuse_probabilities([features.clean(e.text) for e in local_test],
-                                           embeddings_of([e.text for e in local_test]))
+        lp = moderator.abuse_probabilities(
+            [features.clean(e.text) for e in local_test], embeddings_of([e.text for e in local_test])
+        )
         local_auc = float(roc_auc_score(ly, lp))
     hold = moderator.thresholds_for("en").hold
-    return Metrics(float(roc_auc_score(y, p)), float(np.mean(p[y == 1] >= hold)), float(np.mean(pc >= hold)),
-                   local_auc, {k: v.__dict__ for k, v in language_metrics(moderator, base_sets()["test"]).items()})
+    return Metrics(
+        float(roc_auc_score(y, p)),
+        float(np.mean(p[y == 1] >= hold)),
+        float(np.mean(pc >= hold)),
+        local_auc,
+        {k: v.__dict__ for k, v in language_metrics(moderator, base_sets()["test"]).items()},
+    )
 
 
 def regressions(before: Metrics, after: Metrics, tolerance: float = 0.005) -> list[str]:
@@ -327,8 +371,9 @@ def regressions(before: Metrics, after: Metrics, tolerance: float = 0.005) -> li
     return problems
 
 
-def retrain(extra: list[tuple[str, int]], out_dir: str | Path, base_dir: str | Path | None = None,
-            tolerance: float = 0.005) -> RetrainResult:
+def retrain(
+    extra: list[tuple[str, int]], out_dir: str | Path, base_dir: str | Path | None = None, tolerance: float = 0.005
+) -> RetrainResult:
     """Retrain with moderators' decisions (1 abusive, 0 fine); write to ``out_dir`` only if no
     language regresses (``regressions``)."""
     current = Moderator.load(base_dir)
@@ -338,8 +383,9 @@ def retrain(extra: list[tuple[str, int]], out_dir: str | Path, base_dir: str | P
     after = _metrics(candidate, local_test)
     problems = regressions(before, after, tolerance)
     if problems:
-        return RetrainResult(False, "regression: " + "; ".join(problems), before, after,
-                             current.version, current.version, None)
+        return RetrainResult(
+            False, "regression: " + "; ".join(problems), before, after, current.version, current.version, None
+        )
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Write beside, then swap: a reader never sees half a model.
@@ -348,8 +394,15 @@ def retrain(extra: list[tuple[str, int]], out_dir: str | Path, base_dir: str | P
     if out.exists():
         shutil.rmtree(out)
     shutil.move(str(tmp), str(out))
-    return RetrainResult(True, f"no regression in any language on {len(local_test)} held-out local decisions and the base sets",
-                         before, after, current.version, candidate.version, str(out))
+    return RetrainResult(
+        True,
+        f"no regression in any language on {len(local_test)} held-out local decisions and the base sets",
+        before,
+        after,
+        current.version,
+        candidate.version,
+        str(out),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ app is built with the test configuration in a throw-away instance folder and ask
 ``/api/v1/openapi.json`` like any client. The file is rewritten only when it changes (so
 ``mkdocs serve`` does not rebuild in a loop) and is not committed (.gitignore).
 """
+
 from __future__ import annotations
 
 import json

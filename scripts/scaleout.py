@@ -10,6 +10,7 @@ full server; Socket.IO clients that use the WebSocket transport need no stickine
 ones must keep to one port, e.g. behind a load balancer hashing on the client address). A server
 or worker that dies is restarted (at most --restarts times each) unless --no-restart is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,11 @@ class Child:
     def start(self) -> None:
         out = open(self.log_path, "a") if self.log_path else None
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
         if out:
@@ -64,7 +69,10 @@ def wait_healthy(url: str, child: Child, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not child.alive():
-            raise RuntimeError(f"{child.name} exited with {child.process.returncode}" + (f"; see {child.log_path}" if child.log_path else ""))
+            raise RuntimeError(
+                f"{child.name} exited with {child.process.returncode}"
+                + (f"; see {child.log_path}" if child.log_path else "")
+            )
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
                 if response.status == 200:
@@ -90,7 +98,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if not args.database_url or not args.database_url.startswith("postgresql"):
-        parser.error("set AGORA_DATABASE_URL (or --database-url) to a PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/agora")
+        parser.error(
+            "set AGORA_DATABASE_URL (or --database-url) to a PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/agora"
+        )
     if not args.redis_url:
         parser.error("set AGORA_REDIS_URL (or --redis-url), e.g. redis://127.0.0.1:6379/0")
     if args.servers < 1 or args.workers < 0:
@@ -112,7 +122,9 @@ def main(argv=None) -> int:
     print(f"Migrating {args.database_url.rsplit('@', 1)[-1]} …", flush=True)
     migrate(env)
     if args.demo:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "agora", "agora", "demo"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "agora", "agora", "demo"], cwd=ROOT, env=env, check=True
+        )
 
     children: list[Child] = []
     urls = []
@@ -120,7 +132,14 @@ def main(argv=None) -> int:
         port = args.port + i
         url = f"http://{args.host}:{port}"
         urls.append(url)
-        children.append(Child(f"server-{port}", [sys.executable, "-m", "agora", "serve", "--host", args.host, "--port", str(port)], env, log_dir))
+        children.append(
+            Child(
+                f"server-{port}",
+                [sys.executable, "-m", "agora", "serve", "--host", args.host, "--port", str(port)],
+                env,
+                log_dir,
+            )
+        )
     for i in range(args.workers):
         children.append(Child(f"worker-{i + 1}", [sys.executable, "-m", "agora.jobs.worker"], env, log_dir))
 
@@ -141,7 +160,7 @@ def main(argv=None) -> int:
         print("Agora is running, scaled out:", flush=True)
         for url, child in zip(urls, children):
             print(f"  server  {url}/  (pid {child.process.pid}; readiness: {url}/readyz)", flush=True)
-        for child in children[len(urls):]:
+        for child in children[len(urls) :]:
             print(f"  worker  {child.name} (pid {child.process.pid})", flush=True)
         print("Ctrl+C or SIGTERM stops everything.", flush=True)
         while not stopping:

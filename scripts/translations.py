@@ -8,6 +8,7 @@
 Translators edit agora/translations/<lang>/LC_MESSAGES/messages.po, then run ``compile``;
 tests/test_i18n.py fails while a message is untranslated, fuzzy, or a .mo is out of date.
 """
+
 import ast
 import subprocess
 import sys
@@ -19,7 +20,18 @@ POT = DIRECTORY / "messages.pot"
 LANGUAGES = ("fr", "es", "ar", "zh", "ru")
 # _ / gettext are found by default; _l, lazy_gettext and N_ mark labels; the error classes carry
 # messages shown to people (agora.services.errors translates them when they are displayed).
-KEYWORDS = ["_l", "lazy_gettext", "N_", "Invalid", "Forbidden", "NotFound", "Conflict", "Closed", "TooLarge", "Unavailable"]
+KEYWORDS = [
+    "_l",
+    "lazy_gettext",
+    "N_",
+    "Invalid",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Closed",
+    "TooLarge",
+    "Unavailable",
+]
 
 
 def _pybabel(*args: str) -> None:
@@ -34,8 +46,21 @@ def _literals(path: Path) -> set[str]:
 
 def extract(output: Path = POT) -> None:
     keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
-    _pybabel("extract", "-F", "babel.cfg", *keywords, "--no-wrap", "--sort-by-file", "--project", "Agora",
-             "--copyright-holder", "Agora contributors", "-o", str(output), ".")
+    _pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        *keywords,
+        "--no-wrap",
+        "--sort-by-file",
+        "--project",
+        "Agora",
+        "--copyright-holder",
+        "Agora contributors",
+        "-o",
+        str(output),
+        ".",
+    )
     # An error raised with a computed message (a conditional, a concatenation) cannot be looked up
     # at run time: drop what the extractor glued together from several literals.
     from babel.messages.pofile import read_po, write_po
@@ -48,7 +73,9 @@ def extract(output: Path = POT) -> None:
             continue
         if all(path.endswith(".py") for path, _ in message.locations):
             ids = message.id if isinstance(message.id, tuple) else (message.id,)  # ngettext: both forms
-            found = any(all(i in cache.setdefault(path, _literals(ROOT / path)) for i in ids) for path, _ in message.locations)
+            found = any(
+                all(i in cache.setdefault(path, _literals(ROOT / path)) for i in ids) for path, _ in message.locations
+            )
             if not found:
                 catalog.delete(message.id)
     with output.open("wb") as handle:
@@ -59,8 +86,17 @@ def update() -> None:
     for language in LANGUAGES:
         po = DIRECTORY / language / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
-        _pybabel(command, "-i", str(POT), "-d", str(DIRECTORY), "-l", language, "--no-wrap",
-                 *(["--ignore-obsolete"] if command == "update" else []))
+        _pybabel(
+            command,
+            "-i",
+            str(POT),
+            "-d",
+            str(DIRECTORY),
+            "-l",
+            language,
+            "--no-wrap",
+            *(["--ignore-obsolete"] if command == "update" else []),
+        )
 
 
 def compile_() -> None:

@@ -1,5 +1,6 @@
 """Fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
 AGORA_DATABASE_URL says so), a clean database per test, clients and factories."""
+
 import os
 import re
 import tempfile
@@ -109,8 +110,14 @@ def _clean_database(request):
     from agora.services.hearings import delivery, live_themes
 
     live_themes._previous_themes.clear()
-    for kept in (live_themes._themes._new, live_themes._themes._busy, live_themes._themes._again,
-                 live_themes._themes._last, live_themes._themes._watched, delivery._batcher._last):
+    for kept in (
+        live_themes._themes._new,
+        live_themes._themes._busy,
+        live_themes._themes._again,
+        live_themes._themes._last,
+        live_themes._themes._watched,
+        delivery._batcher._last,
+    ):
         kept.clear()
 
 
@@ -150,7 +157,17 @@ class Factory:
         with self.app.app_context():
             user = accounts.register(email or f"user{self.n}@example.org", password, name or f"User {self.n}")
             if profile:
-                accounts.update_profile(user, accounts.Profile(display_name=user.display_name, constituency=profile.get("constituency"), country=profile.get("country"), gender=profile.get("gender"), languages=None, locale=None))
+                accounts.update_profile(
+                    user,
+                    accounts.Profile(
+                        display_name=user.display_name,
+                        constituency=profile.get("constituency"),
+                        country=profile.get("country"),
+                        gender=profile.get("gender"),
+                        languages=None,
+                        locale=None,
+                    ),
+                )
             if role:
                 accounts.assign_role(user, role, scope, None)
             return user.id

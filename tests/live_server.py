@@ -1,4 +1,5 @@
 """A real Agora server process (gevent, WebSockets) on a free port, for browser and socket tests."""
+
 import os
 import socket
 import subprocess

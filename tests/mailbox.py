@@ -1,5 +1,6 @@
 """A real local SMTP server (aiosmtpd) that keeps what it receives: for the in-process email
 tests and for the browser test whose server process sends the mail."""
+
 import email
 import threading
 from collections.abc import Iterator

@@ -1,5 +1,6 @@
 """Helpers for the fault and scale-out tests: a dedicated redis-server, seeding a server's database
 with API tokens, posting with retries across servers, reading rows back, and test-only jobs."""
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,12 @@ def seed(database_url: str, n_users: int = 4) -> dict:
     env.pop("AGORA_REDIS_URL", None)
     env.pop("AGORA_JOBS", None)
     out = subprocess.run(
-        [sys.executable, "-c", SEED, str(n_users), PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", SEED, str(n_users), PASSWORD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -69,8 +75,21 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         import redis
 
@@ -98,7 +117,16 @@ class Poster(threading.Thread):
     view (same Idempotency-Key) on the next server, so nothing is stored twice. Records what was
     acknowledged (201, or 200 for a replay) and every status it saw."""
 
-    def __init__(self, servers: list[str], consultation_id: int, token: str, texts: list[str], *, first: int = 0, pause: float = 0.0):
+    def __init__(
+        self,
+        servers: list[str],
+        consultation_id: int,
+        token: str,
+        texts: list[str],
+        *,
+        first: int = 0,
+        pause: float = 0.0,
+    ):
         super().__init__(daemon=True)
         self.servers, self.cid, self.token, self.texts = servers, consultation_id, token, texts
         self.current = first
@@ -116,7 +144,9 @@ class Poster(threading.Thread):
                 try:
                     r = self.session.post(
                         f"{base}/api/v1/consultations/{self.cid}/submissions",
-                        json={"text": view}, headers={**bearer(self.token), "Idempotency-Key": key}, timeout=15,
+                        json={"text": view},
+                        headers={**bearer(self.token), "Idempotency-Key": key},
+                        timeout=15,
                     )
                 except requests.RequestException as error:
                     self.errors.append(type(error).__name__)
@@ -160,9 +190,15 @@ def count_rows(database_url: str, *tables: str) -> dict[str, int]:
 def views(prefix: str, n: int) -> list[str]:
     """Distinct, ordinary civic statements (published by the screening, not held as a flood)."""
     topics = [
-        "public transport in rural areas", "clean water for schools", "coastal mangrove restoration",
-        "open data on fisheries", "youth seats on regional councils", "shore power for ports",
-        "funding for marine rangers", "recycling of fishing nets", "plastic pellet spills",
+        "public transport in rural areas",
+        "clean water for schools",
+        "coastal mangrove restoration",
+        "open data on fisheries",
+        "youth seats on regional councils",
+        "shore power for ports",
+        "funding for marine rangers",
+        "recycling of fishing nets",
+        "plastic pellet spills",
         "local languages in public hearings",
     ]
     return [f"{prefix} {i}: we should invest more in {topics[i % len(topics)]} (point {i})." for i in range(n)]

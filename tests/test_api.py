@@ -1,4 +1,5 @@
 """JSON API v1: reading, posting with tokens or session+CSRF, idempotency, errors, OpenAPI."""
+
 import re
 import threading
 
@@ -55,7 +56,9 @@ def test_idempotency_key_prevents_duplicates(client, make, token, app):
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    other = client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": "Something else entirely."}, headers=headers)
+    other = client.post(
+        f"/api/v1/consultations/{cid}/submissions", json={"text": "Something else entirely."}, headers=headers
+    )
     assert other.status_code == 409 and other.get_json()["error"]["code"] == "idempotency_conflict"
     with app.app_context():
         assert db.session.query(Submission).count() == 1
@@ -76,7 +79,9 @@ def test_concurrent_retries_with_one_key_store_one_submission(app, make, token):
 
     def post():
         with app.test_client() as c:
-            statuses.append(c.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=headers).status_code)
+            statuses.append(
+                c.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=headers).status_code
+            )
 
     threads = [threading.Thread(target=post) for _ in range(4)]
     [t.start() for t in threads]
@@ -113,9 +118,22 @@ def test_errors_for_auth_closed_and_unknown(client, make, token):
     cid = make.consultation()
     closed = make.consultation("Closed one", status="closed")
     assert client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}).status_code == 401
-    assert client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=auth("agora_nope")).status_code == 401
-    assert client.post(f"/api/v1/consultations/{closed}/submissions", json={"text": CIVIC}, headers=auth(token)).status_code == 409
-    assert client.post("/api/v1/consultations/424242/submissions", json={"text": CIVIC}, headers=auth(token)).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=auth("agora_nope")
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            f"/api/v1/consultations/{closed}/submissions", json={"text": CIVIC}, headers=auth(token)
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post("/api/v1/consultations/424242/submissions", json={"text": CIVIC}, headers=auth(token)).status_code
+        == 404
+    )
 
 
 def test_vote_through_the_api(client, make, token, app):
@@ -137,7 +155,9 @@ def test_session_auth_needs_a_csrf_header(client, make):
     refused = client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC})
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf"
     token = csrf_from(client, "/account/profile")
-    accepted = client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers={"X-CSRFToken": token})
+    accepted = client.post(
+        f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers={"X-CSRFToken": token}
+    )
     assert accepted.status_code == 201
 
 
@@ -149,7 +169,10 @@ def test_revoked_token_stops_working(client, make, token, app):
     with app.app_context():
         row = db.session.query(ApiToken).one()
         accounts.revoke_token(row.user, row.id)
-    assert client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=auth(token)).status_code == 401
+    assert (
+        client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC}, headers=auth(token)).status_code
+        == 401
+    )
 
 
 def test_the_profile_shows_when_each_token_was_last_used(client, token, app):
@@ -179,6 +202,7 @@ def test_bad_query_arguments(client, make):
 
 
 # --- the OpenAPI document matches the API ------------------------------------------------
+
 
 def _openapi_paths(app):
     paths: dict[str, set] = {}
@@ -211,7 +235,19 @@ def test_responses_match_the_openapi_schemas(client, make, token):
     check("/consultations/{consultation_id}", "get", client.get(f"/api/v1/consultations/{cid}"))
     check("/consultations/{consultation_id}", "get", client.get("/api/v1/consultations/999"))
     check("/consultations/{consultation_id}/submissions", "get", client.get(f"/api/v1/consultations/{cid}/submissions"))
-    check("/consultations/{consultation_id}/submissions", "post", client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC + " Really."}, headers=auth(token)))
-    check("/consultations/{consultation_id}/submissions", "post", client.post(f"/api/v1/consultations/{cid}/submissions", json={"oops": 1}, headers=auth(token)))
+    check(
+        "/consultations/{consultation_id}/submissions",
+        "post",
+        client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": CIVIC + " Really."}, headers=auth(token)),
+    )
+    check(
+        "/consultations/{consultation_id}/submissions",
+        "post",
+        client.post(f"/api/v1/consultations/{cid}/submissions", json={"oops": 1}, headers=auth(token)),
+    )
     check("/submissions/{submission_id}", "get", client.get(f"/api/v1/submissions/{sid}"))
-    check("/submissions/{submission_id}/vote", "post", client.post(f"/api/v1/submissions/{sid}/vote", json={"vote": "agree"}, headers=auth(token)))
+    check(
+        "/submissions/{submission_id}/vote",
+        "post",
+        client.post(f"/api/v1/submissions/{sid}/vote", json={"vote": "agree"}, headers=auth(token)),
+    )

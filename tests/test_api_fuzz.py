@@ -1,5 +1,6 @@
 """Fuzzing the JSON API with schemathesis from its own OpenAPI document: for every operation,
 a few hundred generated requests (valid and invalid): never a 500, every response as documented."""
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -55,7 +56,9 @@ lazy_schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_never_fails_and_matches_its_schema(case):
     response = case.call()
-    assert response.status_code < 500, f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
+    )
     # The token is injected for every request, so schemathesis's "send without auth" probe would
     # still carry it; refusing unauthenticated writes is asserted in test_api.py and test_authz.py.
     case.validate_response(response, excluded_checks=[ignored_auth])

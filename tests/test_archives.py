@@ -1,5 +1,6 @@
 """Archives someone else made (report packages): zip bombs are refused before they are decompressed,
 with the API's error shape, and what is read is read in chunks against a running cap."""
+
 import io
 import json
 import zipfile
@@ -43,7 +44,12 @@ def test_an_absurd_compression_ratio_is_refused_as_a_bomb(app, client):
 
 
 def test_too_many_entries_and_too_much_declared_are_refused(app, client):
-    many = _zip({"manifest.json": _manifest(), **{f"tables/{n}.csv": b"a,b\n" for n in range(archives.DEFAULT_LIMITS.max_entries)}})
+    many = _zip(
+        {
+            "manifest.json": _manifest(),
+            **{f"tables/{n}.csv": b"a,b\n" for n in range(archives.DEFAULT_LIMITS.max_entries)},
+        }
+    )
     assert _post(client, many).status_code == 413
     with pytest.raises(archives.ArchiveTooLarge):
         archives.SafeZip(_zip({"a": b"x" * 2000, "b": b"y" * 2000}), archives.Limits(max_total_bytes=3000))
@@ -55,7 +61,9 @@ def test_the_form_page_refuses_a_bomb_too(app, client):
     token = csrf_from(client, "/reports/verify")
     bomb = _zip({"manifest.json": _manifest(20 * 1024 * 1024)}, method=zipfile.ZIP_BZIP2)
     response = client.post(
-        "/reports/verify", data={"csrf_token": token, "package": (io.BytesIO(bomb), "package.zip")}, content_type="multipart/form-data"
+        "/reports/verify",
+        data={"csrf_token": token, "package": (io.BytesIO(bomb), "package.zip")},
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422
 
@@ -67,7 +75,7 @@ def test_reads_stop_at_the_running_cap_whatever_the_directory_says():
     # A directory that under-declares an entry: the stream is cut at the declared size and refused.
     data = bytearray(_zip({"a": b"x" * 500_000}))
     central = data.rfind(b"PK\x01\x02")
-    data[central + 24:central + 28] = (1000).to_bytes(4, "little")  # uncompressed size in the central directory
+    data[central + 24 : central + 28] = (1000).to_bytes(4, "little")  # uncompressed size in the central directory
     with pytest.raises(archives.ArchiveRefused):
         archives.SafeZip(bytes(data)).read("a")
 

@@ -1,6 +1,7 @@
 """The audit chain detects what it missed: it is keyed with a secret kept outside the database
 (HMAC), anchored outside it (frozen reports, signed checkpoints), and verification compares every
 submission's state with its last recorded decision; ``verify-audit`` names what is wrong."""
+
 import hashlib
 import json
 
@@ -52,11 +53,17 @@ def test_deleting_the_last_entries_is_detected_against_a_checkpoint(app, decided
     with app.app_context():
         anchor = audit.checkpoint()
         assert anchor["entries"] == 5
-        db.session.execute(sql("DELETE FROM moderation_decisions WHERE id > (SELECT MAX(id) - 2 FROM moderation_decisions)"))
+        db.session.execute(
+            sql("DELETE FROM moderation_decisions WHERE id > (SELECT MAX(id) - 2 FROM moderation_decisions)")
+        )
         db.session.commit()
         check = audit.verify()
     assert not check.ok
-    assert any(f"the last entries were removed: the checkpoint of {anchor['at']} recorded 5 entries ending at #{anchor['last_id']}" in p for _, p in check.problems)
+    assert any(
+        f"the last entries were removed: the checkpoint of {anchor['at']} recorded 5 entries ending at #{anchor['last_id']}"
+        in p
+        for _, p in check.problems
+    )
     result = _verify_cli(app)
     assert result.exit_code != 0 and "the last entries were removed" in result.output
 
@@ -70,7 +77,9 @@ def test_a_forged_checkpoint_is_named(app, decided):
         with open(path, "w") as handle:
             handle.write(json.dumps(line) + "\n")
         check = audit.verify()
-    assert not check.ok and any("checkpoint line 1" in p and "not signed with the audit key" in p for _, p in check.problems)
+    assert not check.ok and any(
+        "checkpoint line 1" in p and "not signed with the audit key" in p for _, p in check.problems
+    )
 
 
 def test_deleting_entries_before_a_frozen_report_is_detected_by_its_anchor(app, decided):
@@ -97,7 +106,10 @@ def test_a_state_changed_outside_the_moderation_record_is_named(app, decided):
         db.session.commit()
         check = audit.verify()
     assert not check.ok
-    assert any(f"submission #{held} is published but its last recorded decision" in p and "(hide), left it hidden" in p for _, p in check.problems)
+    assert any(
+        f"submission #{held} is published but its last recorded decision" in p and "(hide), left it hidden" in p
+        for _, p in check.problems
+    )
     result = _verify_cli(app)
     assert result.exit_code != 0 and f"submission #{held} is published" in result.output
 
@@ -133,7 +145,9 @@ def test_cleared_hashes_are_named_not_a_crash(app, decided):
 def test_a_chain_written_before_the_key_is_sealed_once_then_verifies(app, decided):
     with app.app_context():
         prev = audit.GENESIS
-        for entry in db.session.query(ModerationDecision).order_by(ModerationDecision.id):  # as an old database holds it
+        for entry in db.session.query(ModerationDecision).order_by(
+            ModerationDecision.id
+        ):  # as an old database holds it
             entry.prev_hash, entry.entry_hash = prev, audit.legacy_hash(entry, prev)
             prev = entry.entry_hash
         db.session.commit()
@@ -143,7 +157,9 @@ def test_a_chain_written_before_the_key_is_sealed_once_then_verifies(app, decide
     assert result.exit_code == 0 and "5 entries re-keyed" in result.output, result.output
     with app.app_context():
         assert audit.verify().ok
-        db.session.execute(sql("UPDATE moderation_decisions SET reason = 'x' WHERE id = (SELECT MIN(id) FROM moderation_decisions)"))
+        db.session.execute(
+            sql("UPDATE moderation_decisions SET reason = 'x' WHERE id = (SELECT MIN(id) FROM moderation_decisions)")
+        )
         db.session.commit()
     refused = app.test_cli_runner().invoke(args=["agora", "moderation", "seal-audit"])
     assert refused.exit_code != 0 and "broken at entry" in refused.output

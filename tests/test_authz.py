@@ -11,6 +11,7 @@ Roles: anonymous; participant; author (of every object acted on: views, appeal, 
 organisation); facilitator of consultation A; moderator_other (scoped to B); moderator_author (a
 moderator of A who wrote the objects); moderator (of A); chair_other (of a hearing of B); chair (of
 A's hearings); admin (the secretariat). Objects belong to A. Each role gets a fresh world."""
+
 import functools
 import io
 
@@ -20,8 +21,16 @@ from agora.extensions import db, limiter
 from tests.conftest import civic_statements, csrf_from, login
 
 ROLES = (
-    "anonymous", "participant", "author", "facilitator", "moderator_other",
-    "moderator_author", "moderator", "chair_other", "chair", "admin",
+    "anonymous",
+    "participant",
+    "author",
+    "facilitator",
+    "moderator_other",
+    "moderator_author",
+    "moderator",
+    "chair_other",
+    "chair",
+    "admin",
 )
 OWNERS = ("author", "moderator_author")  # in their worlds, they wrote the objects
 MODERATORS_A = ("moderator", "admin")
@@ -69,7 +78,13 @@ CASES = [
     ("themes.themes_page", "GET", "/consultations/{draft_slug}/themes", None, everyone(404)),
     ("reports.index", "GET", "/reports/", None, everyone(200)),
     ("reports.show", "GET", "/reports/{frozen}", None, everyone(200)),
-    ("reports.show", "GET", "/reports/{draft1}", None, signed_in(404, anonymous=404, admin=200)),  # drafts: the secretariat's
+    (
+        "reports.show",
+        "GET",
+        "/reports/{draft1}",
+        None,
+        signed_in(404, anonymous=404, admin=200),
+    ),  # drafts: the secretariat's
     ("reports.json_download", "GET", "/reports/{frozen}.json", None, everyone(200)),
     ("reports.pdf_download", "GET", "/reports/{frozen}.pdf", None, everyone(200)),
     ("reports.csv_download", "GET", "/reports/{frozen}/tables/themes.csv", None, everyone(200)),
@@ -95,7 +110,13 @@ CASES = [
     ("api_v1.get_submission", "GET", "/api/v1/submissions/{published}", None, everyone(200)),
     # A held view: its author sees it; to anyone else (moderators included, here) it does not exist.
     ("api_v1.get_submission", "GET", "/api/v1/submissions/{held_item}", None, everyone(404) | {r: 200 for r in OWNERS}),
-    ("api_v1.create_submission", "JSON", "/api/v1/consultations/{cid}/submissions", {"text": "text:api"}, signed_in(201, anonymous=401)),
+    (
+        "api_v1.create_submission",
+        "JSON",
+        "/api/v1/consultations/{cid}/submissions",
+        {"text": "text:api"},
+        signed_in(201, anonymous=401),
+    ),
     ("api_v1.vote", "JSON", "/api/v1/submissions/{published}/vote", {"vote": "agree"}, signed_in(200, anonymous=401)),
     ("api_v1.list_reports", "GET", "/api/v1/reports", None, everyone(200)),
     ("api_v1.get_report", "GET", "/api/v1/reports/{frozen}", None, everyone(200)),
@@ -107,7 +128,13 @@ CASES = [
     ("auth.register", "GET", "/account/register", None, everyone(200)),
     ("auth.register", "POST", "/account/register", {"email": "not an email"}, everyone(422)),
     ("auth.login", "GET", "/account/login", None, everyone(200)),
-    ("auth.login", "POST", "/account/login", {"email": "nobody@example.org", "password": "not the password"}, everyone(401)),
+    (
+        "auth.login",
+        "POST",
+        "/account/login",
+        {"email": "nobody@example.org", "password": "not the password"},
+        everyone(401),
+    ),
     # Outside a two-factor sign-in it sends to the sign-in page (a plain redirect, not a refusal).
     ("auth.verify_code", "GET", "/account/login/code", None, everyone(302)),
     ("auth.verify_code", "POST", "/account/login/code", {"code": "123456"}, everyone(302)),
@@ -117,24 +144,66 @@ CASES = [
     # Someone else's token is not found (an IDOR if it were revoked); the owner revokes their own.
     ("auth.revoke_token", "POST", "/account/tokens/{token}/revoke", {}, signed_in(404, **{r: 302 for r in OWNERS})),
     ("auth.security", "GET", "/account/security", None, signed_in(200)),
-    ("auth.change_password", "POST", "/account/security/password", {"current": "not it"}, signed_in(303)),  # back, with the error
+    (
+        "auth.change_password",
+        "POST",
+        "/account/security/password",
+        {"current": "not it"},
+        signed_in(303),
+    ),  # back, with the error
     ("auth.two_factor", "GET", "/account/security/two-factor", None, signed_in(200)),
     ("auth.two_factor", "POST", "/account/security/two-factor", {"code": "000000"}, signed_in(422)),
     ("auth.export_data", "GET", "/account/security/export", None, signed_in(200)),
     ("auth.delete_account", "POST", "/account/security/delete", {"password": "not it"}, signed_in(303)),
     # -- participating ---------------------------------------------------------------------------
     ("consultations.submit", "POST", "/consultations/{slug}/submissions", {"text": "text:form"}, signed_in(302)),
-    ("consultations.submit", "POST", "/consultations/{closed_slug}/submissions", {"text": "text:closed"}, signed_in(409)),
-    ("consultations.vote", "POST", "/consultations/{slug}/submissions/{published}/vote", {"vote": "agree"}, signed_in(302)),
-    ("consultations.vote", "POST", "/consultations/{slug}/submissions/{held_item}/vote", {"vote": "agree"}, signed_in(404)),
+    (
+        "consultations.submit",
+        "POST",
+        "/consultations/{closed_slug}/submissions",
+        {"text": "text:closed"},
+        signed_in(409),
+    ),
+    (
+        "consultations.vote",
+        "POST",
+        "/consultations/{slug}/submissions/{published}/vote",
+        {"vote": "agree"},
+        signed_in(302),
+    ),
+    (
+        "consultations.vote",
+        "POST",
+        "/consultations/{slug}/submissions/{held_item}/vote",
+        {"vote": "agree"},
+        signed_in(404),
+    ),
     ("moderation.flag", "POST", "/submissions/{published}/flag", {"reason": "spam"}, signed_in(302)),
     ("moderation.flag", "POST", "/submissions/{held_item}/flag", {"reason": "spam"}, signed_in(404)),
     ("moderation.my_views", "GET", "/account/views", None, signed_in(200)),
-    ("notifications.preferences", "POST", "/account/notifications/preferences", {"view_held": "loud"}, signed_in(422)),  # not a channel
+    (
+        "notifications.preferences",
+        "POST",
+        "/account/notifications/preferences",
+        {"view_held": "loud"},
+        signed_in(422),
+    ),  # not a channel
     ("voting.card", "GET", "/consultations/{slug}/vote", None, everyone(200)),
     ("voting.card", "GET", "/consultations/{draft_slug}/vote", None, everyone(404)),
-    ("voting.vote", "POST", "/consultations/{slug}/vote", {"vote": "disagree", "submission_id": "published"}, signed_in(302)),
-    ("voting.vote", "POST", "/consultations/{slug}/vote", {"vote": "agree", "submission_id": "held_item"}, signed_in(404)),
+    (
+        "voting.vote",
+        "POST",
+        "/consultations/{slug}/vote",
+        {"vote": "disagree", "submission_id": "published"},
+        signed_in(302),
+    ),
+    (
+        "voting.vote",
+        "POST",
+        "/consultations/{slug}/vote",
+        {"vote": "agree", "submission_id": "held_item"},
+        signed_in(404),
+    ),
     ("notifications.index", "GET", "/account/notifications", None, signed_in(200)),
     ("notifications.mark_read", "POST", "/account/notifications/read", {}, signed_in(303)),
     ("notifications.preferences", "GET", "/account/notifications/preferences", None, signed_in(200)),
@@ -142,9 +211,14 @@ CASES = [
     # The signed token is the credential (RFC 8058 one-click, no session): a forged one is not found.
     ("notifications.unsubscribe", "GET", "/notifications/unsubscribe/forged.token", None, everyone(404)),
     ("notifications.unsubscribe", "POST", "/notifications/unsubscribe/forged.token", {}, everyone(404)),
-
     # Only the author appeals (a moderator who wrote the view too); nobody appeals for someone else.
-    ("moderation.appeal", "POST", "/account/views/{hidden_open}/appeal", {"statement": "Please look again: it quotes a law."}, only(OWNERS, 302)),
+    (
+        "moderation.appeal",
+        "POST",
+        "/account/views/{hidden_open}/appeal",
+        {"statement": "Please look again: it quotes a law."},
+        only(OWNERS, 302),
+    ),
     ("organisations.new", "GET", "/organisations/new", None, signed_in(200)),
     ("organisations.new", "POST", "/organisations/new", {"name": ""}, signed_in(422)),
     # The organisation's admins (its author) only; the role is checked before the form (422).
@@ -159,41 +233,124 @@ CASES = [
     ("moderation.item", "GET", "/moderation/items/{held_item}", None, only((*MODERATORS_A, "moderator_author"), 200)),
     ("moderation.item", "GET", "/moderation/items/999999", None, signed_in(404)),
     ("moderation.claim", "POST", "/moderation/items/{held_claim}/claim", {}, only(MODERATORS_A, 302)),
-    ("moderation.decide", "POST", "/moderation/items/{held_approve}/decide", {"action": "approve", "reason": WITHIN}, only(MODERATORS_A, 302)),
+    (
+        "moderation.decide",
+        "POST",
+        "/moderation/items/{held_approve}/decide",
+        {"action": "approve", "reason": WITHIN},
+        only(MODERATORS_A, 302),
+    ),
     ("moderation.decide", "POST", "/moderation/items/{held_hide}/decide", ABUSE, only(MODERATORS_A, 302)),
-    ("moderation.decide", "POST", "/moderation/items/{held_reject}/decide", {"action": "reject", "reason": "spam"}, only(MODERATORS_A, 302)),
-    ("moderation.decide", "POST", "/moderation/items/{flagged}/decide", {"action": "keep", "reason": WITHIN}, only(MODERATORS_A, 302)),
+    (
+        "moderation.decide",
+        "POST",
+        "/moderation/items/{held_reject}/decide",
+        {"action": "reject", "reason": "spam"},
+        only(MODERATORS_A, 302),
+    ),
+    (
+        "moderation.decide",
+        "POST",
+        "/moderation/items/{flagged}/decide",
+        {"action": "keep", "reason": WITHIN},
+        only(MODERATORS_A, 302),
+    ),
     # What was sent is judged after who sent it: a wrong reason is the moderator's 303, others' 403.
-    ("moderation.decide", "POST", "/moderation/items/{held_item}/decide", {"action": "approve", "reason": "abuse"}, only(MODERATORS_A, 303)),
-    ("moderation.decide", "POST", "/moderation/items/{held_approve}/decide", {"action": "hide", "reason": "abuse"}, only(MODERATORS_A, 303)),  # decided already
-    ("moderation.campaign", "GET", "/moderation/campaigns/{camp_approve}", None, only((*MODERATORS_A, "moderator_author"), 200)),
+    (
+        "moderation.decide",
+        "POST",
+        "/moderation/items/{held_item}/decide",
+        {"action": "approve", "reason": "abuse"},
+        only(MODERATORS_A, 303),
+    ),
+    (
+        "moderation.decide",
+        "POST",
+        "/moderation/items/{held_approve}/decide",
+        {"action": "hide", "reason": "abuse"},
+        only(MODERATORS_A, 303),
+    ),  # decided already
+    (
+        "moderation.campaign",
+        "GET",
+        "/moderation/campaigns/{camp_approve}",
+        None,
+        only((*MODERATORS_A, "moderator_author"), 200),
+    ),
     *[
-        ("moderation.decide_campaign", "POST", f"/moderation/campaigns/{{camp_{action}}}/decide",
-         {"ids": f"camp_{action}_ids", "decision": f"{action}:{reason}"}, only(MODERATORS_A, 302))
+        (
+            "moderation.decide_campaign",
+            "POST",
+            f"/moderation/campaigns/{{camp_{action}}}/decide",
+            {"ids": f"camp_{action}_ids", "decision": f"{action}:{reason}"},
+            only(MODERATORS_A, 302),
+        )
         for action, reason in (("approve", WITHIN), ("hide", "abuse"), ("reject", "spam"), ("keep", WITHIN))
     ],
-    ("moderation.decide_appeal", "POST", "/moderation/appeals/{appeal_restore}/decide", {"outcome": "restored", "reason": WITHIN}, only(MODERATORS_A, 302)),
-    ("moderation.decide_appeal", "POST", "/moderation/appeals/{appeal_uphold}/decide", {"outcome": "upheld", "reason": "abuse"}, only(MODERATORS_A, 302)),
-    ("moderation.decide_appeal", "POST", "/moderation/appeals/{appeal_uphold}/decide", {"outcome": "restored", "reason": WITHIN}, only(MODERATORS_A, 303)),  # final
+    (
+        "moderation.decide_appeal",
+        "POST",
+        "/moderation/appeals/{appeal_restore}/decide",
+        {"outcome": "restored", "reason": WITHIN},
+        only(MODERATORS_A, 302),
+    ),
+    (
+        "moderation.decide_appeal",
+        "POST",
+        "/moderation/appeals/{appeal_uphold}/decide",
+        {"outcome": "upheld", "reason": "abuse"},
+        only(MODERATORS_A, 302),
+    ),
+    (
+        "moderation.decide_appeal",
+        "POST",
+        "/moderation/appeals/{appeal_uphold}/decide",
+        {"outcome": "restored", "reason": WITHIN},
+        only(MODERATORS_A, 303),
+    ),  # final
     ("moderation.audit_log", "GET", "/admin/audit", None, only(("admin",), 200)),
     ("moderation.audit_export", "GET", "/admin/audit.csv", None, only(("admin",), 200)),
     # -- offline import: facilitators of A ------------------------------------------------------------
     ("offline.import_page", "GET", "/consultations/{slug}/import", None, only(FACILITATORS, 200)),
-    ("offline.import_upload", "FILE", "/consultations/{slug}/import", b"not,the,columns\n1,2,3\n", only(FACILITATORS, 422)),
+    (
+        "offline.import_upload",
+        "FILE",
+        "/consultations/{slug}/import",
+        b"not,the,columns\n1,2,3\n",
+        only(FACILITATORS, 422),
+    ),
     # -- hearings: chairs of hearing A (not of B's hearing), the secretariat -----------------------------
     ("hearings.post_message", "POST", "/hearings/{hearing}/messages", {"text": "text:hearing"}, signed_in(302)),
     ("hearings.vote", "POST", "/hearings/{hearing}/messages/{message}/vote", {"vote": "agree"}, signed_in(302)),
-    ("hearings.request_floor", "POST", "/hearings/{hearing}/floor", {"constituency": "ngo", "topic": "oceans"}, signed_in(302)),
+    (
+        "hearings.request_floor",
+        "POST",
+        "/hearings/{hearing}/floor",
+        {"constituency": "ngo", "topic": "oceans"},
+        signed_in(302),
+    ),
     ("hearings.chair_action", "POST", "/hearings/{hearing}/chair/next", {}, only(CHAIRS, 302)),
     ("hearings.chair_action", "POST", "/hearings/{hearing}/chair/end_turn", {}, only(CHAIRS, 302)),
     ("hearings.withdraw_floor", "POST", "/hearings/{hearing}/floor/withdraw", {}, signed_in(302)),
     ("hearings.chair_action", "POST", "/hearings/{hearing}/chair/close", {}, only(CHAIRS, 302)),
     ("hearings.chair_action", "POST", "/hearings/{scheduled}/chair/open", {}, only(CHAIRS, 302)),
-    ("hearings.chair_action", "POST", "/hearings/{hearing}/chair/open", {}, only(CHAIRS, 409)),  # a closed hearing stays closed
+    (
+        "hearings.chair_action",
+        "POST",
+        "/hearings/{hearing}/chair/open",
+        {},
+        only(CHAIRS, 409),
+    ),  # a closed hearing stays closed
     ("hearings.chair_action", "POST", "/hearings/{hearing}/chair/explode", {}, signed_in(404)),
     ("hearings.new", "GET", "/hearings/new", None, only(("admin",), 200)),
     ("hearings.new", "POST", "/hearings/new", {"title": ""}, only(("admin",), 422)),
-    ("hearings.appoint_chair", "POST", "/hearings/{hearing}/chairs", {"email": "participant@example.org"}, only(("admin",), 302)),
+    (
+        "hearings.appoint_chair",
+        "POST",
+        "/hearings/{hearing}/chairs",
+        {"email": "participant@example.org"},
+        only(("admin",), 302),
+    ),
     # -- the secretariat --------------------------------------------------------------------------------
     ("admin.index", "GET", "/admin/", None, only(("admin",), 200)),
     ("admin.new_consultation", "GET", "/admin/consultations/new", None, only(("admin",), 200)),
@@ -201,15 +358,32 @@ CASES = [
     ("admin.edit_consultation", "GET", "/admin/consultations/{cid}", None, only(("admin",), 200)),
     ("admin.edit_consultation", "POST", "/admin/consultations/{cid}", {"title": ""}, only(("admin",), 422)),
     ("admin.consultation_translations", "GET", "/admin/consultations/{cid}/translations", None, only(("admin",), 200)),
-    ("admin.consultation_translations", "POST", "/admin/consultations/{cid}/translations", {"language": "fr"}, only(("admin",), 422)),
-    ("admin.delete_consultation_translation", "POST", "/admin/consultations/{cid}/translations/fr/delete", {}, only(("admin",), 404)),
+    (
+        "admin.consultation_translations",
+        "POST",
+        "/admin/consultations/{cid}/translations",
+        {"language": "fr"},
+        only(("admin",), 422),
+    ),
+    (
+        "admin.delete_consultation_translation",
+        "POST",
+        "/admin/consultations/{cid}/translations/fr/delete",
+        {},
+        only(("admin",), 404),
+    ),
     ("admin.roles", "GET", "/admin/roles", None, only(("admin",), 200)),
     ("admin.roles", "POST", "/admin/roles", {"email": ""}, only(("admin",), 422)),
     ("admin.revoke_role", "POST", "/admin/roles/{spare_role}/revoke", {}, only(("admin",), 302)),
     ("organisations.accreditation_requests", "GET", "/organisations/accreditation", None, only(("admin",), 200)),
     *[
-        ("organisations.decide", "POST", f"/organisations/accreditation/{{{key}}}/decide",
-         {"prefix": key, "decision": decision, "criteria": "criteria", "reason": "The criteria are met, or not."}, only(("admin",), 302))
+        (
+            "organisations.decide",
+            "POST",
+            f"/organisations/accreditation/{{{key}}}/decide",
+            {"prefix": key, "decision": decision, "criteria": "criteria", "reason": "The criteria are met, or not."},
+            only(("admin",), 302),
+        )
         for key, decision in (("accreditation_accredit", "accredit"), ("accreditation_refuse", "refuse"))
     ],
     ("sms.keywords", "GET", "/sms/keywords", None, only(("admin",), 200)),
@@ -245,7 +419,12 @@ def _user(app, name: str) -> int:
     from agora.models._base import utcnow
 
     with app.app_context():
-        user = User(email=f"{name}@example.org", password_hash=_password_hash(), display_name=name.replace("_", " ").title(), password_changed_at=utcnow())
+        user = User(
+            email=f"{name}@example.org",
+            password_hash=_password_hash(),
+            display_name=name.replace("_", " ").title(),
+            password_changed_at=utcnow(),
+        )
         db.session.add(user)
         db.session.commit()
         return user.id
@@ -263,14 +442,31 @@ def world(app, make, request):
     role = request.param
     a, b = make.consultation("Consultation A"), make.consultation("Consultation B")
     c, d = make.consultation("Consultation C (closed)"), make.consultation("Consultation D (draft)", status="draft")
-    people = {name: _user(app, name) for name in (
-        "participant", "author", "chair_other", "chair", "someone", "spare", "moderator_other",
-        "moderator_author", "moderator", "facilitator", "first_moderator", "admin",
-    )}
+    people = {
+        name: _user(app, name)
+        for name in (
+            "participant",
+            "author",
+            "chair_other",
+            "chair",
+            "someone",
+            "spare",
+            "moderator_other",
+            "moderator_author",
+            "moderator",
+            "facilitator",
+            "first_moderator",
+            "admin",
+        )
+    }
     with app.app_context():
         for name, role_name, scope in (
-            ("facilitator", "facilitator", a), ("moderator_other", "moderator", b), ("moderator_author", "moderator", a),
-            ("moderator", "moderator", a), ("first_moderator", "moderator", None), ("admin", "admin", None),
+            ("facilitator", "facilitator", a),
+            ("moderator_other", "moderator", b),
+            ("moderator_author", "moderator", a),
+            ("moderator", "moderator", a),
+            ("first_moderator", "moderator", None),
+            ("admin", "admin", None),
         ):
             accounts.assign_role(db.session.get(User, people[name]), role_name, scope, None)
     owner_id = people[role] if role in OWNERS else people["someone"]
@@ -284,7 +480,14 @@ def world(app, make, request):
             """A view of the owner's in A, in the state the case needs (the first through the service)."""
             if "published" not in ids:
                 return make.submission(a, owner_id, next(texts))
-            submission = Submission(consultation_id=a, author_id=owner_id, text=next(texts), language="en", state=state, campaign_id=campaign)
+            submission = Submission(
+                consultation_id=a,
+                author_id=owner_id,
+                text=next(texts),
+                language="en",
+                state=state,
+                campaign_id=campaign,
+            )
             db.session.add(submission)
             db.session.commit()
             return submission.id
@@ -312,7 +515,9 @@ def world(app, make, request):
         db.session.add(OrganisationMember(organisation_id=org.id, user_id=owner_id, role="admin"))
         db.session.commit()
         ids["org"] = org.id
-        ids["accreditation_accredit"] = organisations.request_accreditation(org.id, a, owner, "We work on the coast.").id
+        ids["accreditation_accredit"] = organisations.request_accreditation(
+            org.id, a, owner, "We work on the coast."
+        ).id
         ids["accreditation_refuse"] = organisations.request_accreditation(org.id, b, owner, "We work at sea.").id
 
         hearing = hearings.create(a, "Hearing A")
@@ -397,7 +602,9 @@ def _run(app, role, ids) -> list[str]:
                 response = client.post(path, data={**_form(data, ids, texts), "csrf_token": token})
             got = _outcome(response)
             if got != expected[role]:
-                wrong.append(f"{endpoint} {method} {template}: expected {expected[role]}, got {got} {response.headers.get('Location', '')}")
+                wrong.append(
+                    f"{endpoint} {method} {template}: expected {expected[role]}, got {got} {response.headers.get('Location', '')}"
+                )
     finally:
         limiter.enabled = True
         app.config["RATELIMIT_ENABLED"] = True
@@ -407,9 +614,13 @@ def _run(app, role, ids) -> list[str]:
 
 def test_every_route_and_method_is_in_the_matrix(app):
     kinds = {"JSON": "POST", "RAW": "POST", "FILE": "POST"}
-    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (rule.endpoint, method) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     covered = {(endpoint, kinds.get(method, method)) for endpoint, method, *_ in CASES}
-    assert not sorted(routes - covered), f"routes without a written-down outcome in tests/test_authz.py: {sorted(routes - covered)}"
+    assert not sorted(routes - covered), (
+        f"routes without a written-down outcome in tests/test_authz.py: {sorted(routes - covered)}"
+    )
     assert not sorted(covered - routes), f"outcomes for routes that no longer exist: {sorted(covered - routes)}"
     assert all(set(expected) == set(ROLES) for *_, expected in CASES)
 
@@ -427,11 +638,16 @@ def test_a_broken_permission_check_makes_the_matrix_fail(app, world, monkeypatch
     check removed), and the scoped moderator's decisions on A are reported, by name."""
     from agora import permissions
 
-    monkeypatch.setattr(permissions, "can_moderate", lambda user, consultation_id: permissions.can_moderate_anywhere(user))
+    monkeypatch.setattr(
+        permissions, "can_moderate", lambda user, consultation_id: permissions.can_moderate_anywhere(user)
+    )
     role, ids = world
     wrong = _run(app, role, ids)
     assert "moderation.decide POST /moderation/items/{held_hide}/decide: expected 403, got 302 /moderation/" in wrong
-    assert any(line.startswith("moderation.decide_appeal POST /moderation/appeals/{appeal_restore}/decide: expected 403") for line in wrong)
+    assert any(
+        line.startswith("moderation.decide_appeal POST /moderation/appeals/{appeal_restore}/decide: expected 403")
+        for line in wrong
+    )
 
 
 def test_marking_someone_elses_notification_read_answers_alike_and_changes_nothing(app, make):
@@ -449,6 +665,9 @@ def test_marking_someone_elses_notification_read_answers_alike_and_changes_nothi
     intruder = app.test_client()
     login(intruder, "intruder@example.org")
     token = csrf_from(intruder, "/account/notifications")
-    assert intruder.post("/account/notifications/read", data={"id": str(notification_id), "csrf_token": token}).status_code == 303
+    assert (
+        intruder.post("/account/notifications/read", data={"id": str(notification_id), "csrf_token": token}).status_code
+        == 303
+    )
     with app.app_context():
         assert db.session.get(Notification, notification_id).read_at is None

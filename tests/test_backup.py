@@ -1,5 +1,6 @@
 """Backup and restore of the embedded database: what was backed up comes back, damage is refused.
 On PostgreSQL the commands refuse and point to pg_dump."""
+
 from agora.extensions import db
 from agora.models import Submission
 from tests.conftest import civic_statements

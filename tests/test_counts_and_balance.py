@@ -1,6 +1,7 @@
 """Counts that agree with each other and a moderation record that adds up: one definition of a
 participant on the home page, the consultation page, "who took part" and the report; "balance
 unknown" when nobody declared a profile; the moderation tally says what every figure was."""
+
 import re
 
 from agora.extensions import db
@@ -15,7 +16,10 @@ ABUSIVE = "You are all worthless idiots and stupid bitches, shut up"
 
 
 def _participants(html: str) -> set[int]:
-    return {int(n.replace(",", "").replace("\u202f", "").replace("\xa0", "")) for n in re.findall(r"([\d,\u202f\xa0]+) participants", html)}
+    return {
+        int(n.replace(",", "").replace("\u202f", "").replace("\xa0", ""))
+        for n in re.findall(r"([\d,\u202f\xa0]+) participants", html)
+    }
 
 
 def test_one_number_of_participants_everywhere(app, client, make):
@@ -102,7 +106,9 @@ def test_balance_is_stated_with_how_many_declared(app, client, make):
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "Declared by 3 of 4 participants (constituency), 2 (country), 0 (gender)" in html
     assert "Participants by constituency" in html and "Participants by region (UN M49)" in html
-    assert "No participant declared a gender." in html and "Participants by gender" not in html  # no table of "not stated 100 %"
+    assert (
+        "No participant declared a gender." in html and "Participants by gender" not in html
+    )  # no table of "not stated 100 %"
 
 
 def test_the_moderation_record_adds_up_for_a_reader(app, client, make):
@@ -117,7 +123,15 @@ def test_the_moderation_record_adds_up_for_a_reader(app, client, make):
             s = Submission(consultation_id=cid, kind="view", text=text, state="hidden", channel="import")
             db.session.add(s)
             db.session.flush()
-            audit.record(submission_id=s.id, actor_id=None, automatic=True, action="hide", from_state=None, to_state="hidden", reason="imported: Pol.is moderation")
+            audit.record(
+                submission_id=s.id,
+                actor_id=None,
+                automatic=True,
+                action="hide",
+                from_state=None,
+                to_state="hidden",
+                reason="imported: Pol.is moderation",
+            )
         db.session.commit()
         from agora.services import moderation
 
@@ -135,5 +149,7 @@ def test_the_moderation_record_adds_up_for_a_reader(app, client, make):
     page = " ".join(page.split())
     assert "7 submissions received: 5 screened by the model (2 published at once, 3 held for review)." in page
     assert "2 more arrived already hidden by the moderators of the platform they were imported from" in page
-    assert ("Decided by moderators: 1 approved after review, 1 hidden and 1 rejected (1 of these had been published and were "
-            "reported by participants), 0 reported but kept published; 1 waiting for a decision; 0 restored on appeal.") in page
+    assert (
+        "Decided by moderators: 1 approved after review, 1 hidden and 1 rejected (1 of these had been published and were "
+        "reported by participants), 0 reported but kept published; 1 waiting for a decision; 0 restored on appeal."
+    ) in page

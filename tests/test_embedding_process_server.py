@@ -1,6 +1,7 @@
 """A real server embeds in its embedding process: views are screened with the vector that process
 computed (abuse in Arabic is held, a Chinese proposal is published), each view's vector is stored,
 and a killed embedding process is replaced without a view lost or left unscreened."""
+
 import os
 import signal
 from pathlib import Path
@@ -38,7 +39,9 @@ def stored(database_url: str, submission_id: int) -> tuple[str, int]:
     try:
         with engine.connect() as conn:
             state = conn.execute(text("SELECT state FROM submissions WHERE id = :i"), {"i": submission_id}).scalar_one()
-            vectors = conn.execute(text("SELECT count(*) FROM submission_vectors WHERE submission_id = :i"), {"i": submission_id}).scalar_one()
+            vectors = conn.execute(
+                text("SELECT count(*) FROM submission_vectors WHERE submission_id = :i"), {"i": submission_id}
+            ).scalar_one()
     finally:
         engine.dispose()
     return state, vectors
@@ -52,7 +55,12 @@ def test_views_are_screened_with_the_embedding_process_and_survive_its_death():
         cid, token = world["consultation_id"], world["tokens"][0]
 
         def post(view: str) -> int:
-            r = requests.post(f"{server.url}/api/v1/consultations/{cid}/submissions", json={"text": view}, headers=bearer(token), timeout=30)
+            r = requests.post(
+                f"{server.url}/api/v1/consultations/{cid}/submissions",
+                json={"text": view},
+                headers=bearer(token),
+                timeout=30,
+            )
             assert r.status_code == 201, r.text
             return r.json()["id"]
 

@@ -2,6 +2,7 @@
 and coming back, the database locked or refusing connections, many concurrent writers, and an RQ
 worker's job process SIGKILLed mid-job. Each checks that nothing acknowledged is lost, that
 failures are clean (503 + Retry-After, never 500) and that the health endpoints say what is wrong."""
+
 import os
 import subprocess
 import sys
@@ -52,7 +53,9 @@ def readyz(base: str) -> tuple[int, dict]:
 
 def post_view(base: str, cid: int, token: str, view: str, key: str | None = None) -> requests.Response:
     headers = {**bearer(token), **({"Idempotency-Key": key} if key else {})}
-    return requests.post(f"{base}/api/v1/consultations/{cid}/submissions", json={"text": view}, headers=headers, timeout=30)
+    return requests.post(
+        f"{base}/api/v1/consultations/{cid}/submissions", json={"text": view}, headers=headers, timeout=30
+    )
 
 
 def reconnect(client: Client, base: str) -> None:
@@ -104,12 +107,21 @@ def test_sigkill_of_a_server_mid_burst_loses_nothing_acknowledged(redis_server, 
     try:
         watcher.join()
         poster.join()
-        before = poster.call("post_message", text="Coral reef monitoring data should be published openly and promptly, for every region.")
+        before = poster.call(
+            "post_message", text="Coral reef monitoring data should be published openly and promptly, for every region."
+        )
         assert before["ok"] and before["state"] == "published", before
-        watcher.wait_for(lambda: "Coral reef monitoring data should be published openly and promptly, for every region." in watcher.texts())
+        watcher.wait_for(
+            lambda: (
+                "Coral reef monitoring data should be published openly and promptly, for every region."
+                in watcher.texts()
+            )
+        )
         seen = watcher.last_id
 
-        burst = [Poster([a.url, b.url], cid, token, views(f"Burst {n}", 25), first=n % 2) for n, token in enumerate(tokens)]
+        burst = [
+            Poster([a.url, b.url], cid, token, views(f"Burst {n}", 25), first=n % 2) for n, token in enumerate(tokens)
+        ]
         for thread in burst:
             thread.start()
         wait_until(lambda: sum(len(t.acked) for t in burst) >= 20, 60, "the burst did not get going")
@@ -131,7 +143,11 @@ def test_sigkill_of_a_server_mid_burst_loses_nothing_acknowledged(redis_server, 
         # Retries carried the same Idempotency-Key: no view is stored twice.
         engine = create_engine(url)
         with engine.connect() as conn:
-            dupes = conn.execute(text("SELECT text, count(*) FROM submissions WHERE text LIKE 'Burst %' GROUP BY text HAVING count(*) > 1")).all()
+            dupes = conn.execute(
+                text(
+                    "SELECT text, count(*) FROM submissions WHERE text LIKE 'Burst %' GROUP BY text HAVING count(*) > 1"
+                )
+            ).all()
         engine.dispose()
         assert not dupes, dupes
 
@@ -152,10 +168,14 @@ def test_sigkill_of_a_server_mid_burst_loses_nothing_acknowledged(redis_server, 
         assert all(seen_ids().count(i) == 1 for i in missed_ids), seen_ids()  # once each
         other = Client(b.url, hid, "admin@example.org")
         other.join()
-        after = other.call("post_message", text="Mangrove restoration protects villages from storm surges and floods, as we saw.")
+        after = other.call(
+            "post_message", text="Mangrove restoration protects villages from storm surges and floods, as we saw."
+        )
         other.close()
         assert after["ok"] and after["state"] == "published", after
-        watcher.wait_for(lambda: "Mangrove restoration protects villages from storm surges and floods, as we saw." in watcher.texts())
+        watcher.wait_for(
+            lambda: "Mangrove restoration protects villages from storm surges and floods, as we saw." in watcher.texts()
+        )
     finally:
         watcher.close()
         poster.close()
@@ -180,7 +200,9 @@ def test_redis_going_away_and_coming_back(redis_server, servers):
         assert readyz(a.url) == (200, {"status": "ok", "checks": {"database": "ok", "redis": "ok"}})
         first = poster.call("post_message", text="Indigenous coastal knowledge belongs in every national ocean plan.")
         assert first["ok"], first
-        watcher.wait_for(lambda: "Indigenous coastal knowledge belongs in every national ocean plan." in watcher.texts())
+        watcher.wait_for(
+            lambda: "Indigenous coastal knowledge belongs in every national ocean plan." in watcher.texts()
+        )
 
         redis_server.kill()
         status, body = readyz(a.url)
@@ -195,7 +217,10 @@ def test_redis_going_away_and_coming_back(redis_server, servers):
         assert all(m["ok"] and m["state"] == "published" for m in down), down
 
         # Rate limits still hold while Redis is down (counted in memory).
-        statuses = [post_view(a.url, cid, tokens[0], f"Flood without Redis {i}, about clean water.").status_code for i in range(12)]
+        statuses = [
+            post_view(a.url, cid, tokens[0], f"Flood without Redis {i}, about clean water.").status_code
+            for i in range(12)
+        ]
         assert 429 in statuses and set(statuses) <= {201, 429}, statuses
         acked_count = statuses.count(201)
 
@@ -246,7 +271,11 @@ conn.execute("ROLLBACK")
 
 
 def test_sqlite_locked_by_another_process_gives_503_and_writes_nothing(servers):
-    url = separate_database("faults_lock") if not os.environ.get("AGORA_DATABASE_URL", "").startswith("postgresql") else None
+    url = (
+        separate_database("faults_lock")
+        if not os.environ.get("AGORA_DATABASE_URL", "").startswith("postgresql")
+        else None
+    )
     if url is None:  # the embedded mode is SQLite whatever the suite runs on
         import tempfile
 
@@ -257,11 +286,15 @@ def test_sqlite_locked_by_another_process_gives_503_and_writes_nothing(servers):
     assert post_view(server.url, cid, tokens[0], "Before the lock: clean water for every school.").status_code == 201
     before = count_rows(url, *WRITE_TABLES)
 
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, make_url(url).database], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, make_url(url).database], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert locker.stdout.readline().strip() == "locked"
         for n in range(3):
-            r = post_view(server.url, cid, tokens[n % 2], f"During the lock {n}: shore power for ports.", key=f"lock-{n}")
+            r = post_view(
+                server.url, cid, tokens[n % 2], f"During the lock {n}: shore power for ports.", key=f"lock-{n}"
+            )
             assert r.status_code == 503, (r.status_code, r.text[:300])
             assert r.headers.get("Retry-After", "").isdigit(), r.headers
             assert r.json()["error"]["code"] == "unavailable"
@@ -294,7 +327,12 @@ def test_postgresql_refusing_connections_gives_503_then_recovers(servers):
     try:
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
         for n in range(3):
             r = post_view(server.url, cid, token, f"During the outage {n}: youth seats on councils.", key=f"down-{n}")
             assert r.status_code == 503, (r.status_code, r.text[:300])
@@ -302,7 +340,9 @@ def test_postgresql_refusing_connections_gives_503_then_recovers(servers):
         page = requests.get(f"{server.url}/consultations/", timeout=30)
         assert page.status_code == 503 and page.headers.get("Retry-After"), page.status_code
         status, body = readyz(server.url)
-        assert status == 503 and body["status"] == "unavailable" and body["checks"]["database"].startswith("unavailable"), body
+        assert (
+            status == 503 and body["status"] == "unavailable" and body["checks"]["database"].startswith("unavailable")
+        ), body
         assert requests.get(server.url + "/healthz", timeout=10).status_code == 200  # alive, not ready
     finally:
         with admin.connect() as conn:
@@ -327,7 +367,12 @@ def test_many_concurrent_writers_get_201_or_a_clean_503(servers):
     def client(n: int):
         session = requests.Session()
         for view in views(f"Writer {n}", 20):
-            r = session.post(f"{server.url}/api/v1/consultations/{cid}/submissions", json={"text": view}, headers=bearer(tokens[n]), timeout=60)
+            r = session.post(
+                f"{server.url}/api/v1/consultations/{cid}/submissions",
+                json={"text": view},
+                headers=bearer(tokens[n]),
+                timeout=60,
+            )
             with lock:
                 results.append((r.status_code, r.json().get("id") if r.status_code == 201 else None, view))
             if r.status_code == 503:
@@ -352,8 +397,16 @@ def test_many_concurrent_writers_get_201_or_a_clean_503(servers):
 
 
 def _start_worker(url: str, redis_url: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_REDIS_URL": redis_url, "AGORA_JOBS": "rq", "AGORA_SECRET_KEY": "live-test-secret"}
-    return subprocess.Popen([sys.executable, "-m", "agora.jobs.worker"], cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": url,
+        "AGORA_REDIS_URL": redis_url,
+        "AGORA_JOBS": "rq",
+        "AGORA_SECRET_KEY": "live-test-secret",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "agora.jobs.worker"], cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT
+    )
 
 
 PREPARE_THEMES = r"""
@@ -387,7 +440,14 @@ def test_worker_killed_mid_job_is_retried_or_failed_visibly(redis_server, tmp_pa
     env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_SECRET_KEY": "live-test-secret"}
     env.pop("AGORA_REDIS_URL", None)
     themed = civic_statements(30)
-    out = subprocess.run([sys.executable, "-c", PREPARE_THEMES, str(cid), *themed], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", PREPARE_THEMES, str(cid), *themed],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     first_snapshot, first_status = out.stdout.split()[-2:]
     assert first_status == "ready", out.stdout
@@ -401,39 +461,71 @@ def test_worker_killed_mid_job_is_retried_or_failed_visibly(redis_server, tmp_pa
         # 1. A refit whose process is SIGKILLed: RQ schedules the retry, the claimed run is
         #    marked failed at once, the previous snapshot stays in use, and the retry succeeds.
         flag = tmp_path / "refit"
-        job = queue.enqueue("agora.jobs.worker.execute", "tests.scaleout_support.slow_refit", [cid, str(flag)], job_timeout=1800, retry=_retry())
+        job = queue.enqueue(
+            "agora.jobs.worker.execute",
+            "tests.scaleout_support.slow_refit",
+            [cid, str(flag)],
+            job_timeout=1800,
+            retry=_retry(),
+        )
         wait_until(flag.exists, 60, "the job did not start")
         horse_pid, claimed = flag.read_text().split()
         os.kill(int(horse_pid), 9)
-        wait_until(lambda: Job.fetch(job.id, connection=connection).get_status() in ("scheduled", "queued", "started") and "terminated unexpectedly" in (tmp_path / "worker.log").read_text(), 30, "the worker did not notice its job died")
+        wait_until(
+            lambda: (
+                Job.fetch(job.id, connection=connection).get_status() in ("scheduled", "queued", "started")
+                and "terminated unexpectedly" in (tmp_path / "worker.log").read_text()
+            ),
+            30,
+            "the worker did not notice its job died",
+        )
         engine = create_engine(url)
 
         def claimed_status():
             with engine.connect() as conn:
-                return conn.execute(text("SELECT status FROM theme_snapshots WHERE id = :i"), {"i": int(claimed)}).scalar_one() != "running"
+                return (
+                    conn.execute(
+                        text("SELECT status FROM theme_snapshots WHERE id = :i"), {"i": int(claimed)}
+                    ).scalar_one()
+                    != "running"
+                )
 
         wait_until(claimed_status, 30, "the interrupted run is still marked running")
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT id, status FROM theme_snapshots WHERE kind = 'themes'")).all())
-            error = conn.execute(text("SELECT error FROM theme_snapshots WHERE id = :i"), {"i": int(claimed)}).scalar_one()
+            error = conn.execute(
+                text("SELECT error FROM theme_snapshots WHERE id = :i"), {"i": int(claimed)}
+            ).scalar_one()
         assert rows[int(claimed)] == "failed" and "interrupted" in error, (rows, error)
         assert rows[int(first_snapshot)] == "ready"
         ready = [i for i, s in rows.items() if s == "ready"]
         assert ready == [int(first_snapshot)]  # still the one in use
         wait_until(lambda: Path(str(flag) + ".done").exists(), 60, "the retried job did not run")
-        wait_until(lambda: Job.fetch(job.id, connection=connection).get_status() == "finished", 30, "the retried job did not finish")
+        wait_until(
+            lambda: Job.fetch(job.id, connection=connection).get_status() == "finished",
+            30,
+            "the retried job did not finish",
+        )
         with engine.connect() as conn:
-            newest = conn.execute(text("SELECT id, status FROM theme_snapshots WHERE kind = 'themes' ORDER BY id DESC LIMIT 1")).one()
+            newest = conn.execute(
+                text("SELECT id, status FROM theme_snapshots WHERE kind = 'themes' ORDER BY id DESC LIMIT 1")
+            ).one()
         engine.dispose()
         assert newest.status == "ready" and newest.id > int(claimed)
 
         # 2. A job without retries: SIGKILLed, it lands in the failed registry with the reason.
         target = tmp_path / "plain"
-        plain = queue.enqueue("agora.jobs.worker.execute", "tests.scaleout_support.sleep_then_write", [str(target), 300], job_timeout=1800)
+        plain = queue.enqueue(
+            "agora.jobs.worker.execute", "tests.scaleout_support.sleep_then_write", [str(target), 300], job_timeout=1800
+        )
         pid_file = Path(str(target) + ".pid")
         wait_until(pid_file.exists, 60, "the plain job did not start")
         os.kill(int(pid_file.read_text()), 9)
-        wait_until(lambda: plain.id in FailedJobRegistry(QUEUE_NAME, connection=connection).get_job_ids(), 30, "the killed job is not in the failed registry")
+        wait_until(
+            lambda: plain.id in FailedJobRegistry(QUEUE_NAME, connection=connection).get_job_ids(),
+            30,
+            "the killed job is not in the failed registry",
+        )
         failed = Job.fetch(plain.id, connection=connection)
         assert failed.get_status() == "failed"
         assert "terminated unexpectedly" in (failed.latest_result().exc_string or "")

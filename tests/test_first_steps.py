@@ -1,6 +1,7 @@
 """Registration returns to the page that sent you (a path on this site only) and saves the optional
 profile offered with it; the profile's languages are named; a vote answered as JSON carries the
 header's tally in words."""
+
 import re
 
 from agora.extensions import db
@@ -10,8 +11,15 @@ from tests.conftest import csrf_from
 
 def _register(client, next_="", **extra):
     token = csrf_from(client, "/account/register" + (f"?next={next_}" if next_ else ""))
-    data = {"display_name": "Wanjiru", "email": "wanjiru@example.org", "password": "correct horse battery",
-            "confirm": "correct horse battery", "csrf_token": token, "next": next_, **extra}
+    data = {
+        "display_name": "Wanjiru",
+        "email": "wanjiru@example.org",
+        "password": "correct horse battery",
+        "confirm": "correct horse battery",
+        "csrf_token": token,
+        "next": next_,
+        **extra,
+    }
     return client.post("/account/register", data=data)
 
 
@@ -40,7 +48,9 @@ def test_profile_languages_are_chosen_by_name_and_stored_as_codes(signed_in, app
     page = signed_in.get("/account/profile?lang=zh").get_data(as_text=True)
     assert "斯瓦希里语" in page and 'value="sw"' in page  # Swahili, named in the reader's language
     token = csrf_from(signed_in, "/account/profile")
-    response = signed_in.post("/account/profile", data={"display_name": "Nadia", "languages": ["sw", "fr"], "csrf_token": token})
+    response = signed_in.post(
+        "/account/profile", data={"display_name": "Nadia", "languages": ["sw", "fr"], "csrf_token": token}
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(User, signed_in.user_id).languages == "sw,fr"

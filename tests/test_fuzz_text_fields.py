@@ -5,6 +5,7 @@ field of its OpenAPI document), every /hearing socket event's string fields, the
 and the SMS gateway: never a 500 or a server error, a lone surrogate is always refused as such, and
 whatever is stored is valid UTF-8. (tests/test_invalid_unicode.py has the targeted cases; this file
 generates them with hypothesis.)"""
+
 import json
 import re
 import time
@@ -30,7 +31,9 @@ from tests.test_socket_authz import EVENTS
 NOT_UTF8 = [b"\xed\xa0\x80", b"\xff\xfe", b"\xc0\xaf", b"\x80", b"\xf4\x90\x80\x80"]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 TEXTS = st.text(ANY_CODE_POINT, min_size=1, max_size=30)
-BYTES = st.lists(st.one_of(st.sampled_from(NOT_UTF8), st.text(max_size=6).map(str.encode)), min_size=1, max_size=6).map(b"".join)
+BYTES = st.lists(st.one_of(st.sampled_from(NOT_UTF8), st.text(max_size=6).map(str.encode)), min_size=1, max_size=6).map(
+    b"".join
+)
 
 
 def _has_surrogate(text: str) -> bool:
@@ -41,7 +44,12 @@ def _has_surrogate(text: str) -> bool:
 
 def _stored_texts_are_utf8(app):
     with app.app_context():
-        for table, column in (("submissions", "text"), ("users", "display_name"), ("organisations", "name"), ("consultations", "title")):
+        for table, column in (
+            ("submissions", "text"),
+            ("users", "display_name"),
+            ("organisations", "name"),
+            ("consultations", "title"),
+        ):
             for (value,) in db.session.execute(db.text(f"SELECT {column} FROM {table}")):  # noqa: S608 (names above)
                 if value is not None:
                     value.encode("utf-8")
@@ -74,13 +82,25 @@ def test_every_form_text_field_takes_bytes_that_are_not_utf8(app, world, unlimit
                 continue
             for bad in NOT_UTF8[:3]:
                 token = csrf_from(client, "/account/login")
-                body = "&".join(f"{k}={quote_from_bytes(bad) if k == name else quote_from_bytes(str(v).encode())}"
-                                for k, v in {**fields, "csrf_token": token}.items() if not isinstance(v, list))
-                response = client.post(template.format(**ids), data=body, content_type="application/x-www-form-urlencoded")
-                if endpoint == "notifications.unsubscribe":  # CSRF-exempt; a forged token is not found before the form is read
+                body = "&".join(
+                    f"{k}={quote_from_bytes(bad) if k == name else quote_from_bytes(str(v).encode())}"
+                    for k, v in {**fields, "csrf_token": token}.items()
+                    if not isinstance(v, list)
+                )
+                response = client.post(
+                    template.format(**ids), data=body, content_type="application/x-www-form-urlencoded"
+                )
+                if (
+                    endpoint == "notifications.unsubscribe"
+                ):  # CSRF-exempt; a forged token is not found before the form is read
                     assert response.status_code == 404
                 else:  # refused as not UTF-8 when the form is first read, whoever sends it
-                    assert response.status_code == 422 and b"not valid UTF-8" in response.data, (endpoint, name, bad, response.status_code)
+                    assert response.status_code == 422 and b"not valid UTF-8" in response.data, (
+                        endpoint,
+                        name,
+                        bad,
+                        response.status_code,
+                    )
                 tried += 1
     assert tried > 40
     _stored_texts_are_utf8(app)
@@ -99,17 +119,29 @@ def test_every_api_text_field_refuses_lone_surrogates_whatever_else_it_holds(app
     fields = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            schema = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") if isinstance(operation, dict) else None
+            schema = (
+                (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema")
+                if isinstance(operation, dict)
+                else None
+            )
             for name, field in (schema or {}).get("properties", {}).items():
                 if field.get("type") == "string":
-                    fields.append(("/api/v1" + path.format(consultation_id=cid, submission_id=sid, report_id=1), method.upper(), name))
+                    fields.append(
+                        (
+                            "/api/v1" + path.format(consultation_id=cid, submission_id=sid, report_id=1),
+                            method.upper(),
+                            name,
+                        )
+                    )
     assert len(fields) >= 2
 
     @FUZZ
     @given(st.sampled_from(fields), TEXTS)
     def check(field, raw):
         url, method, name = field
-        response = client.open(url, method=method, data=json.dumps({name: raw}), headers=headers)  # json.dumps escapes surrogates
+        response = client.open(
+            url, method=method, data=json.dumps({name: raw}), headers=headers
+        )  # json.dumps escapes surrogates
         assert response.status_code < 500, (field, raw, response.get_data(as_text=True)[:200])
         if _has_surrogate(raw):
             assert response.status_code == 422 and response.get_json()["error"]["code"] == "encoding", (field, raw)
@@ -131,15 +163,28 @@ def test_every_string_field_of_every_hearing_event_refuses_lone_surrogates(app, 
     sock = socketio.test_client(app, namespace="/hearing", flask_test_client=client, auth={"csrf": token})
     assert sock.emit("join", {"hearing_id": hearing_id}, namespace="/hearing", callback=True)["ok"]
     # every string field of every event (from the socket matrix), and the optional ones it omits
-    fields = sorted({(event, key) for event, payload, *_ in EVENTS for key, value in payload.items() if isinstance(value, str) and key != "id"}
-                    | {("post_message", "client_id"), ("join", "since"), ("request_floor", "topic"), ("post_message", "text")})
+    fields = sorted(
+        {
+            (event, key)
+            for event, payload, *_ in EVENTS
+            for key, value in payload.items()
+            if isinstance(value, str) and key != "id"
+        }
+        | {("post_message", "client_id"), ("join", "since"), ("request_floor", "topic"), ("post_message", "text")}
+    )
 
     @FUZZ
     @given(st.sampled_from(fields), TEXTS)
     def check(field, raw):
         event, key = field
-        ack = sock.emit(event, {"hearing_id": hearing_id, "text": "A fair point on quotas.", **{key: raw}} if event in ("post_message", "chair_summary")
-                        else {"hearing_id": hearing_id, key: raw}, namespace="/hearing", callback=True)
+        ack = sock.emit(
+            event,
+            {"hearing_id": hearing_id, "text": "A fair point on quotas.", **{key: raw}}
+            if event in ("post_message", "chair_summary")
+            else {"hearing_id": hearing_id, key: raw},
+            namespace="/hearing",
+            callback=True,
+        )
         assert ack.get("code") != "server_error", (field, raw, ack)
         if _has_surrogate(raw):
             assert ack == {"ok": False, "error": ack["error"], "code": "encoding"}, (field, raw, ack)
@@ -157,8 +202,16 @@ def test_a_csv_cell_that_is_not_utf8_is_refused_with_its_line_never_a_crash(app,
     @FUZZ
     @given(BYTES, st.sampled_from(["text", "note", "constituency", "country"]))
     def check(cell, column):
-        row = {"text": b"Clean water for every village.", "language": b"en", "constituency": b"youth", "country": b"KE",
-               "gender": b"woman", "channel": b"radio", "date": b"2026-10-10", "note": b"Meeting"}
+        row = {
+            "text": b"Clean water for every village.",
+            "language": b"en",
+            "constituency": b"youth",
+            "country": b"KE",
+            "gender": b"woman",
+            "channel": b"radio",
+            "date": b"2026-10-10",
+            "note": b"Meeting",
+        }
         row[column] = b'"' + cell.replace(b'"', b'""') + b'"'
         data = header + b",".join(row.values()) + b"\n"
         with app.app_context():
@@ -169,7 +222,9 @@ def test_a_csv_cell_that_is_not_utf8_is_refused_with_its_line_never_a_crash(app,
                 return
             finally:
                 db.session.rollback()
-            assert outcome.status in ("imported", "invalid", "duplicate_file"), outcome  # the same bytes twice: "duplicate_file"
+            assert outcome.status in ("imported", "invalid", "duplicate_file"), (
+                outcome
+            )  # the same bytes twice: "duplicate_file"
         _stored_texts_are_utf8(app)
 
     check()
@@ -189,10 +244,18 @@ def test_an_sms_body_that_is_not_utf8_is_refused_never_a_crash(app, client, make
     @FUZZ
     @given(BYTES)
     def check(text):
-        body = urlencode({"from": "+254712345678", "id": f"gw-{next(counter)}"}).encode() + b"&text=" + quote_from_bytes(b"WATER " + text).encode()
+        body = (
+            urlencode({"from": "+254712345678", "id": f"gw-{next(counter)}"}).encode()
+            + b"&text="
+            + quote_from_bytes(b"WATER " + text).encode()
+        )
         stamp = str(int(time.time()))
-        response = client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded",
-                               headers={"X-Agora-Signature": sms.signature("gateway-secret", body, stamp), "X-Agora-Timestamp": stamp})
+        response = client.post(
+            "/sms/inbound",
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Agora-Signature": sms.signature("gateway-secret", body, stamp), "X-Agora-Timestamp": stamp},
+        )
         assert response.status_code < 500, (text, response.get_data(as_text=True))
         try:
             (b"WATER " + text).decode("utf-8")

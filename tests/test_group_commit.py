@@ -1,4 +1,5 @@
 """Group commit: submissions stored together in one transaction behave as if stored one by one."""
+
 import threading
 
 from agora.extensions import db
@@ -64,7 +65,11 @@ def test_a_reused_idempotency_key_in_a_batch_does_not_sink_the_others(app, make)
         db.session.remove()
         # The same request retried (same key, same text) beside two new views, in one batch.
         outcomes = group_commit._store_and_commit(
-            [_draft(cid, user, texts[0], key="k-1"), _draft(cid, user, texts[1]), _draft(cid, user, texts[2], key="k-2")],
+            [
+                _draft(cid, user, texts[0], key="k-1"),
+                _draft(cid, user, texts[1]),
+                _draft(cid, user, texts[2], key="k-2"),
+            ],
             submissions.STORAGE,
         )
         db.session.remove()
@@ -103,8 +108,11 @@ def test_concurrent_api_posts_are_all_stored_once(app, make):
 
     def post(n):
         with app.test_client() as c:
-            r = c.post(f"/api/v1/consultations/{cid}/submissions", json={"text": texts[n]},
-                       headers={"Authorization": f"Bearer {secrets[n]}"})
+            r = c.post(
+                f"/api/v1/consultations/{cid}/submissions",
+                json={"text": texts[n]},
+                headers={"Authorization": f"Bearer {secrets[n]}"},
+            )
             answers.append((r.status_code, r.get_json()))
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
@@ -129,10 +137,19 @@ def test_each_author_of_a_held_view_in_a_batch_is_told_once_and_the_others_not(a
     ]
     with app.app_context():
         users = [db.session.get(User, uid) for uid in uids]
-        outcomes = group_commit._store_and_commit([_draft(cid, u, t) for u, t in zip(users, texts)], submissions.STORAGE)
+        outcomes = group_commit._store_and_commit(
+            [_draft(cid, u, t) for u, t in zip(users, texts)], submissions.STORAGE
+        )
         db.session.remove()
         states = [db.session.get(Submission, o.submission.id).state for o in outcomes]
         assert states == ["held", "published", "held"]
-        told = db.session.query(Notification.user_id, Notification.kind, Notification.params).order_by(Notification.user_id).all()
+        told = (
+            db.session.query(Notification.user_id, Notification.kind, Notification.params)
+            .order_by(Notification.user_id)
+            .all()
+        )
         assert [(u, k) for u, k, _p in told] == [(uids[0], "view_held"), (uids[2], "view_held")]
-        assert [f'"submission_id":{outcomes[i].submission.id}' in p for i, (_u, _k, p) in zip((0, 2), told)] == [True, True]
+        assert [f'"submission_id":{outcomes[i].submission.id}' in p for i, (_u, _k, p) in zip((0, 2), told)] == [
+            True,
+            True,
+        ]

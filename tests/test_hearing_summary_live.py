@@ -2,6 +2,7 @@
 one message each, on two concerns, in the six UN languages; within seconds the chair's `summary`
 event groups them by meaning (each theme in every language, named in each), with how the room
 leans on each theme and which constituencies speak in it and which do not."""
+
 import pytest
 
 from tests.hearing_messages import MESSAGES
@@ -10,7 +11,9 @@ from tests.test_hearings_live import Client, seed
 
 pytestmark = pytest.mark.server
 
-PARTICIPANTS = [(f"p{i}@example.org", f"Speaker {i}", "ngo" if i < 6 else "youth", "SN" if i < 6 else "FR") for i in range(12)]
+PARTICIPANTS = [
+    (f"p{i}@example.org", f"Speaker {i}", "ngo" if i < 6 else "youth", "SN" if i < 6 else "FR") for i in range(12)
+]
 PARTICIPANTS.append(("voter@example.org", "Voter", None, None))
 
 

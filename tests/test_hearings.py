@@ -1,6 +1,7 @@
 """Live hearings in-process: the service (queue, rotation, slow mode, replay, retract), the socket
 namespace through Flask-SocketIO's test client (auth, CSRF, roles, bad input), and the pages
 without JavaScript."""
+
 import re
 from datetime import timedelta
 
@@ -94,7 +95,9 @@ def test_a_hearing_report_gives_each_speaker_turn_its_duration(app, make, setup)
         hearings.close_hearing(hearing, chair)
         report = reports.create_draft(setup["consultation_id"], None, hearing.id)
         speakers = reports.content_of(report)["hearing"]["speakers"]
-    assert [{**s, "duration_seconds": None} for s in speakers] == [{"order": 1, "speaker": "Speaker 1", "constituency": "youth", "topic": "oceans", "duration_seconds": None}]
+    assert [{**s, "duration_seconds": None} for s in speakers] == [
+        {"order": 1, "speaker": "Speaker 1", "constituency": "youth", "topic": "oceans", "duration_seconds": None}
+    ]
     assert 95 <= speakers[0]["duration_seconds"] < 100  # the turn began 95 s before the chair closed the hearing
 
 
@@ -139,7 +142,10 @@ def test_slow_mode_replay_and_retract(app, make, setup):
         hearings.set_slow_mode(hearing, chair, 0)
         second = hearings.post_message(hearing, user, "Marine protected areas need funding.")
         third = hearings.post_message(hearing, user, "Coastal communities should be consulted first.")
-        assert hearings.replay(hearing, first.id)["messages"] == [hearings.message_payload(second), hearings.message_payload(third)]
+        assert hearings.replay(hearing, first.id)["messages"] == [
+            hearings.message_payload(second),
+            hearings.message_payload(third),
+        ]
 
         second.state = "hidden"
         db.session.commit()
@@ -150,8 +156,6 @@ def test_slow_mode_replay_and_retract(app, make, setup):
         balance = hearings.balance(hearing)
         assert balance["posters"]["constituency"] == {"ngo": 1}
         assert balance["posters"]["region"] and balance["posters"]["total"] == 1
-
-
 
 
 def test_theme_summary_says_when_there_are_too_few_messages(app, setup):
@@ -165,9 +169,14 @@ def test_chairs_summary_groups_a_short_six_language_hearing_by_meaning(app, make
     named in each, with how the room leans on it, who speaks in it and who does not."""
     _open(app, setup["hearing_id"], setup["chair_id"])
     # one message a person (a sixth message within a minute from one person is held as a flood)
-    authors = [make.user(email=f"h{i}@example.org", constituency="ngo" if concern == "fish" else "youth",
-                         country="SN" if concern == "fish" else "FR")
-               for i, (concern, _, _) in enumerate(HEARING_MESSAGES)]
+    authors = [
+        make.user(
+            email=f"h{i}@example.org",
+            constituency="ngo" if concern == "fish" else "youth",
+            country="SN" if concern == "fish" else "FR",
+        )
+        for i, (concern, _, _) in enumerate(HEARING_MESSAGES)
+    ]
     voter = make.user(email="voter@example.org")
     with app.app_context():
         hearing = db.session.get(Hearing, setup["hearing_id"])
@@ -221,13 +230,20 @@ def test_socket_post_is_acknowledged_and_broadcast_to_the_room(app, make, setup)
     assert sp.emit("join", {"hearing_id": setup["hearing_id"]}, namespace=NS, callback=True)["ok"]
     sw.get_received(NS)
 
-    ack = sp.emit("post_message", {"hearing_id": setup["hearing_id"], "text": "Youth need a seat at the table."}, namespace=NS, callback=True)
+    ack = sp.emit(
+        "post_message",
+        {"hearing_id": setup["hearing_id"], "text": "Youth need a seat at the table."},
+        namespace=NS,
+        callback=True,
+    )
     assert ack["ok"] and ack["state"] == "published"
     frames = _events(sw, "messages")
     assert [m["text"] for f in frames for m in f["messages"]] == ["Youth need a seat at the table."]
     assert frames[0]["messages"][0]["constituency"] is None  # not chosen to be shown (tests/test_privacy.py)
 
-    vote = sp.emit("vote", {"hearing_id": setup["hearing_id"], "id": ack["id"], "vote": "agree"}, namespace=NS, callback=True)
+    vote = sp.emit(
+        "vote", {"hearing_id": setup["hearing_id"], "id": ack["id"], "vote": "agree"}, namespace=NS, callback=True
+    )
     assert vote["ok"] and vote["votes"] == [1, 0, 0]
     assert any(f.get("votes") == {str(ack["id"]): [1, 0, 0]} for f in _events(sw, "messages"))
 
@@ -259,7 +275,14 @@ def test_chair_events_need_the_chair_role(app, make, setup):
     hid = setup["hearing_id"]
     for s in (sp, sc):
         assert s.emit("join", {"hearing_id": hid}, namespace=NS, callback=True)["ok"]
-    for name, payload in [("open_hearing", {}), ("set_slow_mode", {"seconds": 5}), ("grant_floor", {}), ("close_hearing", {}), ("pin_message", {"id": None}), ("chair_summary", {"text": "x"})]:
+    for name, payload in [
+        ("open_hearing", {}),
+        ("set_slow_mode", {"seconds": 5}),
+        ("grant_floor", {}),
+        ("close_hearing", {}),
+        ("pin_message", {"id": None}),
+        ("chair_summary", {"text": "x"}),
+    ]:
         ack = sp.emit(name, {"hearing_id": hid, **payload}, namespace=NS, callback=True)
         assert ack["ok"] is False and ack["code"] == "forbidden", name
     closed = sp.emit("post_message", {"hearing_id": hid, "text": "too early"}, namespace=NS, callback=True)
@@ -269,11 +292,18 @@ def test_chair_events_need_the_chair_role(app, make, setup):
     assert sc.emit("set_slow_mode", {"hearing_id": hid, "seconds": 5}, namespace=NS, callback=True)["ok"]
     states = _events(sp, "state")
     assert states[-1]["state"] == "live" and states[-1]["slow_mode"] == 5
-    asked = sp.emit("request_floor", {"hearing_id": hid, "constituency": "academia", "topic": "data gaps"}, namespace=NS, callback=True)
+    asked = sp.emit(
+        "request_floor",
+        {"hearing_id": hid, "constituency": "academia", "topic": "data gaps"},
+        namespace=NS,
+        callback=True,
+    )
     assert asked["ok"] and asked["request"]["constituency"] == "academia"
     granted = sc.emit("grant_floor", {"hearing_id": hid}, namespace=NS, callback=True)
     assert granted["ok"] and granted["speaker"]["id"] == asked["request"]["id"]
-    summary = sc.emit("chair_summary", {"hearing_id": hid, "text": "We heard three proposals on data."}, namespace=NS, callback=True)
+    summary = sc.emit(
+        "chair_summary", {"hearing_id": hid, "text": "We heard three proposals on data."}, namespace=NS, callback=True
+    )
     assert summary["ok"]
     assert any(m["kind"] == "chair_summary" for f in _events(sp, "messages") for m in f["messages"])
     assert any(e["name"] == "summary" for e in sc.get_received(NS))  # the chair's panel, not the participant's
@@ -317,7 +347,9 @@ def test_events_for_a_hearing_not_joined_and_floods_are_refused(app, make, setup
     client = app.test_client()
     login(client, "p@example.org")
     sock = _sock(app, client, setup["hearing_id"])
-    other = sock.emit("post_message", {"hearing_id": setup["hearing_id"], "text": "not joined"}, namespace=NS, callback=True)
+    other = sock.emit(
+        "post_message", {"hearing_id": setup["hearing_id"], "text": "not joined"}, namespace=NS, callback=True
+    )
     assert other["code"] == "not_joined"
     missing = sock.emit("join", {"hearing_id": 999999}, namespace=NS, callback=True)
     assert missing["ok"] is False and missing["code"] == "not_found"
@@ -335,8 +367,15 @@ def test_pages_work_without_javascript(app, make, setup, client):
     page = client.get(f"/hearings/{hid}")
     assert page.status_code == 200 and b"Review of SDG 14" in page.data and b'http-equiv="refresh"' not in page.data
     latest = client.get(f"/hearings/{hid}/latest")  # the no-JS frame refreshes; the page with the form never does
-    assert f'/hearings/{hid}/latest'.encode() in page.data and b'http-equiv="refresh"' in latest.data and b"<form" not in latest.data
-    assert latest.headers["X-Frame-Options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in latest.headers["Content-Security-Policy"]
+    assert (
+        f"/hearings/{hid}/latest".encode() in page.data
+        and b'http-equiv="refresh"' in latest.data
+        and b"<form" not in latest.data
+    )
+    assert (
+        latest.headers["X-Frame-Options"] == "SAMEORIGIN"
+        and "frame-ancestors 'self'" in latest.headers["Content-Security-Policy"]
+    )
     assert b"socket.io.min.js" in page.data and b"cdn" not in page.data.lower()
     make.user(email="p@example.org", constituency="ngo")
     login(client, "p@example.org")
@@ -346,9 +385,17 @@ def test_pages_work_without_javascript(app, make, setup, client):
     _open(app, hid, setup["chair_id"])
     no_csrf = client.post(f"/hearings/{hid}/messages", data={"text": "Hello"})
     assert no_csrf.status_code == 400
-    posted = client.post(f"/hearings/{hid}/messages", data={"csrf_token": token, "text": "Coral reefs are dying; we must act now."}, follow_redirects=True)
+    posted = client.post(
+        f"/hearings/{hid}/messages",
+        data={"csrf_token": token, "text": "Coral reefs are dying; we must act now."},
+        follow_redirects=True,
+    )
     assert posted.status_code == 200 and b"Coral reefs are dying; we must act now." in posted.data
-    floor = client.post(f"/hearings/{hid}/floor", data={"csrf_token": token, "constituency": "ngo", "topic": "reefs"}, follow_redirects=True)
+    floor = client.post(
+        f"/hearings/{hid}/floor",
+        data={"csrf_token": token, "constituency": "ngo", "topic": "reefs"},
+        follow_redirects=True,
+    )
     assert b"You are in the speakers" in floor.data and b"reefs" in floor.data
     assert client.post(f"/hearings/{hid}/chair/close", data={"csrf_token": token}).status_code == 403
     transcript = client.get(f"/hearings/{hid}/transcript")
@@ -361,10 +408,14 @@ def test_secretariat_creates_a_hearing_and_appoints_a_chair(app, make, client):
     make.user(email="newchair@example.org", name="New Chair")
     login(client, "admin@example.org")
     token = csrf_from(client, "/hearings/new")
-    created = client.post("/hearings/new", data={"csrf_token": token, "consultation_id": str(consultation_id), "title": "Mid-term review"})
+    created = client.post(
+        "/hearings/new", data={"csrf_token": token, "consultation_id": str(consultation_id), "title": "Mid-term review"}
+    )
     assert created.status_code == 302
     hid = int(created.headers["Location"].rsplit("/", 1)[1])
-    appointed = client.post(f"/hearings/{hid}/chairs", data={"csrf_token": token, "email": "newchair@example.org"}, follow_redirects=True)
+    appointed = client.post(
+        f"/hearings/{hid}/chairs", data={"csrf_token": token, "email": "newchair@example.org"}, follow_redirects=True
+    )
     assert b"New Chair chairs this hearing" in appointed.data
     with app.app_context():
         from agora import permissions

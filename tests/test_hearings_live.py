@@ -2,6 +2,7 @@
 coalescing, retraction when a moderator hides a message, reconnect-and-replay without loss or
 duplicates, chair controls with role checks, origin and CSRF checks, and two processes sharing
 rooms through Redis."""
+
 import json
 import os
 import re
@@ -71,8 +72,14 @@ def seed(database_url: str, participants=PARTICIPANTS) -> dict:
     """A live hearing with its chair, the secretariat and these (email, name, constituency, country)."""
     env = {**os.environ, "AGORA_DATABASE_URL": database_url, "AGORA_SECRET_KEY": "live-test-secret"}
     env.pop("AGORA_REDIS_URL", None)
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, json.dumps(participants)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", SEED, PASSWORD, json.dumps(participants)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -94,9 +101,15 @@ class Client:
         self.http = requests.Session()
         if email:
             token = self._csrf("/account/login")
-            r = self.http.post(base_url + "/account/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False)
+            r = self.http.post(
+                base_url + "/account/login",
+                data={"email": email, "password": PASSWORD, "csrf_token": token},
+                allow_redirects=False,
+            )
             assert r.status_code == 302, r.text[:300]
-        self.page_csrf = re.search(r'data-csrf="([^"]*)"', self.http.get(f"{base_url}/hearings/{hearing_id}").text).group(1)
+        self.page_csrf = re.search(
+            r'data-csrf="([^"]*)"', self.http.get(f"{base_url}/hearings/{hearing_id}").text
+        ).group(1)
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
@@ -122,7 +135,14 @@ class Client:
     def connect(self, headers=None, auth=None):
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         h = {"Cookie": cookie, "User-Agent": self.http.headers["User-Agent"], **(headers or {})}
-        self.sio.connect(self.base, namespaces=[NS], headers=h, auth=auth if auth is not None else {"csrf": self.page_csrf}, transports=["websocket"], wait_timeout=10)
+        self.sio.connect(
+            self.base,
+            namespaces=[NS],
+            headers=h,
+            auth=auth if auth is not None else {"csrf": self.page_csrf},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
 
     def call(self, event, **payload):
         payload.setdefault("hearing_id", self.hearing_id)
@@ -157,7 +177,11 @@ class Client:
 
 def test_delivery_is_coalesced_and_a_hidden_message_is_retracted_everywhere(live):
     server, hid = live
-    poster, watcher, admin = Client(server.url, hid, "p1@example.org"), Client(server.url, hid), Client(server.url, hid, "admin@example.org")
+    poster, watcher, admin = (
+        Client(server.url, hid, "p1@example.org"),
+        Client(server.url, hid),
+        Client(server.url, hid, "admin@example.org"),
+    )
     try:
         for c in (poster, watcher, admin):
             c.join()
@@ -172,7 +196,9 @@ def test_delivery_is_coalesced_and_a_hidden_message_is_retracted_everywhere(live
 
         # A participant flags one; a moderator (the secretariat) hides it: every client drops it.
         target = acks[3]["id"]
-        flagged = poster.http.post(f"{server.url}/submissions/{target}/flag", data={"reason": "abuse", "csrf_token": poster.page_csrf})
+        flagged = poster.http.post(
+            f"{server.url}/submissions/{target}/flag", data={"reason": "abuse", "csrf_token": poster.page_csrf}
+        )
         assert flagged.status_code in (200, 302), flagged.text[:300]
         hidden = admin.http.post(
             f"{server.url}/moderation/items/{target}/decide",
@@ -189,7 +215,11 @@ def test_delivery_is_coalesced_and_a_hidden_message_is_retracted_everywhere(live
 
 def test_reconnect_replays_what_was_missed_in_order_without_duplicates(live):
     server, hid = live
-    poster, watcher, chair = Client(server.url, hid, "p2@example.org"), Client(server.url, hid), Client(server.url, hid, "chair@example.org")
+    poster, watcher, chair = (
+        Client(server.url, hid, "p2@example.org"),
+        Client(server.url, hid),
+        Client(server.url, hid, "chair@example.org"),
+    )
     try:
         chair.join()
         poster.join()
@@ -223,7 +253,11 @@ def test_reconnect_replays_what_was_missed_in_order_without_duplicates(live):
 
 def test_chair_controls_are_for_the_chair_and_reach_participants(live):
     server, hid = live
-    chair, speaker, other = Client(server.url, hid, "chair@example.org"), Client(server.url, hid, "p2@example.org"), Client(server.url, hid, "p1@example.org")
+    chair, speaker, other = (
+        Client(server.url, hid, "chair@example.org"),
+        Client(server.url, hid, "p2@example.org"),
+        Client(server.url, hid, "p1@example.org"),
+    )
     try:
         assert chair.join()["chair"] is True
         speaker.join()
@@ -235,7 +269,9 @@ def test_chair_controls_are_for_the_chair_and_reach_participants(live):
         assert other.call("set_slow_mode", seconds=30)["code"] == "forbidden"
         granted = chair.call("grant_floor")
         assert granted["ok"] and granted["speaker"]["topic"] == "Youth in fisheries councils"
-        other.wait_for(lambda: any(s["speaker"] and s["speaker"]["id"] == asked["request"]["id"] for s in other.received("state")))
+        other.wait_for(
+            lambda: any(s["speaker"] and s["speaker"]["id"] == asked["request"]["id"] for s in other.received("state"))
+        )
         assert chair.call("set_time_limit", seconds=120)["ok"]
         assert chair.call("set_slow_mode", seconds=2)["ok"]
         first = other.call("post_message", text="Slow mode lets everyone read.")
@@ -245,7 +281,9 @@ def test_chair_controls_are_for_the_chair_and_reach_participants(live):
         assert chair.call("set_slow_mode", seconds=0)["ok"]
         chair.wait_for(lambda: len(chair.received("summary")) >= 1)  # sent when the chair joined
         assert chair.call("refresh_summary")["ok"]  # and again on request (or when the floor changes)
-        chair.wait_for(lambda: any(s["balance"]["speakers"]["constituency"].get("youth") == 1 for s in chair.received("summary")))
+        chair.wait_for(
+            lambda: any(s["balance"]["speakers"]["constituency"].get("youth") == 1 for s in chair.received("summary"))
+        )
         summary = chair.received("summary")[-1]
         assert summary["themes"]["status"] in ("ok", "too_few", "unavailable")
         assert not other.received("summary")  # participants do not get the chair's panel

@@ -1,6 +1,7 @@
 """Languages: every visible template string is marked for translation, the shipped catalogues are
 complete and compiled, pages switch language (Arabic right to left), dates and numbers follow the
 locale, consultations show their translation, and views can be filtered by language."""
+
 import gettext
 import re
 import subprocess
@@ -80,7 +81,9 @@ def unmarked_strings(source: str) -> list[str]:
 def test_the_detector_finds_unmarked_text_and_accepts_marked_text():
     assert unmarked_strings('<p>Hello {{ name }}</p><button title="Close">×</button>') == ["Hello", "Close"]
     assert unmarked_strings('<p>{{ _("Hello %(n)s", n=name) }}</p><a aria-label="{{ _(\'Main\') }}">·</a>') == []
-    assert unmarked_strings("<script>var a = 'text';</script><style>p{color:red}</style><code>text,channel</code>") == []
+    assert (
+        unmarked_strings("<script>var a = 'text';</script><style>p{color:red}</style><code>text,channel</code>") == []
+    )
     assert unmarked_strings('{% if x %}<span lang="en">{{ y }}</span>{% endif %} Agora · 2026') == []
     assert unmarked_strings('<h1{% if x %} lang="{{ l }}"{% endif %}>{{ t }}</h1><p{{ attrs }}>Hi</p>') == ["Hi"]
 
@@ -91,10 +94,11 @@ def test_every_visible_template_string_is_marked_for_translation():
         for path in sorted(TEMPLATES.rglob("*.html"))
         for text in unmarked_strings(path.read_text(encoding="utf-8"))
     ]
-    assert not problems, "wrap these in {{ _(\"...\") }}:\n" + "\n".join(problems)
+    assert not problems, 'wrap these in {{ _("...") }}:\n' + "\n".join(problems)
 
 
 # --- (2) catalogues ----------------------------------------------------------------------------
+
 
 def _catalog(path: Path, locale=None):
     with path.open("rb") as handle:
@@ -107,7 +111,10 @@ def test_the_template_catalogue_is_up_to_date_with_the_code():
         out = Path(folder) / "messages.pot"
         result = subprocess.run(
             [sys.executable, "scripts/translations.py", "extract", "--output", str(out)],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, result.stderr[-2000:]
         fresh = {m.id for m in _catalog(out) if m.id}
@@ -126,8 +133,11 @@ def test_catalogue_is_complete_with_placeholders_kept(language):
             continue
         translated = catalog.get(message.id)
         # a plural message (ngettext) has a tuple of ids and one string per plural form
-        forms = translated.string if translated is not None and isinstance(translated.string, tuple) else (
-            (translated.string,) if translated is not None else ())
+        forms = (
+            translated.string
+            if translated is not None and isinstance(translated.string, tuple)
+            else ((translated.string,) if translated is not None else ())
+        )
         source = message.id[0] if isinstance(message.id, tuple) else message.id
         wanted = sorted(set(PLACEHOLDER.findall(source)) | ({"%(num)s"} if isinstance(message.id, tuple) else set()))
         if translated is None or not all(forms):
@@ -162,6 +172,7 @@ def test_compiled_catalogue_matches_its_source(language):
 
 # --- (3) pages in other languages --------------------------------------------------------------
 
+
 def test_arabic_pages_are_right_to_left_and_in_arabic(client, make):
     make.consultation(title="Oceans and plastics")
     html = client.get("/consultations/?lang=ar").get_data(as_text=True)
@@ -186,7 +197,7 @@ def test_language_comes_from_the_browser_then_the_switch_then_the_profile(client
     # The switch, on every page, remembers the choice in a cookie and returns to the same page.
     html = client.get("/about").get_data(as_text=True)
     for code in ("en", "fr", "es", "ar", "zh", "ru"):
-        assert f'/language/{code}?next=' in html
+        assert f"/language/{code}?next=" in html
     response = client.get("/language/ru?next=/about%3Flang%3Dfr")
     assert response.status_code == 302 and response.headers["Location"].endswith("/about")
     assert 'lang="ru"' in client.get("/about").get_data(as_text=True)
@@ -201,7 +212,10 @@ def test_language_comes_from_the_browser_then_the_switch_then_the_profile(client
     make.user(email="li@example.org")
     login(client, "li@example.org")  # this client chose Russian with the switch above
     assert 'lang="ru"' in client.get("/").get_data(as_text=True)
-    client.post("/account/profile", data={"display_name": "Li", "locale": "zh", "csrf_token": csrf_from(client, "/account/profile")})
+    client.post(
+        "/account/profile",
+        data={"display_name": "Li", "locale": "zh", "csrf_token": csrf_from(client, "/account/profile")},
+    )
     assert 'lang="zh"' in client.get("/").get_data(as_text=True)
     client.get("/language/fr?next=/")
     assert 'lang="fr"' in client.get("/").get_data(as_text=True)
@@ -210,7 +224,9 @@ def test_language_comes_from_the_browser_then_the_switch_then_the_profile(client
 def test_dates_and_numbers_follow_the_locale(client, make, app):
     from datetime import datetime
 
-    cid = make.consultation(title="Oceans and plastics", opens_at=datetime(2026, 3, 1), closes_at=datetime(2026, 12, 31))
+    cid = make.consultation(
+        title="Oceans and plastics", opens_at=datetime(2026, 3, 1), closes_at=datetime(2026, 12, 31)
+    )
     slug = make.slug(cid)
     assert "31 déc. 2026" in client.get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
     assert "2026年12月31日" in client.get(f"/consultations/{slug}?lang=zh").get_data(as_text=True)
@@ -226,7 +242,14 @@ def test_service_errors_are_shown_in_the_readers_language(client, make):
     token = csrf_from(client, "/admin/consultations/new")
     response = client.post(
         "/admin/consultations/new?lang=fr",
-        data={"title": "T", "stage": "conference", "status": "open", "opens_at": "2026-05-01T10:00", "closes_at": "2026-04-01T10:00", "csrf_token": token},
+        data={
+            "title": "T",
+            "stage": "conference",
+            "status": "open",
+            "opens_at": "2026-05-01T10:00",
+            "closes_at": "2026-04-01T10:00",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 422
     assert "La date de clôture doit être postérieure à la date d’ouverture." in response.get_data(as_text=True)
@@ -234,21 +257,38 @@ def test_service_errors_are_shown_in_the_readers_language(client, make):
 
 # --- consultations in several languages, views by language -------------------------------------
 
+
 def test_the_secretariat_translates_a_consultation_and_readers_see_their_language(client, make, app):
     make.user(email="admin@example.org", role="admin")
-    cid = make.consultation(title="Oceans and plastics", summary="Plastic in the sea.", briefing_html="<p>The briefing.</p>")
+    cid = make.consultation(
+        title="Oceans and plastics", summary="Plastic in the sea.", briefing_html="<p>The briefing.</p>"
+    )
     slug = make.slug(cid)
     login(client, "admin@example.org")
     url = f"/admin/consultations/{cid}/translations"
     token = csrf_from(client, url)
-    response = client.post(url, data={
-        "language": "fr", "title": "Océans et plastiques", "summary": "Le plastique en mer.",
-        "briefing_html": '<p>La note.</p><script>alert(1)</script><p onclick="x()">Suite</p>', "csrf_token": token,
-    })
+    response = client.post(
+        url,
+        data={
+            "language": "fr",
+            "title": "Océans et plastiques",
+            "summary": "Le plastique en mer.",
+            "briefing_html": '<p>La note.</p><script>alert(1)</script><p onclick="x()">Suite</p>',
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 302
     # Editing replaces rather than adds.
-    client.post(url, data={"language": "fr", "title": "Océans et plastiques", "summary": "Le plastique en mer.",
-                           "briefing_html": '<p>La note.</p><script>alert(1)</script><p onclick="x()">Suite</p>', "csrf_token": token})
+    client.post(
+        url,
+        data={
+            "language": "fr",
+            "title": "Océans et plastiques",
+            "summary": "Le plastique en mer.",
+            "briefing_html": '<p>La note.</p><script>alert(1)</script><p onclick="x()">Suite</p>',
+            "csrf_token": token,
+        },
+    )
     admin_page = client.get(url).get_data(as_text=True)
     assert admin_page.count("Océans et plastiques") == 1
 
@@ -264,7 +304,9 @@ def test_the_secretariat_translates_a_consultation_and_readers_see_their_languag
 
     token = csrf_from(client, url)
     assert client.post(f"{url}/fr/delete", data={"csrf_token": token}).status_code == 302
-    assert "<h1 dir=\"auto\" lang=\"en\">Oceans and plastics</h1>" in client.get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
+    assert '<h1 dir="auto" lang="en">Oceans and plastics</h1>' in client.get(f"/consultations/{slug}?lang=fr").get_data(
+        as_text=True
+    )
 
 
 def test_only_the_secretariat_translates(client, make):
@@ -298,6 +340,7 @@ def test_views_can_be_filtered_by_language(client, make, app):
 
 
 # --- low bandwidth, server side ----------------------------------------------------------------
+
 
 def test_pages_and_static_files_are_compressed_and_static_urls_carry_a_content_hash(client, app):
     html = client.get("/", headers={"Accept-Encoding": "gzip"})

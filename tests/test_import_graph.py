@@ -6,6 +6,7 @@ every import statement, those inside functions too: an import moved into a funct
 circle is still a circle. A circle known and being fixed is listed in KNOWN_CIRCLES with who fixes
 it; a new one fails this test with the modules it goes through.
 """
+
 from __future__ import annotations
 
 import ast
@@ -110,8 +111,11 @@ def test_moderation_never_imports_agora():
     for module, path in module_files("moderation").items():
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            )
             if any(name == "agora" or name.startswith("agora.") for name in names):
                 importers.setdefault(module, node.lineno)
     assert importers == {}, f"moderation/ is pure and never imports agora: {importers}"

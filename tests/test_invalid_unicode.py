@@ -1,5 +1,6 @@
 """Invalid Unicode (a lone surrogate, which JSON's "\\ud800" escape decodes to) is refused at every
 edge with 422, and one person's bad input never fails another's submission in the group commit."""
+
 import json
 import re
 import threading
@@ -24,7 +25,7 @@ def test_the_sanitiser_refuses_lone_surrogates(raw):
         with pytest.raises(Invalid) as refused:
             clean()
         assert refused.value.code == "encoding"
-    assert clean_text("a pair is fine: \U0001F30A", max_chars=100) == "a pair is fine: \U0001F30A"
+    assert clean_text("a pair is fine: \U0001f30a", max_chars=100) == "a pair is fine: \U0001f30a"
 
 
 def _token(app, make):
@@ -40,7 +41,9 @@ def test_the_api_answers_422_for_a_lone_surrogate_in_any_field(app, client, make
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == "encoding"
     # In a key too, and in a field that is not text: refused before it is parsed any further.
-    response = client.post(f"/api/v1/consultations/{cid}/submissions", data='{"text": "ok", "\\udfff": 1}', headers=headers)
+    response = client.post(
+        f"/api/v1/consultations/{cid}/submissions", data='{"text": "ok", "\\udfff": 1}', headers=headers
+    )
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "encoding"
     with app.app_context():
         assert db.session.query(Submission).count() == 0
@@ -62,18 +65,27 @@ def test_a_hearing_message_with_a_lone_surrogate_is_refused_by_the_socket(app, c
     token = re.search(r'data-csrf="([^"]*)"', html).group(1)
     sock = socketio.test_client(app, namespace="/hearing", flask_test_client=client, auth={"csrf": token})
     assert sock.emit("join", {"hearing_id": hearing_id}, namespace="/hearing", callback=True)["ok"]
-    for payload in ({"hearing_id": hearing_id, "text": "Water \ud800 for all"},
-                    {"hearing_id": hearing_id, "text": "Water for all", "client_id": "\udfff"}):
+    for payload in (
+        {"hearing_id": hearing_id, "text": "Water \ud800 for all"},
+        {"hearing_id": hearing_id, "text": "Water for all", "client_id": "\udfff"},
+    ):
         ack = sock.emit("post_message", payload, namespace="/hearing", callback=True)
         assert ack == {"ok": False, "error": ack["error"], "code": "encoding"}
-    assert sock.emit("post_message", {"hearing_id": hearing_id, "text": "Water for all"}, namespace="/hearing", callback=True)["ok"]
+    assert sock.emit(
+        "post_message", {"hearing_id": hearing_id, "text": "Water for all"}, namespace="/hearing", callback=True
+    )["ok"]
     sock.disconnect(namespace="/hearing")
 
 
 def _draft(cid, user_id, text):
     return submissions.Draft(
-        consultation_id=cid, author_id=user_id, text=text, flood_key=f"author-{text[:12]}", language=None,
-        idempotency=None, values={"channel": "api", "kind": "view"},
+        consultation_id=cid,
+        author_id=user_id,
+        text=text,
+        flood_key=f"author-{text[:12]}",
+        language=None,
+        idempotency=None,
+        values={"channel": "api", "kind": "view"},
     )
 
 
@@ -82,7 +94,11 @@ def test_a_draft_the_database_cannot_store_fails_alone_in_its_batch(app, make):
     cid = make.consultation()
     uid = make.user()
     texts = civic_statements(4)
-    drafts = [_draft(cid, uid, t) for t in texts[:2]] + [_draft(cid, uid, "Broken \ud800 text")] + [_draft(cid, uid, t) for t in texts[2:]]
+    drafts = (
+        [_draft(cid, uid, t) for t in texts[:2]]
+        + [_draft(cid, uid, "Broken \ud800 text")]
+        + [_draft(cid, uid, t) for t in texts[2:]]
+    )
     with app.app_context():
         outcomes = group_commit._store_and_commit(drafts, submissions.STORAGE)
         db.session.remove()
@@ -101,8 +117,11 @@ def test_concurrent_posts_with_one_malformed_store_all_the_others(app, make):
     def post(n):
         with app.test_client() as c:
             start.wait(10)
-            r = c.post(f"/api/v1/consultations/{cid}/submissions", data=bodies[n],
-                       headers={"Authorization": f"Bearer {secrets[n]}", "Content-Type": "application/json"})
+            r = c.post(
+                f"/api/v1/consultations/{cid}/submissions",
+                data=bodies[n],
+                headers={"Authorization": f"Bearer {secrets[n]}", "Content-Type": "application/json"},
+            )
             answers[n] = r.status_code
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
@@ -153,14 +172,20 @@ def test_every_json_text_field_of_the_api_refuses_invalid_unicode(app, client, m
     tried = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            schema = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") if isinstance(operation, dict) else None
+            schema = (
+                (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema")
+                if isinstance(operation, dict)
+                else None
+            )
             if not schema:
                 continue
             url = "/api/v1" + path.format(**ids)
             for name, field in schema.get("properties", {}).items():
                 if field.get("type") != "string":
                     continue
-                others = {k: "agree" if k == "vote" else "A fair text." for k in schema.get("required", []) if k != name}
+                others = {
+                    k: "agree" if k == "vote" else "A fair text." for k in schema.get("required", []) if k != name
+                }
                 lone = json.dumps({**others, name: "Fair \ud800 text"})  # json.dumps writes the escape
                 broken = json.dumps({**others, name: "Fair text"}).encode().replace(b"Fair", b"Fa\xff\xfe")
                 for body, expected in ((lone, 422), (broken, 400)):

@@ -1,5 +1,6 @@
 """Background jobs: they run in a child process in the embedded mode, and still run when the Redis
 queue is unreachable or the process running them dies."""
+
 import json
 import os
 import signal
@@ -93,8 +94,13 @@ def test_the_job_process_finishes_its_job_and_ends_quietly_when_the_server_is_go
         "AGORA_SECRET_KEY": "test",
     }
     child = subprocess.Popen(
-        [sys.executable, "-m", "agora.jobs.child"], cwd=Path(__file__).resolve().parent.parent,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        [sys.executable, "-m", "agora.jobs.child"],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     child.stdout.close()  # the server is gone: nobody reads what the child says
     job = {"id": 1, "path": "tests.test_jobs.write_file", "args": [str(tmp_path / "done")]}

@@ -1,5 +1,6 @@
 """A write that cannot get its lock in time: a clean 503 with Retry-After, nothing stored, and the
 same post stored once the lock is gone — on SQLite (busy budget) and PostgreSQL (lock_timeout)."""
+
 import sqlite3
 
 from sqlalchemy import text

@@ -1,4 +1,5 @@
 """The schema comes from migrations: one head, and the migrated database matches the models."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -20,12 +21,17 @@ def test_one_head(app):
 def test_migrated_schema_matches_models(app):
     with app.app_context():
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={
-                "compare_type": True,
-                # the word-search index (migration 0008) is not a model: SQLite's FTS5 table and
-                # its shadow tables, PostgreSQL's expression index
-                "include_name": lambda name, kind, parent: not (name or "").startswith(("submissions_fts", "ix_submissions_text_search")),
-            })
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": True,
+                    # the word-search index (migration 0008) is not a model: SQLite's FTS5 table and
+                    # its shadow tables, PostgreSQL's expression index
+                    "include_name": lambda name, kind, parent: (
+                        not (name or "").startswith(("submissions_fts", "ix_submissions_text_search"))
+                    ),
+                },
+            )
             diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
 
@@ -34,7 +40,6 @@ def test_database_is_at_head(app):
     head = _script(app).get_current_head()
     with app.app_context(), db.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
-
 
 
 UPGRADE_WITH_DATA = """
@@ -76,7 +81,14 @@ def test_upgrading_a_database_with_data_keeps_every_row(tmp_path):
     base = os.environ["AGORA_DATABASE_URL"]
     url = separate_database("upgrade") if base.startswith("postgresql") else f"sqlite:///{tmp_path}/upgrade.sqlite3"
     env = {**os.environ, "AGORA_DATABASE_URL": url}
-    done = subprocess.run([sys.executable, "-c", UPGRADE_WITH_DATA, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", UPGRADE_WITH_DATA, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["counts"] == {"users": 1, "consultations": 1, "submissions": 1, "votes": 1, "moderation_decisions": 1}

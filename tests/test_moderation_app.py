@@ -1,5 +1,6 @@
 """Moderation end to end: screening, the queue, decisions, flags, appeals, campaigns,
 transparency and the hash-chained audit log."""
+
 import pytest
 from sqlalchemy import text as sql
 
@@ -52,7 +53,10 @@ def test_abusive_view_is_held_then_approved_by_a_moderator(app, client, make, wo
     assert response.status_code == 302
     assert _state(app, sid) == "published"
     with app.app_context():
-        actions = [(d.action, d.automatic) for d in db.session.query(ModerationDecision).filter_by(submission_id=sid).order_by(ModerationDecision.id)]
+        actions = [
+            (d.action, d.automatic)
+            for d in db.session.query(ModerationDecision).filter_by(submission_id=sid).order_by(ModerationDecision.id)
+        ]
     assert actions == [("hold", True), ("approve", False)]
     again = _post(client, f"/moderation/items/{sid}/decide", {"action": "approve", "reason": "within_rules"})
     assert again.status_code == 303 and _state(app, sid) == "published"
@@ -69,7 +73,10 @@ def test_reject_then_appeal_to_a_different_moderator_restores(app, client, make,
     login(client, "author@example.org")
     page = client.get("/account/views").get_data(as_text=True)
     assert "Rejected by a moderator" in page and "Abuse: hate, harassment, threats or insults" in page
-    assert _post(client, f"/account/views/{sid}/appeal", {"statement": "I was quoting someone to condemn it."}).status_code == 302
+    assert (
+        _post(client, f"/account/views/{sid}/appeal", {"statement": "I was quoting someone to condemn it."}).status_code
+        == 302
+    )
     twice = _post(client, f"/account/views/{sid}/appeal", {"statement": "Please!"})
     assert twice.status_code == 409
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
@@ -85,7 +92,12 @@ def test_reject_then_appeal_to_a_different_moderator_restores(app, client, make,
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
 
     login(client, "mod2@example.org")
-    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"}).status_code == 302
+    assert (
+        _post(
+            client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"}
+        ).status_code
+        == 302
+    )
     assert _state(app, sid) == "published"
     final = _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "abuse"})
     assert final.status_code == 303 and _state(app, sid) == "published"
@@ -114,7 +126,10 @@ def test_participants_and_foreign_moderators_are_refused(app, client, make, worl
     login(client, "other@example.org")
     assert client.get("/moderation/").status_code == 403
     assert client.get(f"/moderation/items/{sid}").status_code == 403
-    assert _post(client, f"/moderation/items/{sid}/decide", {"action": "approve", "reason": "within_rules"}).status_code == 403
+    assert (
+        _post(client, f"/moderation/items/{sid}/decide", {"action": "approve", "reason": "within_rules"}).status_code
+        == 403
+    )
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit.csv").status_code == 403
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
@@ -131,7 +146,10 @@ def test_hide_needs_a_broken_rule_and_unknown_reasons_are_refused(app, client, m
     cid, slug, ids = world
     sid = make.submission(cid, ids["author"], ABUSIVE)
     login(client, "mod1@example.org")
-    assert _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "within_rules"}).status_code == 303
+    assert (
+        _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "within_rules"}).status_code
+        == 303
+    )
     assert _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "because"}).status_code == 303
     assert _post(client, f"/moderation/items/{sid}/decide", {"action": "delete", "reason": "abuse"}).status_code == 303
     assert _state(app, sid) == "held"
@@ -154,13 +172,24 @@ def test_flagged_view_goes_to_the_queue_and_hiding_retracts_it(app, client, make
     sid = make.submission(cid, ids["author"], CIVIC)
     assert _state(app, sid) == "published"
     login(client, "other@example.org")
-    assert _post(client, f"/submissions/{sid}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code == 302
-    assert _post(client, f"/submissions/{sid}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code == 409
-    assert _post(client, f"/submissions/{sid}/flag", {"reason": "nonsense"}, page=f"/consultations/{slug}").status_code == 422
+    assert (
+        _post(client, f"/submissions/{sid}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code
+        == 302
+    )
+    assert (
+        _post(client, f"/submissions/{sid}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code
+        == 409
+    )
+    assert (
+        _post(client, f"/submissions/{sid}/flag", {"reason": "nonsense"}, page=f"/consultations/{slug}").status_code
+        == 422
+    )
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     login(client, "mod1@example.org")
     assert "1 open reports" in client.get("/moderation/").get_data(as_text=True)
-    assert _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "off_topic"}).status_code == 302
+    assert (
+        _post(client, f"/moderation/items/{sid}/decide", {"action": "hide", "reason": "off_topic"}).status_code == 302
+    )
     assert _state(app, sid) == "hidden"
     assert CIVIC not in client.get(f"/consultations/{slug}").get_data(as_text=True)
 
@@ -182,13 +211,22 @@ def test_near_identical_campaign_is_disclosed_and_decided_in_bulk(app, client, m
 def test_bulk_decision_on_held_campaign(app, client, make, world):
     cid, slug, ids = world
     author = make.user()
-    sids = [make.submission(cid, author, "BUY CHEAP PILLS http://spam.example http://spam.example/2 http://spam.example/3 " + str(i)) for i in range(4)]
+    sids = [
+        make.submission(
+            cid, author, "BUY CHEAP PILLS http://spam.example http://spam.example/2 http://spam.example/3 " + str(i)
+        )
+        for i in range(4)
+    ]
     with app.app_context():
         states = {db.session.get(Submission, s).state for s in sids}
         campaign_id = db.session.get(Submission, sids[0]).campaign_id
     assert states == {"held"} and campaign_id
     login(client, "mod1@example.org")
-    response = _post(client, f"/moderation/campaigns/{campaign_id}/decide", {"action": "reject", "reason": "spam", "ids": [str(s) for s in sids]})
+    response = _post(
+        client,
+        f"/moderation/campaigns/{campaign_id}/decide",
+        {"action": "reject", "reason": "spam", "ids": [str(s) for s in sids]},
+    )
     assert response.status_code == 302
     assert {_state(app, s) for s in sids} == {"rejected"}
 
@@ -228,7 +266,11 @@ def test_audit_chain_verifies_and_detects_tampering(app, make, world):
     with app.app_context():
         check = audit.verify()
         assert check.ok and check.entries == 4
-        db.session.execute(sql("UPDATE moderation_decisions SET reason = 'nothing to see' WHERE id = (SELECT MIN(id) FROM moderation_decisions)"))
+        db.session.execute(
+            sql(
+                "UPDATE moderation_decisions SET reason = 'nothing to see' WHERE id = (SELECT MIN(id) FROM moderation_decisions)"
+            )
+        )
         db.session.commit()
         broken = audit.verify()
         assert not broken.ok and "edited" in broken.problem
@@ -260,9 +302,17 @@ def test_a_consultation_can_hold_more_strictly_than_the_default(app, client, mak
     login(client, "admin@example.org")
     token = csrf_from(client, "/admin/consultations/new")
     base = {"stage": "conference", "status": "open", "csrf_token": token}
-    bad = client.post("/admin/consultations/new", data={**base, "title": "Bad", "hold_threshold": "0.9", "reject_threshold": "0.5"})
+    bad = client.post(
+        "/admin/consultations/new", data={**base, "title": "Bad", "hold_threshold": "0.9", "reject_threshold": "0.5"}
+    )
     assert bad.status_code == 422 and "must be below" in bad.get_data(as_text=True)
-    assert client.post("/admin/consultations/new", data={**base, "title": "Strict", "hold_threshold": "0.01", "reject_threshold": "0.99"}).status_code == 302
+    assert (
+        client.post(
+            "/admin/consultations/new",
+            data={**base, "title": "Strict", "hold_threshold": "0.01", "reject_threshold": "0.99"},
+        ).status_code
+        == 302
+    )
     assert client.post("/admin/consultations/new", data={**base, "title": "Default"}).status_code == 302
     with app.app_context():
         from agora.models import Consultation
@@ -297,7 +347,11 @@ def test_retrain_from_moderators_decisions_reports_and_promotes_only_without_reg
         assert (ABUSIVE, 1) in labels
     result = app.test_cli_runner().invoke(args=["agora", "moderation", "retrain"])
     assert result.exit_code == 0, result.output
-    assert "labelled decisions from moderators" in result.output and "before:" in result.output and "after:" in result.output
+    assert (
+        "labelled decisions from moderators" in result.output
+        and "before:" in result.output
+        and "after:" in result.output
+    )
     with app.app_context():
         active = db.session.query(ModelVersion).filter_by(active=True).all()
         if "PROMOTED" in result.output:

@@ -1,4 +1,5 @@
 """The moderators' room: only moderators get in, and a held submission reaches them at once."""
+
 import pytest
 
 from agora.extensions import socketio
@@ -69,7 +70,9 @@ def test_a_scoped_moderator_hears_only_of_their_consultation(app, make):
         realtime.notify_moderators({"consultation_id": other, "submission_id": 1, "state": "held"})
         realtime.notify_moderators({"consultation_id": mine, "submission_id": 2, "state": "held"})
     heard = {
-        email: [e["args"][0]["consultation_id"] for e in live.get_received("/moderation") if e["name"] == "queue_changed"]
+        email: [
+            e["args"][0]["consultation_id"] for e in live.get_received("/moderation") if e["name"] == "queue_changed"
+        ]
         for email, live in sockets.items()
     }
     assert heard == {"scoped@example.org": [mine], "everywhere@example.org": [other, mine]}

@@ -1,6 +1,7 @@
 """What the moderation record says must be true: a decision's reason fits the decision (no reason
 is preselected, each action offers only its reasons, the server refuses the others), and no
 moderator decides on their own content."""
+
 from html.parser import HTMLParser
 
 import pytest
@@ -85,56 +86,115 @@ def test_decision_forms_preselect_no_reason_and_offer_only_the_reasons_that_fit(
     page = client.get(f"/consultations/{slug}").get_data(as_text=True)
     (report_form,) = _selects(page)
     assert report_form["options"] == ["", *VIOLATIONS]  # a participant reports a broken rule, none chosen for them
-    assert _post(client, f"/submissions/{flagged}/flag", {"reason": ""}, page=f"/consultations/{slug}").status_code == 422
-    assert _post(client, f"/submissions/{flagged}/flag", {"reason": "within_rules"}, page=f"/consultations/{slug}").status_code == 422
-    assert _post(client, f"/submissions/{flagged}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code == 302
+    assert (
+        _post(client, f"/submissions/{flagged}/flag", {"reason": ""}, page=f"/consultations/{slug}").status_code == 422
+    )
+    assert (
+        _post(
+            client, f"/submissions/{flagged}/flag", {"reason": "within_rules"}, page=f"/consultations/{slug}"
+        ).status_code
+        == 422
+    )
+    assert (
+        _post(
+            client, f"/submissions/{flagged}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}"
+        ).status_code
+        == 302
+    )
     _logout(client)
 
     login(client, "mod1@example.org")
-    offered = {s["form"]["action"]: s["options"] for s in _selects(client.get(f"/moderation/items/{held}").get_data(as_text=True))}
+    offered = {
+        s["form"]["action"]: s["options"]
+        for s in _selects(client.get(f"/moderation/items/{held}").get_data(as_text=True))
+    }
     assert offered == {"approve": ["", "within_rules"], "hide": ["", *VIOLATIONS], "reject": ["", *VIOLATIONS]}
-    offered = {s["form"]["action"]: s["options"] for s in _selects(client.get(f"/moderation/items/{flagged}").get_data(as_text=True))}
+    offered = {
+        s["form"]["action"]: s["options"]
+        for s in _selects(client.get(f"/moderation/items/{flagged}").get_data(as_text=True))
+    }
     assert offered == {"keep": ["", "within_rules"], "hide": ["", *VIOLATIONS], "reject": ["", *VIOLATIONS]}
 
     # the server refuses a reason that does not fit, and no reason at all
     for action, reason in (("approve", "abuse"), ("approve", ""), ("hide", "within_rules"), ("reject", "within_rules")):
-        assert _post(client, f"/moderation/items/{held}/decide", {"action": action, "reason": reason}).status_code == 303
+        assert (
+            _post(client, f"/moderation/items/{held}/decide", {"action": action, "reason": reason}).status_code == 303
+        )
     assert _state(app, held) == "held"
     for reason in ("abuse", "spam", ""):
-        assert _post(client, f"/moderation/items/{flagged}/decide", {"action": "keep", "reason": reason}).status_code == 303
+        assert (
+            _post(client, f"/moderation/items/{flagged}/decide", {"action": "keep", "reason": reason}).status_code
+            == 303
+        )
     assert _state(app, flagged) == "published"
-    assert _post(client, f"/moderation/items/{flagged}/decide", {"action": "keep", "reason": "within_rules"}).status_code == 302
+    assert (
+        _post(client, f"/moderation/items/{flagged}/decide", {"action": "keep", "reason": "within_rules"}).status_code
+        == 302
+    )
     assert _post(client, f"/moderation/items/{held}/decide", {"action": "reject", "reason": "abuse"}).status_code == 302
     with app.app_context():
-        human = [(d.action, d.reason) for d in db.session.query(ModerationDecision).filter_by(automatic=False).order_by(ModerationDecision.id)]
+        human = [
+            (d.action, d.reason)
+            for d in db.session.query(ModerationDecision).filter_by(automatic=False).order_by(ModerationDecision.id)
+        ]
     assert human == [("keep", "within_rules"), ("reject", "abuse")]
     _logout(client)
 
     login(client, "author@example.org")
-    assert _post(client, f"/account/views/{held}/appeal", {"statement": "I was quoting someone to condemn it."}).status_code == 302
+    assert (
+        _post(
+            client, f"/account/views/{held}/appeal", {"statement": "I was quoting someone to condemn it."}
+        ).status_code
+        == 302
+    )
     _logout(client)
     login(client, "mod2@example.org")
     with app.app_context():
         appeal_id = db.session.query(Appeal).one().id
-    offered = {s["form"]["outcome"]: s["options"] for s in _selects(client.get("/moderation/appeals").get_data(as_text=True))}
+    offered = {
+        s["form"]["outcome"]: s["options"] for s in _selects(client.get("/moderation/appeals").get_data(as_text=True))
+    }
     assert offered == {"restored": ["", "within_rules"], "upheld": ["", *VIOLATIONS]}
-    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "abuse"}).status_code == 303
-    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "within_rules"}).status_code == 303
+    assert (
+        _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "abuse"}).status_code
+        == 303
+    )
+    assert (
+        _post(
+            client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "within_rules"}
+        ).status_code
+        == 303
+    )
     assert _state(app, held) == "rejected"
-    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"}).status_code == 302
+    assert (
+        _post(
+            client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"}
+        ).status_code
+        == 302
+    )
     assert _state(app, held) == "published"
 
 
 def test_a_campaign_is_decided_with_one_choice_of_decision_and_fitting_reason(app, client, make, world):
     cid, slug, ids = world
     author = make.user()
-    sids = [make.submission(cid, author, "BUY CHEAP PILLS http://spam.example http://spam.example/2 http://spam.example/3 " + str(i)) for i in range(3)]
+    sids = [
+        make.submission(
+            cid, author, "BUY CHEAP PILLS http://spam.example http://spam.example/2 http://spam.example/3 " + str(i)
+        )
+        for i in range(3)
+    ]
     with app.app_context():
         campaign_id = db.session.get(Submission, sids[0]).campaign_id
     login(client, "mod1@example.org")
     page = client.get(f"/moderation/campaigns/{campaign_id}").get_data(as_text=True)
     (choice,) = _selects(page, name="decision")
-    assert choice["options"] == ["", "approve:within_rules", *(f"hide:{k}" for k in VIOLATIONS), *(f"reject:{k}" for k in VIOLATIONS)]
+    assert choice["options"] == [
+        "",
+        "approve:within_rules",
+        *(f"hide:{k}" for k in VIOLATIONS),
+        *(f"reject:{k}" for k in VIOLATIONS),
+    ]
     url = f"/moderation/campaigns/{campaign_id}/decide"
     assert _post(client, url, {"decision": "approve:spam", "ids": [str(s) for s in sids]}).status_code == 303
     assert {_state(app, s) for s in sids} == {"held"}
@@ -148,7 +208,12 @@ def test_a_moderator_never_decides_on_their_own_held_view_or_reports_on_it(app, 
     reported = make.submission(cid, ids["mod1"], CIVIC)
     assert _state(app, held) == "held" and _state(app, reported) == "published"
     login(client, "other@example.org")
-    assert _post(client, f"/submissions/{reported}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}").status_code == 302
+    assert (
+        _post(
+            client, f"/submissions/{reported}/flag", {"reason": "off_topic"}, page=f"/consultations/{slug}"
+        ).status_code
+        == 302
+    )
     _logout(client)
 
     login(client, "mod1@example.org")
@@ -170,7 +235,10 @@ def test_a_moderator_never_decides_on_their_own_held_view_or_reports_on_it(app, 
     login(client, "mod2@example.org")  # another moderator decides them
     assert "yours — another moderator decides" not in client.get("/moderation/").get_data(as_text=True)
     assert _post(client, f"/moderation/items/{held}/decide", {"action": "hide", "reason": "abuse"}).status_code == 302
-    assert _post(client, f"/moderation/items/{reported}/decide", {"action": "keep", "reason": "within_rules"}).status_code == 302
+    assert (
+        _post(client, f"/moderation/items/{reported}/decide", {"action": "keep", "reason": "within_rules"}).status_code
+        == 302
+    )
     assert (_state(app, held), _state(app, reported)) == ("hidden", "published")
 
 
@@ -188,14 +256,19 @@ def test_a_moderator_never_decides_the_appeal_on_their_own_view(app, client, mak
         appeal_id = db.session.query(Appeal).one().id
     page = client.get("/moderation/appeals").get_data(as_text=True)
     assert "yours — another moderator decides" in page and not _selects(page)
-    refused = _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"})
+    refused = _post(
+        client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "restored", "reason": "within_rules"}
+    )
     assert refused.status_code == 403
     assert "This appeal is on your own view: another moderator decides it." in refused.get_data(as_text=True)
     assert _state(app, sid) == "hidden"
     _logout(client)
 
     login(client, "mod3@example.org")  # neither the author nor the first moderator
-    assert _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "abuse"}).status_code == 302
+    assert (
+        _post(client, f"/moderation/appeals/{appeal_id}/decide", {"outcome": "upheld", "reason": "abuse"}).status_code
+        == 302
+    )
     with app.app_context():
         assert db.session.query(Appeal).one().decided_by_id != ids["mod1"]
 

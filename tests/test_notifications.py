@@ -1,6 +1,7 @@
 """Closing the loop: notifications in the app and by email through a real local SMTP server
 (aiosmtpd), in the recipient's language; one-click unsubscribe; digests; retries and the
 per-recipient limit; and the secretariat's record of what a forum did with a report."""
+
 import re
 from datetime import timedelta
 
@@ -26,9 +27,16 @@ TITLE = "Eau <b>potable</b> & assainissement"
 def inbox(app, monkeypatch):
     handler = Inbox()
     with smtp_server(handler) as port:
-        for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none", "JOBS_BACKEND": "inline",
-                           "MAIL_FROM": "Agora <agora@example.org>", "PUBLIC_URL": "https://agora.example.org", "MAIL_RETRY_SECONDS": 0,
-                           "MAIL_WAIT_SECONDS": 0}.items():
+        for key, value in {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": port,
+            "SMTP_SECURITY": "none",
+            "JOBS_BACKEND": "inline",
+            "MAIL_FROM": "Agora <agora@example.org>",
+            "PUBLIC_URL": "https://agora.example.org",
+            "MAIL_RETRY_SECONDS": 0,
+            "MAIL_WAIT_SECONDS": 0,
+        }.items():
             monkeypatch.setitem(app.config, key, value)
         yield handler
 
@@ -92,7 +100,9 @@ def test_moderator_decision_on_a_held_view_emails_its_author_in_french(app, clie
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_non_opted_in_one(app, client, make, world, inbox):
+def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_non_opted_in_one(
+    app, client, make, world, inbox
+):
     cid, ids = world
     _opt_in(client, "layla@example.org", report_transmitted="email")
     make.submission(cid, ids["ar"], "نحتاج إلى مياه شرب نظيفة في كل قرية.")
@@ -107,8 +117,17 @@ def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_
         assert db.session.query(Notification).filter_by(user_id=ids["quiet"], kind="report_transmitted").count() == 1
     assert inbox.to("quiet@example.org") == []  # in the app only: email is off by default
     [message] = inbox.to("layla@example.org")
-    expected = _translated(app, "ar", "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.", title=TITLE, forum="المنتدى السياسي الرفيع المستوى")
-    assert expected != "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s." % {"title": TITLE, "forum": "المنتدى السياسي الرفيع المستوى"}
+    expected = _translated(
+        app,
+        "ar",
+        "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.",
+        title=TITLE,
+        forum="المنتدى السياسي الرفيع المستوى",
+    )
+    assert expected != "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s." % {
+        "title": TITLE,
+        "forum": "المنتدى السياسي الرفيع المستوى",
+    }
     assert expected in message.get_body(("plain",)).get_content()
     assert '<html lang="ar" dir="rtl">' in message.get_body(("html",)).get_content()
     assert len(inbox.messages) == 1
@@ -119,13 +138,17 @@ def test_unsubscribe_link_works_without_signing_in_and_stops_further_mail(app, c
     _opt_in(client, "amelie@example.org", view_held="email")
     make.submission(cid, ids["fr"], ABUSIVE)
     [message] = inbox.to("amelie@example.org")
-    link = re.search(r"https://agora\.example\.org(/notifications/unsubscribe/\S+)", message.get_body(("plain",)).get_content()).group(1)
+    link = re.search(
+        r"https://agora\.example\.org(/notifications/unsubscribe/\S+)", message.get_body(("plain",)).get_content()
+    ).group(1)
     anonymous = app.test_client()
     page = anonymous.get(link)
     assert page.status_code == 200 and "Unsubscribe from all email" in page.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(User).get(ids["fr"]) is not None
-        assert notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "email"  # a GET changes nothing
+        assert (
+            notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "email"
+        )  # a GET changes nothing
     done = anonymous.post(link)  # the page's button: no session, no CSRF token, the signed link is enough
     assert done.status_code == 200
     make.submission(cid, ids["fr"], ABUSIVE + " again")
@@ -165,7 +188,9 @@ def test_the_daily_digest_gathers_several_events_into_one_email(app, client, mak
     assert "Un modérateur a rejeté votre avis" in text
 
 
-def test_a_refused_email_is_retried_with_the_reason_logged_and_the_recipient_limit_holds(app, client, make, world, inbox, monkeypatch, caplog):
+def test_a_refused_email_is_retried_with_the_reason_logged_and_the_recipient_limit_holds(
+    app, client, make, world, inbox, monkeypatch, caplog
+):
     cid, ids = world
     monkeypatch.setitem(app.config, "MAIL_PER_RECIPIENT_PER_HOUR", 2)
     _opt_in(client, "amelie@example.org", view_held="email")
@@ -194,7 +219,9 @@ def test_notifications_in_the_app_unread_count_and_mark_read(app, client, make, 
     page = client.get("/account/notifications?lang=fr").get_data(as_text=True)
     assert "1 non lue" in page  # the header's count, in French
     assert "Eau &lt;b&gt;potable&lt;/b&gt; &amp; assainissement" in page  # the title, escaped
-    response = client.post("/account/notifications/read", data={"csrf_token": csrf_from(client, "/account/notifications")})
+    response = client.post(
+        "/account/notifications/read", data={"csrf_token": csrf_from(client, "/account/notifications")}
+    )
     assert response.status_code == 303
     assert "unread-count" not in client.get("/account/notifications").get_data(as_text=True)
     assert client.post("/account/notifications/read", data={}).status_code == 400  # CSRF
@@ -213,8 +240,15 @@ def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_v
         report_id, slug = report.id, consultations.get(cid).slug
     url = f"/admin/reports/{report_id}/responses"
     text = "اعتمد المنتدى التوصيات (see the SDG 6 review?) بالإجماع."
-    form = {"forum_id": str(forum.id), "decision": "adopted", "decided_on": "2026-07-15", "document": "E/HLPF/2026/L.3",
-            "url": "javascript:alert(1)", "text": text, "text_language": "ar"}
+    form = {
+        "forum_id": str(forum.id),
+        "decision": "adopted",
+        "decided_on": "2026-07-15",
+        "document": "E/HLPF/2026/L.3",
+        "url": "javascript:alert(1)",
+        "text": text,
+        "text_language": "ar",
+    }
 
     login(client, "amelie@example.org")  # a participant may not
     assert client.post(url, data={**form, "csrf_token": csrf_from(client, "/")}).status_code == 403
@@ -225,8 +259,12 @@ def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_v
     bad = client.post(url, data={**form, "csrf_token": csrf_from(client, "/")})
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
-    assert "https://" in body and "E/HLPF/2026/L.3" in body and "بالإجماع" in body  # the message, and nothing typed is lost
-    good = client.post(url, data={**form, "url": "https://undocs.org/E/HLPF/2026/L.3", "csrf_token": csrf_from(client, "/")})
+    assert (
+        "https://" in body and "E/HLPF/2026/L.3" in body and "بالإجماع" in body
+    )  # the message, and nothing typed is lost
+    good = client.post(
+        url, data={**form, "url": "https://undocs.org/E/HLPF/2026/L.3", "csrf_token": csrf_from(client, "/")}
+    )
     assert good.status_code == 303
     with app.app_context():
         assert audit.verify().ok
@@ -237,7 +275,9 @@ def test_secretariat_records_a_forum_response_shown_on_the_consultation_and_my_v
 
     page = app.test_client().get(f"/consultations/{slug}?lang=fr").get_data(as_text=True)
     assert _translated(app, "fr", "What happened with your input") in page and _translated(app, "fr", "Adopted") in page
-    assert f'<blockquote lang="ar" dir="auto">{text}</blockquote>' in page  # isolated: its English keeps its punctuation
+    assert (
+        f'<blockquote lang="ar" dir="auto">{text}</blockquote>' in page
+    )  # isolated: its English keeps its punctuation
     assert 'href="https://undocs.org/E/HLPF/2026/L.3"' in page
 
     login(client, "layla@example.org")
@@ -263,7 +303,12 @@ def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(
 
     cid, ids = world
     with app.app_context():
-        waiting = Submission(consultation_id=cid, author_id=ids["fr"], text="Chaque village a besoin d'un point d'eau potable.", state="pending")
+        waiting = Submission(
+            consultation_id=cid,
+            author_id=ids["fr"],
+            text="Chaque village a besoin d'un point d'eau potable.",
+            state="pending",
+        )
         db.session.add(waiting)
         db.session.commit()
         assert screening.rescreen_pending() == 1
@@ -272,7 +317,9 @@ def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(
         assert told.kind == "view_published"
         with app.test_request_context("/?lang=fr"):
             [described] = notifications.describe([told], "fr")
-        assert described.text.startswith("Votre avis dans « Eau <b>potable</b> & assainissement » a été vérifié et publié")
+        assert described.text.startswith(
+            "Votre avis dans « Eau <b>potable</b> & assainissement » a été vérifié et publié"
+        )
         assert described.url.endswith(f"/account/views#v{waiting.id}")
 
 
@@ -308,27 +355,51 @@ def _tls_server(handler, tmp_path, *, implicit: bool):
     ca.cert_pem.write_to_path(str(ca_file))
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"agora", b"s3cret-pass")
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"agora",
+            b"s3cret-pass",
+        )
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     port = free_port()
     if implicit:
-        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context,
-                                authenticator=authenticator, auth_required=True, auth_require_tls=False)
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=context,
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=False,
+        )
     else:
-        controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-                                authenticator=authenticator, auth_required=True)
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=authenticator,
+            auth_required=True,
+        )
     controller.start()
     return controller, port, ca_file
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_mail_goes_over_starttls_or_ssl_with_a_login_and_a_checked_certificate(app, client, make, world, inbox, monkeypatch, tmp_path, security):
+def test_mail_goes_over_starttls_or_ssl_with_a_login_and_a_checked_certificate(
+    app, client, make, world, inbox, monkeypatch, tmp_path, security
+):
     cid, ids = world
     handler = Inbox()
     controller, port, ca_file = _tls_server(handler, tmp_path, implicit=security == "ssl")
     try:
-        for key, value in {"SMTP_PORT": port, "SMTP_SECURITY": security, "SMTP_USER": "agora", "SMTP_PASSWORD": "s3cret-pass"}.items():
+        for key, value in {
+            "SMTP_PORT": port,
+            "SMTP_SECURITY": security,
+            "SMTP_USER": "agora",
+            "SMTP_PASSWORD": "s3cret-pass",
+        }.items():
             monkeypatch.setitem(app.config, key, value)
         monkeypatch.setattr(notifications, "schedule_mail", lambda: None)
         _opt_in(client, "amelie@example.org", view_held="email")
@@ -346,12 +417,19 @@ def test_mail_goes_over_starttls_or_ssl_with_a_login_and_a_checked_certificate(a
     assert "attend un modérateur" in message["Subject"]
 
 
-def test_a_mail_server_whose_certificate_is_not_trusted_gets_nothing_and_the_email_waits(app, client, make, world, inbox, monkeypatch, tmp_path):
+def test_a_mail_server_whose_certificate_is_not_trusted_gets_nothing_and_the_email_waits(
+    app, client, make, world, inbox, monkeypatch, tmp_path
+):
     cid, ids = world
     handler = Inbox()
     controller, port, _ca_file = _tls_server(handler, tmp_path, implicit=True)
     try:
-        for key, value in {"SMTP_PORT": port, "SMTP_SECURITY": "ssl", "SMTP_USER": "agora", "SMTP_PASSWORD": "s3cret-pass"}.items():
+        for key, value in {
+            "SMTP_PORT": port,
+            "SMTP_SECURITY": "ssl",
+            "SMTP_USER": "agora",
+            "SMTP_PASSWORD": "s3cret-pass",
+        }.items():
             monkeypatch.setitem(app.config, key, value)
         monkeypatch.setattr(notifications, "schedule_mail", lambda: None)
         _opt_in(client, "amelie@example.org", view_held="email")

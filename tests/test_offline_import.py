@@ -1,4 +1,5 @@
 """Offline views by CSV: the facilitator's upload page and `flask agora import`, all or nothing."""
+
 import csv
 import io
 from datetime import datetime
@@ -25,8 +26,16 @@ def _good_rows(n=3):
     texts = civic_statements(n)
     origins = ["field_consultation", "town_hall", "radio", "paper_form", "other"]
     return [
-        [text, "en", "indigenous_peoples" if i % 2 else "youth", "KE" if i % 2 else "Senegal", "woman" if i % 2 else "man",
-         origins[i % len(origins)], f"2026-10-{10 + i:02d}", f"Meeting {i}"]
+        [
+            text,
+            "en",
+            "indigenous_peoples" if i % 2 else "youth",
+            "KE" if i % 2 else "Senegal",
+            "woman" if i % 2 else "man",
+            origins[i % len(origins)],
+            f"2026-10-{10 + i:02d}",
+            f"Meeting {i}",
+        ]
         for i, text in enumerate(texts)
     ]
 
@@ -60,13 +69,20 @@ def test_facilitator_imports_rows_as_screened_audited_submissions_with_their_sna
     assert response.status_code == 200, html[:2000]
     assert "3 views imported from 3 rows" in html
     with app.app_context():
-        found = db.session.scalars(select(Submission).where(Submission.consultation_id == cid).order_by(Submission.id)).all()
+        found = db.session.scalars(
+            select(Submission).where(Submission.consultation_id == cid).order_by(Submission.id)
+        ).all()
         assert [s.text for s in found] == [r[0] for r in rows]
         first, second = found[0], found[1]
         assert {s.channel for s in found} == {"import"}
         assert [s.origin for s in found] == ["field_consultation", "town_hall", "radio"]
         assert (first.constituency, first.country, first.region, first.gender) == ("youth", "SN", "Africa", "man")
-        assert (second.constituency, second.country, second.gender, second.global_south) == ("indigenous_peoples", "KE", "woman", True)
+        assert (second.constituency, second.country, second.gender, second.global_south) == (
+            "indigenous_peoples",
+            "KE",
+            "woman",
+            True,
+        )
         assert first.language == "en" and first.facilitator_note == "Meeting 0"
         assert first.created_at == datetime(2026, 10, 10, 12, 0)
         assert all(s.state == "published" and s.abuse_score is not None and s.model_version for s in found)
@@ -74,8 +90,11 @@ def test_facilitator_imports_rows_as_screened_audited_submissions_with_their_sna
         batch = db.session.scalars(select(ImportBatch)).one()
         assert {s.import_batch_id for s in found} == {batch.id}
         assert (batch.rows_total, batch.rows_imported, batch.filename) == (3, 3, "views.csv")
-        audited = db.session.scalar(select(func.count(ModerationDecision.id)).where(
-            ModerationDecision.submission_id.in_([s.id for s in found]), ModerationDecision.automatic.is_(True)))
+        audited = db.session.scalar(
+            select(func.count(ModerationDecision.id)).where(
+                ModerationDecision.submission_id.in_([s.id for s in found]), ModerationDecision.automatic.is_(True)
+            )
+        )
         assert audited == 3
     page = client.get(f"/consultations/{slug}").get_data(as_text=True)
     assert "Participant (offline: town hall)" in page
@@ -116,12 +135,12 @@ def test_invalid_rows_are_all_reported_by_line_and_column_and_nothing_is_importe
     good = _good_rows(1)[0]
     rows = [
         good,
-        ["", "en", "", "", "", "radio", "", ""],                                   # line 3: empty text
-        ["Water first.", "xx", "", "", "", "radio", "", ""],                       # line 4: unknown language
-        ["Water first.", "en", "farmers", "Atlantis", "robot", "radio", "", ""],    # line 5: three bad values
-        ["Water first.", "en", "", "", "", "carrier_pigeon", "14/10/2026", ""],    # line 6: channel and date
-        ["", "", "", "", "", "", "", ""],                                           # line 7: empty row, ignored
-        ["Water first.", "en", "", "", "", "radio", "2999-01-01", ""],             # line 8: future date
+        ["", "en", "", "", "", "radio", "", ""],  # line 3: empty text
+        ["Water first.", "xx", "", "", "", "radio", "", ""],  # line 4: unknown language
+        ["Water first.", "en", "farmers", "Atlantis", "robot", "radio", "", ""],  # line 5: three bad values
+        ["Water first.", "en", "", "", "", "carrier_pigeon", "14/10/2026", ""],  # line 6: channel and date
+        ["", "", "", "", "", "", "", ""],  # line 7: empty row, ignored
+        ["Water first.", "en", "", "", "", "radio", "2999-01-01", ""],  # line 8: future date
     ]
     response = _upload(client, make.slug(cid), _csv(rows))
     html = response.get_data(as_text=True)
@@ -224,7 +243,10 @@ def test_a_huge_upload_is_refused_before_it_is_read(client, make, app):
         headers={"X-CSRFToken": token},
     )
     assert response.status_code == 413
-    assert "The file is larger than 2 MB: nothing was imported. Split it into files of at most 10,000 rows" in response.get_data(as_text=True)
+    assert (
+        "The file is larger than 2 MB: nothing was imported. Split it into files of at most 10,000 rows"
+        in response.get_data(as_text=True)
+    )
     assert _count(app, cid) == 0
 
 
@@ -251,8 +273,11 @@ def test_participants_and_other_facilitators_may_not_import(client, make, app):
     login(client, "elsewhere@example.org")
     assert client.get(f"/consultations/{slug}/import").status_code == 403
     token = csrf_from(client, "/")
-    response = client.post(f"/consultations/{slug}/import", data={"csrf_token": token, "file": (io.BytesIO(_csv(_good_rows(1))), "a.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/consultations/{slug}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(_csv(_good_rows(1))), "a.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 403
     assert _count(app, cid) == 0
 
@@ -260,8 +285,11 @@ def test_participants_and_other_facilitators_may_not_import(client, make, app):
 def test_upload_without_csrf_token_is_refused(client, make, app):
     cid = make.consultation()
     _facilitator(client, make, cid)
-    response = client.post(f"/consultations/{make.slug(cid)}/import", data={"file": (io.BytesIO(_csv(_good_rows(1))), "a.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/consultations/{make.slug(cid)}/import",
+        data={"file": (io.BytesIO(_csv(_good_rows(1))), "a.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert _count(app, cid) == 0
 
@@ -340,7 +368,9 @@ def test_people_without_an_account_count_as_participants(app, make):
     cid = make.consultation()
     with app.app_context():
         for text in civic_statements(3):
-            submissions.submit(cid, None, text, channel="import", origin="town_hall", profile={"constituency": "farmers"})
+            submissions.submit(
+                cid, None, text, channel="import", origin="town_hall", profile={"constituency": "farmers"}
+            )
         for sender, text in zip(("s1", "s1", "s2"), civic_statements(6)[3:]):
             submissions.submit(cid, None, text, channel="sms", sender_hash=sender)
         figures = consultations._count([cid])[cid]
@@ -372,8 +402,10 @@ def test_a_french_facilitator_reads_the_line_errors_in_french(client, make, app)
     rows[1][6] = "14/10/2026"  # the date column
     token = csrf_from(client, f"/consultations/{slug}/import")
     response = client.post(
-        f"/consultations/{slug}/import", data={"csrf_token": token, "file": (io.BytesIO(_csv(rows)), "views.csv")},
-        content_type="multipart/form-data", headers={"Accept-Language": "fr"},
+        f"/consultations/{slug}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(_csv(rows)), "views.csv")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "fr"},
     )
     html = response.get_data(as_text=True)
     assert "« 14/10/2026 » n&#39;est pas une date" in html or "« 14/10/2026 » n'est pas une date" in html, html[-3000:]

@@ -1,4 +1,5 @@
 """Organisations, accreditation with a public log, submitting on behalf, networks' joint statements."""
+
 from sqlalchemy import select
 
 from agora.extensions import db
@@ -17,8 +18,14 @@ from tests.conftest import civic_statements, csrf_from, login
 
 def _register(client, name="Water Justice Kenya", constituency="ngo", country="KE", is_network=False):
     token = csrf_from(client, "/organisations/new")
-    data = {"name": name, "constituency": constituency, "country": country, "website": "waterjustice.example.org",
-            "description": "A federation of village water committees, funded by member dues.", "csrf_token": token}
+    data = {
+        "name": name,
+        "constituency": constituency,
+        "country": country,
+        "website": "waterjustice.example.org",
+        "description": "A federation of village water committees, funded by member dues.",
+        "csrf_token": token,
+    }
     if is_network:
         data["is_network"] = "y"
     return client.post("/organisations/new", data=data)
@@ -39,7 +46,12 @@ def test_register_makes_the_user_its_admin_and_shows_the_page(client, make, app)
     response = _register(client)
     assert response.status_code == 302
     org = _org(app, "Water Justice Kenya")
-    assert (org.constituency, org.country, org.website, org.is_network) == ("ngo", "KE", "https://waterjustice.example.org", False)
+    assert (org.constituency, org.country, org.website, org.is_network) == (
+        "ngo",
+        "KE",
+        "https://waterjustice.example.org",
+        False,
+    )
     with app.app_context():
         member = db.session.scalar(select(OrganisationMember).where(OrganisationMember.organisation_id == org.id))
         assert member.role == "admin" and member.user.email == "amina@example.org"
@@ -80,16 +92,28 @@ def test_accreditation_request_decision_and_public_log(client, make, app):
     _register(client)
     org = _org(app, "Water Justice Kenya")
     token = csrf_from(client, f"/organisations/{org.id}")
-    asked = client.post(f"/organisations/{org.id}/accreditations",
-                        data={"consultation_id": str(cid), "motivation": "We represent 40 village water committees.", "csrf_token": token})
+    asked = client.post(
+        f"/organisations/{org.id}/accreditations",
+        data={
+            "consultation_id": str(cid),
+            "motivation": "We represent 40 village water committees.",
+            "csrf_token": token,
+        },
+    )
     assert asked.status_code == 302
     with app.app_context():
         accreditation = db.session.scalar(select(Accreditation))
         assert accreditation.state == "requested"
     # The organisation's own admin is not the secretariat: deciding is refused.
-    denied = client.post(f"/organisations/accreditation/{accreditation.id}/decide",
-                         data={f"a{accreditation.id}-decision": "accredit", f"a{accreditation.id}-reason": "Self-approved",
-                               f"a{accreditation.id}-criteria": ["works_on_issue"], "csrf_token": token})
+    denied = client.post(
+        f"/organisations/accreditation/{accreditation.id}/decide",
+        data={
+            f"a{accreditation.id}-decision": "accredit",
+            f"a{accreditation.id}-reason": "Self-approved",
+            f"a{accreditation.id}-criteria": ["works_on_issue"],
+            "csrf_token": token,
+        },
+    )
     assert denied.status_code == 403
     assert client.get("/organisations/accreditation").status_code == 403
 
@@ -98,23 +122,38 @@ def test_accreditation_request_decision_and_public_log(client, make, app):
     queue = client.get("/organisations/accreditation").get_data(as_text=True)
     assert "Water Justice Kenya" in queue and "We represent 40 village water committees." in queue
     token = csrf_from(client, "/organisations/accreditation")
-    missing_reason = client.post(f"/organisations/accreditation/{accreditation.id}/decide",
-                                 data={f"a{accreditation.id}-decision": "accredit", f"a{accreditation.id}-criteria": ["works_on_issue"], "csrf_token": token})
+    missing_reason = client.post(
+        f"/organisations/accreditation/{accreditation.id}/decide",
+        data={
+            f"a{accreditation.id}-decision": "accredit",
+            f"a{accreditation.id}-criteria": ["works_on_issue"],
+            "csrf_token": token,
+        },
+    )
     assert missing_reason.status_code == 422
-    decided = client.post(f"/organisations/accreditation/{accreditation.id}/decide", data={
-        f"a{accreditation.id}-decision": "accredit",
-        f"a{accreditation.id}-criteria": ["works_on_issue", "legal_or_recognised", "discloses_funding"],
-        f"a{accreditation.id}-reason": "Registered association; funding published on its website.",
-        "csrf_token": token,
-    })
+    decided = client.post(
+        f"/organisations/accreditation/{accreditation.id}/decide",
+        data={
+            f"a{accreditation.id}-decision": "accredit",
+            f"a{accreditation.id}-criteria": ["works_on_issue", "legal_or_recognised", "discloses_funding"],
+            f"a{accreditation.id}-reason": "Registered association; funding published on its website.",
+            "csrf_token": token,
+        },
+    )
     assert decided.status_code == 302
     with app.app_context():
         assert db.session.get(Accreditation, accreditation.id).state == "accredited"
         entry = db.session.scalar(select(AccreditationDecision))
         assert entry.criteria == "works_on_issue,legal_or_recognised,discloses_funding"
-    again = client.post(f"/organisations/accreditation/{accreditation.id}/decide", data={
-        f"a{accreditation.id}-decision": "refuse", f"a{accreditation.id}-criteria": ["works_on_issue"],
-        f"a{accreditation.id}-reason": "Changed my mind", "csrf_token": token})
+    again = client.post(
+        f"/organisations/accreditation/{accreditation.id}/decide",
+        data={
+            f"a{accreditation.id}-decision": "refuse",
+            f"a{accreditation.id}-criteria": ["works_on_issue"],
+            f"a{accreditation.id}-reason": "Changed my mind",
+            "csrf_token": token,
+        },
+    )
     assert again.status_code == 409
 
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
@@ -140,7 +179,11 @@ def test_refusal_is_logged_and_the_organisation_may_ask_again(app, make, ctx):
     again = organisations.request_accreditation(org.id, cid, owner, "Our annual report lists our funding.")
     assert again.id == request.id and again.state == "requested"
     [entry] = organisations.accreditation_log()
-    assert (entry.decision, entry.criteria, entry.organisation.name) == ("refused", ["discloses_funding"], "Acme Mining")
+    assert (entry.decision, entry.criteria, entry.organisation.name) == (
+        "refused",
+        ["discloses_funding"],
+        "Acme Mining",
+    )
 
 
 def test_member_submits_on_behalf_and_the_view_says_so(client, make, app):
@@ -152,15 +195,19 @@ def test_member_submits_on_behalf_and_the_view_says_so(client, make, app):
     _register(client)
     org = _org(app, "Water Justice Kenya")
     token = csrf_from(client, f"/organisations/{org.id}")
-    added = client.post(f"/organisations/{org.id}/members", data={"email": "baraka@example.org", "role": "member", "csrf_token": token})
+    added = client.post(
+        f"/organisations/{org.id}/members", data={"email": "baraka@example.org", "role": "member", "csrf_token": token}
+    )
     assert added.status_code == 302
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     login(client, "baraka@example.org")
     page = client.get(f"/consultations/{slug}").get_data(as_text=True)
     assert "On behalf of Water Justice Kenya" in page
     text = civic_statements(1)[0]
-    response = client.post(f"/consultations/{slug}/submissions",
-                           data={"text": text, "organisation_id": str(org.id), "csrf_token": csrf_from(client, f"/consultations/{slug}")})
+    response = client.post(
+        f"/consultations/{slug}/submissions",
+        data={"text": text, "organisation_id": str(org.id), "csrf_token": csrf_from(client, f"/consultations/{slug}")},
+    )
     assert response.status_code == 302
     with app.app_context():
         submission = db.session.scalar(select(Submission))
@@ -173,19 +220,33 @@ def test_non_member_cannot_submit_on_behalf(client, make, app):
     slug = make.slug(cid)
     owner_id = make.user(email="amina@example.org")
     with app.app_context():
-        org = organisations.register(db.session.get(User, owner_id), organisations.OrganisationInput("Water Justice Kenya", "ngo"))
+        org = organisations.register(
+            db.session.get(User, owner_id), organisations.OrganisationInput("Water Justice Kenya", "ngo")
+        )
         org_id = org.id
     make.user(email="mallory@example.org")
     login(client, "mallory@example.org")
-    response = client.post(f"/consultations/{slug}/submissions",
-                           data={"text": civic_statements(1)[0], "organisation_id": str(org_id), "csrf_token": csrf_from(client, f"/consultations/{slug}")})
+    response = client.post(
+        f"/consultations/{slug}/submissions",
+        data={
+            "text": civic_statements(1)[0],
+            "organisation_id": str(org_id),
+            "csrf_token": csrf_from(client, f"/consultations/{slug}"),
+        },
+    )
     assert response.status_code == 403
     assert "You can only submit on behalf of an organisation you are a member of." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Submission)).all() == []
     # Nor may a non-admin add members.
     token = csrf_from(client, f"/organisations/{org_id}")
-    assert client.post(f"/organisations/{org_id}/members", data={"email": "mallory@example.org", "role": "admin", "csrf_token": token}).status_code == 403
+    assert (
+        client.post(
+            f"/organisations/{org_id}/members",
+            data={"email": "mallory@example.org", "role": "admin", "csrf_token": token},
+        ).status_code
+        == 403
+    )
 
 
 def test_network_joint_statement_endorsed_by_members_counted_by_constituency(client, make, app):
@@ -193,37 +254,60 @@ def test_network_joint_statement_endorsed_by_members_counted_by_constituency(cli
     slug = make.slug(cid)
     with app.app_context():
         chair = db.session.get(User, make.user(email="network@example.org"))
-        network = organisations.register(chair, organisations.OrganisationInput("Pan-African Water Network", "ngo", is_network=True))
+        network = organisations.register(
+            chair, organisations.OrganisationInput("Pan-African Water Network", "ngo", is_network=True)
+        )
         members = []
-        for n, (name, constituency) in enumerate([("Village Water Committee", "indigenous_peoples"), ("Youth for Water", "youth"),
-                                                   ("Kisumu Women Water Group", "womens_organisation"), ("Maasai Water Trust", "indigenous_peoples")]):
+        for n, (name, constituency) in enumerate(
+            [
+                ("Village Water Committee", "indigenous_peoples"),
+                ("Youth for Water", "youth"),
+                ("Kisumu Women Water Group", "womens_organisation"),
+                ("Maasai Water Trust", "indigenous_peoples"),
+            ]
+        ):
             admin = db.session.get(User, make.user(email=f"member{n}@example.org"))
             org = organisations.register(admin, organisations.OrganisationInput(name, constituency))
             organisations.join_network(network.id, org.id, admin)
             members.append(org.id)
         outsider = db.session.get(User, make.user(email="outsider@example.org"))
-        outside_org = organisations.register(outsider, organisations.OrganisationInput("Unrelated Chamber", "private_sector")).id
+        outside_org = organisations.register(
+            outsider, organisations.OrganisationInput("Unrelated Chamber", "private_sector")
+        ).id
         network_id = network.id
     login(client, "network@example.org")
     token = csrf_from(client, f"/organisations/{network_id}")
     statement_text = civic_statements(1)[0]
-    response = client.post(f"/organisations/{network_id}/statements", data={"consultation_id": str(cid), "text": statement_text, "csrf_token": token})
+    response = client.post(
+        f"/organisations/{network_id}/statements",
+        data={"consultation_id": str(cid), "text": statement_text, "csrf_token": token},
+    )
     assert response.status_code == 302
     with app.app_context():
         statement = db.session.scalar(select(Submission))
-        assert (statement.kind, statement.organisation_id, statement.state) == ("joint_statement", network_id, "published")
+        assert (statement.kind, statement.organisation_id, statement.state) == (
+            "joint_statement",
+            network_id,
+            "published",
+        )
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
 
     for n in (0, 1, 3):
         login(client, f"member{n}@example.org")
         token = csrf_from(client, f"/organisations/statements/{statement.id}")
-        endorsed = client.post(f"/organisations/statements/{statement.id}/endorse", data={"organisation_id": str(members[n]), "csrf_token": token})
+        endorsed = client.post(
+            f"/organisations/statements/{statement.id}/endorse",
+            data={"organisation_id": str(members[n]), "csrf_token": token},
+        )
         assert endorsed.status_code == 302
         client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     # An organisation outside the network cannot endorse.
     login(client, "outsider@example.org")
     token = csrf_from(client, f"/organisations/statements/{statement.id}")
-    refused = client.post(f"/organisations/statements/{statement.id}/endorse", data={"organisation_id": str(outside_org), "csrf_token": token})
+    refused = client.post(
+        f"/organisations/statements/{statement.id}/endorse",
+        data={"organisation_id": str(outside_org), "csrf_token": token},
+    )
     assert refused.status_code == 403
     assert "Only member organisations of the network can endorse" in refused.get_data(as_text=True)
     with app.app_context():
@@ -277,17 +361,29 @@ def test_endorsing_twice_and_non_network_statements_are_refused(app, make, ctx):
 def test_an_organisations_admin_joins_a_network_from_its_page(client, make, app):
     with app.app_context():
         chair = db.session.get(User, make.user(email="network@example.org"))
-        network_id = organisations.register(chair, organisations.OrganisationInput("Coalition for Water", "ngo", is_network=True)).id
+        network_id = organisations.register(
+            chair, organisations.OrganisationInput("Coalition for Water", "ngo", is_network=True)
+        ).id
         owner = db.session.get(User, make.user(email="amina@example.org"))
         org_id = organisations.register(owner, organisations.OrganisationInput("Water Justice Kenya", "ngo")).id
     make.user(email="mallory@example.org")
     login(client, "mallory@example.org")
     token = csrf_from(client, f"/organisations/{org_id}")
-    assert client.post(f"/organisations/{org_id}/networks", data={"network_id": str(network_id), "csrf_token": token}).status_code == 403
+    assert (
+        client.post(
+            f"/organisations/{org_id}/networks", data={"network_id": str(network_id), "csrf_token": token}
+        ).status_code
+        == 403
+    )
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     login(client, "amina@example.org")
     token = csrf_from(client, f"/organisations/{org_id}")
-    assert client.post(f"/organisations/{org_id}/networks", data={"network_id": str(network_id), "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            f"/organisations/{org_id}/networks", data={"network_id": str(network_id), "csrf_token": token}
+        ).status_code
+        == 302
+    )
     again = client.post(f"/organisations/{org_id}/networks", data={"network_id": str(network_id), "csrf_token": token})
     assert again.status_code == 409 and "already a member of the network" in again.get_data(as_text=True)
     with app.app_context():

@@ -1,6 +1,7 @@
 """Package verification that cannot be spoofed: a package verifies only if it is, byte for byte,
 the one frozen; duplicate and look-alike entry names, entries outside the manifest and data
 before, between or after the archive's entries are each named."""
+
 import io
 import struct
 import zipfile
@@ -61,7 +62,11 @@ def _local_entry(name: str, data: bytes) -> bytes:
     import zlib
 
     encoded = name.encode()
-    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, zlib.crc32(data), len(data), len(data), len(encoded), 0) + encoded + data
+    return (
+        struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, zlib.crc32(data), len(data), len(data), len(encoded), 0)
+        + encoded
+        + data
+    )
 
 
 def test_the_genuine_package_verifies_and_names_its_own_sha256(app, client, frozen):
@@ -69,7 +74,9 @@ def test_the_genuine_package_verifies_and_names_its_own_sha256(app, client, froz
     with app.app_context():
         result = reports.verify_package(package)
     assert result.ok and reports.digest(package) in result.message
-    assert reports.digest(package) in client.get(f"/reports/{report_id}").get_data(as_text=True)  # what readers compare with
+    assert reports.digest(package) in client.get(f"/reports/{report_id}").get_data(
+        as_text=True
+    )  # what readers compare with
 
 
 def test_a_package_that_is_not_the_frozen_one_byte_for_byte_is_named(app, frozen):
@@ -83,10 +90,16 @@ def test_a_package_that_is_not_the_frozen_one_byte_for_byte_is_named(app, frozen
         "hidden entry": (_shifted(package, _local_entry("report.html", FORGED)), "data before the archive"),
         # the same files, repacked: every file matches its manifest, the package is not the frozen one
         "repacked": (_zip(entries, zipfile.ZIP_STORED), "is not the frozen package's"),
-        "look-alike": (_zip(entries + [("report.html\u200b", FORGED)]), "'report.html\\u200b': looks like 'report.html'"),
+        "look-alike": (
+            _zip(entries + [("report.html\u200b", FORGED)]),
+            "'report.html\\u200b': looks like 'report.html'",
+        ),
         "case look-alike": (_zip(entries + [("Report.HTML", FORGED)]), "looks like 'report.html'"),
         "path look-alike": (_zip(entries + [("./tables/../report.html", FORGED)]), "not a name a report package holds"),
-        "outside the manifest": (_zip(entries + [("tables/extra.csv", b"a,b\n")]), "'tables/extra.csv': not part of the frozen package"),
+        "outside the manifest": (
+            _zip(entries + [("tables/extra.csv", b"a,b\n")]),
+            "'tables/extra.csv': not part of the frozen package",
+        ),
     }
     with app.app_context():
         for case, (data, expected) in cases.items():

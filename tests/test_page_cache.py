@@ -1,4 +1,5 @@
 """Anonymous readers share a rendering of public pages; nobody sees a page older than a write made here."""
+
 import time
 from contextlib import contextmanager
 

@@ -1,6 +1,7 @@
 """A Pol.is export's texts go through the sanitiser every other text goes through: a row holding
 bytes that are not UTF-8, a text too long or empty, a bad id, is refused by itself with its line
 named, and the other rows (in six languages) are imported, cleaned like any view."""
+
 from agora.extensions import db
 from agora.models import Submission, Vote
 from agora.services.participation import imports
@@ -20,7 +21,11 @@ def _folder(tmp_path, rows: list[bytes], participants: list[bytes]):
     folder = tmp_path / "polis"
     folder.mkdir()
     (folder / "comments.csv").write_bytes(HEADER + b"".join(rows))
-    votes = b"participant,group-id,n-comments,n-votes,n-agree,n-disagree," + b",".join(str(n).encode() for n in range(12)) + b"\n"
+    votes = (
+        b"participant,group-id,n-comments,n-votes,n-agree,n-disagree,"
+        + b",".join(str(n).encode() for n in range(12))
+        + b"\n"
+    )
     (folder / "participants-votes.csv").write_bytes(votes + b"".join(participants))
     return folder
 
@@ -42,13 +47,22 @@ def test_a_bad_row_of_a_polis_export_is_refused_alone_and_the_others_are_sanitis
     ]
     participants = [b"1,0,12,2,2,0,1,1,,,,,,,,,,\n", b"\xff,0,0,0,0,0,1,,,,,,,,,,,\n", b"2,0,0,1,0,1,-1,,,,,,,,,,,-1\n"]
     with app.app_context():
-        consultation, result = imports.import_polis_consultation(_folder(tmp_path, rows, participants), title="Villages")
-        texts = db.session.query(Submission.text).filter_by(consultation_id=consultation.id).order_by(Submission.external_ref).all()
+        consultation, result = imports.import_polis_consultation(
+            _folder(tmp_path, rows, participants), title="Villages"
+        )
+        texts = (
+            db.session.query(Submission.text)
+            .filter_by(consultation_id=consultation.id)
+            .order_by(Submission.external_ref)
+            .all()
+        )
         stored = sorted(t for (t,) in texts)
         assert stored == sorted([*GOOD, "Le réseau de bus doit s'étendre."])
         assert all(text.encode("utf-8") for text in stored)
         assert result.statements == 7 and result.participants == 2
-        assert db.session.query(Vote).count() == 4  # participant 1 on comments 0 and 1, participant 2 on 0 and 11 (the cleaned one)
+        assert (
+            db.session.query(Vote).count() == 4
+        )  # participant 1 on comments 0 and 1, participant 2 on 0 and 11 (the cleaned one)
     lines = "\n".join(result.skipped_rows)
     for line in (8, 9, 10, 11, 12):
         assert f"comments.csv line {line}:" in lines

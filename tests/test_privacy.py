@@ -1,6 +1,7 @@
 """Profiles are used in aggregate only: no page or API response shows a participant's
 constituency next to their name unless they chose "Show my constituency with my views"; the
 speakers' queue, where a speaker states the constituency they speak for, is unchanged."""
+
 import pytest
 
 from agora.extensions import db
@@ -39,7 +40,7 @@ def world(app, make):
 def _meta_of(html: str, text: str) -> str:
     """The view or message's own list item (its text and the line naming its author)."""
     start = html.rindex("<li", 0, html.index(text))
-    return html[start:html.index("</li>", start)]
+    return html[start : html.index("</li>", start)]
 
 
 def test_pages_show_a_constituency_only_where_its_author_chose_so(app, client, world):
@@ -82,9 +83,16 @@ def test_the_choice_is_made_in_the_profile_and_the_speakers_queue_is_unchanged(a
     cid, slug, hearing_id = world
     login(client, "amina@example.org")
     profile = client.get("/account/profile").get_data(as_text=True)
-    assert 'name="show_constituency"' in profile and "checked" not in profile.split('name="show_constituency"')[0][-200:]
-    data = {"display_name": "Amina W.", "constituency": "indigenous_peoples", "country": "KE", "show_constituency": "y",
-            "csrf_token": csrf_from(client, "/account/profile")}
+    assert (
+        'name="show_constituency"' in profile and "checked" not in profile.split('name="show_constituency"')[0][-200:]
+    )
+    data = {
+        "display_name": "Amina W.",
+        "constituency": "indigenous_peoples",
+        "country": "KE",
+        "show_constituency": "y",
+        "csrf_token": csrf_from(client, "/account/profile"),
+    }
     assert client.post("/account/profile", data=data).status_code == 302
     assert "Indigenous peoples" in _meta_of(client.get(f"/consultations/{slug}").get_data(as_text=True), PRIVATE)
     del data["show_constituency"]
@@ -93,6 +101,11 @@ def test_the_choice_is_made_in_the_profile_and_the_speakers_queue_is_unchanged(a
     assert "Indigenous peoples" not in _meta_of(client.get(f"/consultations/{slug}").get_data(as_text=True), PRIVATE)
     with app.app_context():  # a speaker states the constituency they speak for: shown in the queue as before
         hearing = db.session.get(Hearing, hearing_id)
-        hearings.request_floor(hearing, db.session.get(User, db.session.query(User).filter_by(display_name="Amina W.").one().id), "indigenous_peoples", "reefs")
+        hearings.request_floor(
+            hearing,
+            db.session.get(User, db.session.query(User).filter_by(display_name="Amina W.").one().id),
+            "indigenous_peoples",
+            "reefs",
+        )
         queue = hearings.state_payload(hearing)["queue"]
     assert [(r["name"], r["constituency"]) for r in queue] == [("Amina W.", "indigenous_peoples")]

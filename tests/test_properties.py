@@ -1,4 +1,5 @@
 """Property tests (hypothesis) for the validation every input goes through."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -6,7 +7,9 @@ from hypothesis import strategies as st
 from agora.services.errors import AgoraError, Invalid, TooLarge
 from agora.services.sanitize import VISIBLE_TEXT_PATTERN, clean_html, clean_line, clean_text, render_text
 
-ANY_TEXT = st.one_of(st.text(max_size=6000), st.binary(max_size=200), st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=3))
+ANY_TEXT = st.one_of(
+    st.text(max_size=6000), st.binary(max_size=200), st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=3)
+)
 
 
 @given(ANY_TEXT)
@@ -25,7 +28,11 @@ def test_clean_text_accepts_or_refuses_clearly(raw):
 SPACES_AND_CONTROLS = st.text(st.characters(categories=("Zs", "Zl", "Zp", "Cc", "Cf")), max_size=20)
 
 
-@given(st.one_of(st.text(max_size=200), SPACES_AND_CONTROLS, st.tuples(SPACES_AND_CONTROLS, st.text(max_size=3)).map("".join)))
+@given(
+    st.one_of(
+        st.text(max_size=200), SPACES_AND_CONTROLS, st.tuples(SPACES_AND_CONTROLS, st.text(max_size=3)).map("".join)
+    )
+)
 @settings(max_examples=500)
 def test_the_api_pattern_for_a_view_says_exactly_which_texts_are_accepted(raw):
     """The OpenAPI document's pattern for a view's text matches when cleaning leaves something."""

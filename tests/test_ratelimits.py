@@ -1,5 +1,6 @@
 """Rate limits follow the principal, however it authenticated (bearer token or session), and socket
 events spend the same per-user budgets as the HTTP routes that do the same thing."""
+
 import re
 import time
 
@@ -18,7 +19,9 @@ def _token(app, user_id):
 
 
 def _post(client, cid, secret, text):
-    return client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": text}, headers={"Authorization": f"Bearer {secret}"})
+    return client.post(
+        f"/api/v1/consultations/{cid}/submissions", json={"text": text}, headers={"Authorization": f"Bearer {secret}"}
+    )
 
 
 def test_token_users_behind_one_address_each_have_their_own_budget(app, client, make):
@@ -46,7 +49,10 @@ def test_a_token_and_the_same_users_session_share_one_budget(app, make):
     texts = civic_statements(4)
     assert [_post(browser, cid, secret, t).status_code for t in texts[:3]] == [201, 201, 201]
     token = csrf_from(browser, f"/consultations/{slug}")
-    assert browser.post(f"/consultations/{slug}/submissions", data={"text": texts[3], "csrf_token": token}).status_code == 429
+    assert (
+        browser.post(f"/consultations/{slug}/submissions", data={"text": texts[3], "csrf_token": token}).status_code
+        == 429
+    )
 
 
 def _hearing(app, make):
@@ -72,12 +78,22 @@ def test_socket_messages_spend_the_hearing_form_limit(app, client, make):
     for n in range(31):
         if n == 15:
             time.sleep(3.5)  # the connection's flood budget (20 at once, 5 a second) refills
-        acks.append(sock.emit("post_message", {"hearing_id": hearing_id, "text": f"Point number {n} on fisheries."}, namespace=NS, callback=True))
+        acks.append(
+            sock.emit(
+                "post_message",
+                {"hearing_id": hearing_id, "text": f"Point number {n} on fisheries."},
+                namespace=NS,
+                callback=True,
+            )
+        )
     assert [a["ok"] for a in acks[:30]] == [True] * 30, [a for a in acks if not a["ok"]][:1]
     assert acks[30] == {"ok": False, "error": acks[30]["error"], "code": "rate_limited"}
     # The budget is the form's own: the page refuses the next message too.
     token = csrf_from(client, f"/hearings/{hearing_id}")
-    assert client.post(f"/hearings/{hearing_id}/messages", data={"text": "One more.", "csrf_token": token}).status_code == 429
+    assert (
+        client.post(f"/hearings/{hearing_id}/messages", data={"text": "One more.", "csrf_token": token}).status_code
+        == 429
+    )
     sock.disconnect(namespace=NS)
 
 

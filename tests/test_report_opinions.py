@@ -1,6 +1,7 @@
 """The report's opinion groups carry their direction: every representative statement says whether
 its group agrees or disagrees, with the group's agree / disagree / pass shares beside everyone's,
 exactly as the opinions page computes them, and each group has one name (its letter) everywhere."""
+
 import csv
 import io
 import json
@@ -46,7 +47,9 @@ def divided(app, make):
     return cid, ids, page
 
 
-def test_every_representative_statement_carries_its_direction_and_shares_as_the_page_computes_them(app, client, divided):
+def test_every_representative_statement_carries_its_direction_and_shares_as_the_page_computes_them(
+    app, client, divided
+):
     cid, ids, page = divided
     assert len(page["groups"]) == 2
     with app.app_context():
@@ -71,7 +74,10 @@ def test_every_representative_statement_carries_its_direction_and_shares_as_the_
             if on_page is not None:  # the same statement on the page: the same direction and shares
                 assert on_page["direction"] == item["direction"]
                 key = page_groups[group["letter"]]["key"]
-                assert on_page["groups"][key]["agree"] == own["agree"] and on_page["groups"][key]["disagree"] == own["disagree"]
+                assert (
+                    on_page["groups"][key]["agree"] == own["agree"]
+                    and on_page["groups"][key]["disagree"] == own["disagree"]
+                )
                 assert on_page["agree"] == everyone["agree"] and on_page["disagree"] == everyone["disagree"]
                 compared += 1
             directions[(group["letter"], item["submission_id"])] = item["direction"]

@@ -2,6 +2,7 @@
 consultation with one clear consensus statement and one clear divisive one (texts in the six UN
 languages) gets a summary naming exactly those, each claim linked to statement entries that exist
 in the report (HTML and PDF); it reads in French and in Arabic; the frozen hash covers it."""
+
 import csv
 import io
 import json
@@ -44,7 +45,9 @@ def two_camps(app, make):
             ids[text] = submission.id
         voters = []
         for person in range(2 * CAMP):
-            user = User(display_name=f"Voter {person}", constituency=("ngo", "academia")[person % 2] if person % 4 < 2 else None)
+            user = User(
+                display_name=f"Voter {person}", constituency=("ngo", "academia")[person % 2] if person % 4 < 2 else None
+            )
             db.session.add(user)
             db.session.flush()
             voters.append(user.id)
@@ -54,7 +57,11 @@ def two_camps(app, make):
                 db.session.add(Vote(submission_id=ids[DIVISIVE], user_id=user_id, value=1 if one else -1))
             for j, text in enumerate(OTHERS):  # mostly passed; one agrees and one disagrees in each camp
                 for i, user_id in enumerate(camp):
-                    db.session.add(Vote(submission_id=ids[text], user_id=user_id, value=1 if i == j + 2 else -1 if i == j + 9 else 0))
+                    db.session.add(
+                        Vote(
+                            submission_id=ids[text], user_id=user_id, value=1 if i == j + 2 else -1 if i == j + 9 else 0
+                        )
+                    )
         db.session.get(Consultation, cid).status = "closed"
         db.session.commit()
         report = reports.freeze(reports.create_draft(cid, None).id, None)
@@ -114,21 +121,23 @@ def _content(app, report_id):
 def test_summary_names_exactly_the_consensus_and_the_divisive_statement_with_the_reports_numbers(app, two_camps):
     content = _content(app, two_camps["report_id"])
     ids, summary, opinions = two_camps["ids"], content["summary"], content["opinions"]
-    assert sorted(g["letter"] for g in opinions["groups"]) == ["A", "B"] and [g["size"] for g in opinions["groups"]] == [CAMP, CAMP]
+    assert sorted(g["letter"] for g in opinions["groups"]) == ["A", "B"] and [
+        g["size"] for g in opinions["groups"]
+    ] == [CAMP, CAMP]
     claims = {}
     for claim in summary["claims"]:
         claims.setdefault(claim["kind"], []).append(claim)
         assert claim["text"] and len(claim["statements"]) == len(set(claim["statements"]))
         assert len(claim["anchors"]) >= len(claim["statements"])
 
-    agreed, = claims["agreed"]  # where the groups agree: exactly the consensus statement
+    (agreed,) = claims["agreed"]  # where the groups agree: exactly the consensus statement
     assert agreed["statements"] == [ids[CONSENSUS]] and agreed["section"] == "agree"
     found = next(s for s in opinions["consensus"] if s["submission_id"] == ids[CONSENSUS])
     assert agreed["values"]["everyone"] == found["everyone"]["agree"]
     assert agreed["values"]["lowest"] == min(g["agree"] for g in found["groups"].values())
     assert f"{round(found['everyone']['agree'] * 100)} %" in agreed["text"]
 
-    split, = claims["split"]  # where they split: exactly the divisive statement
+    (split,) = claims["split"]  # where they split: exactly the divisive statement
     assert split["statements"] == [ids[DIVISIVE]] and split["section"] == "split"
     found = next(s for s in opinions["divisive"] if s["submission_id"] == ids[DIVISIVE])
     v = split["values"]
@@ -138,24 +147,40 @@ def test_summary_names_exactly_the_consensus_and_the_divisive_statement_with_the
     assert f"Group {v['agree_group']}" in split["text"] and f"Group {v['disagree_group']}" in split["text"]
 
     # each group stands out on the divisive statement, in opposite directions
-    leaning = {c["values"]["group"]: (c["kind"], c["statements"]) for c in claims.get("group_agree", []) + claims.get("group_disagree", [])}
-    assert leaning == {v["agree_group"]: ("group_agree", [ids[DIVISIVE]]), v["disagree_group"]: ("group_disagree", [ids[DIVISIVE]])}
-    cited_by_opinions = {sid for kind in ("agreed", "split", "group_agree", "group_disagree") for c in claims.get(kind, []) for sid in c["statements"]}
+    leaning = {
+        c["values"]["group"]: (c["kind"], c["statements"])
+        for c in claims.get("group_agree", []) + claims.get("group_disagree", [])
+    }
+    assert leaning == {
+        v["agree_group"]: ("group_agree", [ids[DIVISIVE]]),
+        v["disagree_group"]: ("group_disagree", [ids[DIVISIVE]]),
+    }
+    cited_by_opinions = {
+        sid
+        for kind in ("agreed", "split", "group_agree", "group_disagree")
+        for c in claims.get(kind, [])
+        for sid in c["statements"]
+    }
     assert cited_by_opinions == {ids[CONSENSUS], ids[DIVISIVE]}
 
     p = content["participation"]  # who took part: the report's counts and its balance verdict
-    participation, = claims["participation"]
-    assert participation["values"] == {k: p[k] for k in ("participants", "submitters", "submissions", "voters", "votes")}
-    assert f"{p['participants']:,} participants took part" in participation["text"] and f"{p['votes']:,} votes" in participation["text"]
+    (participation,) = claims["participation"]
+    assert participation["values"] == {
+        k: p[k] for k in ("participants", "submitters", "submissions", "voters", "votes")
+    }
+    assert (
+        f"{p['participants']:,} participants took part" in participation["text"]
+        and f"{p['votes']:,} votes" in participation["text"]
+    )
     assert p["balance"]["verdict"] == "no_dominance" and "balanced" in claims and "balance_unknown" not in claims
-    placed, = claims["placed"]
+    (placed,) = claims["placed"]
     assert placed["values"]["placed"] == 2 * CAMP
     themes = claims["theme"]  # the main themes: sizes as in the report, quotes as their statements
     by_id = {t["id"]: t for t in content["themes"]["items"]}
     for claim in themes:
         theme = by_id[claim["values"]["theme_id"]]
         assert claim["values"]["size"] == theme["size"] and claim["statements"] == [theme["quotes"][0]["submission_id"]]
-    asked, = claims["asked"]
+    (asked,) = claims["asked"]
     assert asked["values"]["title"] == "Vivre ensemble en ville"
     assert set(summary["statements"]) == {str(sid) for c in summary["claims"] for sid in c["statements"]}
     assert summary["statements"][str(ids[DIVISIVE])] == DIVISIVE
@@ -164,7 +189,9 @@ def test_summary_names_exactly_the_consensus_and_the_divisive_statement_with_the
     assert [r["kind"] for r in rows] == [c["kind"] for c in summary["claims"]]
     assert next(r for r in rows if r["kind"] == "agreed")["statement_ids"] == str(ids[CONSENSUS])
     shares = list(csv.DictReader(io.StringIO(reports.csv_tables(content)["statement_shares.csv"])))
-    assert {(r["kind"], r["who"]) for r in shares if r["submission_id"] == str(ids[DIVISIVE])} == {("divisive", w) for w in ("everyone", "A", "B")}
+    assert {(r["kind"], r["who"]) for r in shares if r["submission_id"] == str(ids[DIVISIVE])} == {
+        ("divisive", w) for w in ("everyone", "A", "B")
+    }
 
 
 def test_every_summary_link_resolves_to_a_statement_entry_in_the_page_and_the_package(app, client, two_camps):
@@ -172,7 +199,9 @@ def test_every_summary_link_resolves_to_a_statement_entry_in_the_page_and_the_pa
     page = client.get(f"/reports/{two_camps['report_id']}?lang=en").get_data(as_text=True)
     parsed = _anchors(page)
     cited = [(anchor, sid) for c in content["summary"]["claims"] for anchor, sid in zip(c["anchors"], c["statements"])]
-    assert cited and {(a, f"#{s}") for a, s in cited} <= {(href, text[text.rfind("(#") + 1:-1]) for href, text in parsed.links}
+    assert cited and {(a, f"#{s}") for a, s in cited} <= {
+        (href, text[text.rfind("(#") + 1 : -1]) for href, text in parsed.links
+    }
     for href, _text in parsed.links:
         assert href in parsed.ids, href  # a link that leads nowhere is a claim nobody can check
     assert page.index('class="report-summary"') < page.index('id="who"')  # at the top
@@ -220,7 +249,10 @@ def test_the_report_says_how_its_themes_were_found(app, client, two_camps):
     content = _content(app, two_camps["report_id"])
     method = content["themes"]["method"]
     assert method["backend"] == "embeddings" and "gap statistic" in method["k_chosen_by"]
-    assert "by meaning (multilingual sentence embeddings" in content["method"]["text"] and "TF-IDF" not in content["method"]["text"]
+    assert (
+        "by meaning (multilingual sentence embeddings" in content["method"]["text"]
+        and "TF-IDF" not in content["method"]["text"]
+    )
     html = client.get(f"/reports/{two_camps['report_id']}").get_data(as_text=True)
     assert "multilingual sentence embeddings + k-means" in html and "TF-IDF" not in html
 
@@ -231,24 +263,55 @@ def test_summary_claims_hold_for_a_dominated_consultation_with_views_outside_eve
 
     content = {
         "consultation": {"title": "Océans", "summary": None, "forum": None},
-        "participation": {"participants": 5, "submitters": 5, "submissions": 5, "voters": 1, "votes": 2, "balance": {
-            "verdict": "dominated", "declared": {"constituency": 4, "country": 0, "gender": 0},
-            "largest_constituency": {"key": "ngo", "label": "NGO / civil society", "share_of_stated": 0.75}, "largest_region": None}},
-        "themes": {"items": [{"id": 0, "label": "海洋塑料", "size": 2, "share": 0.4, "quotes": [{"submission_id": 9, "text": "减少塑料。"}]}], "unassigned": 3},
+        "participation": {
+            "participants": 5,
+            "submitters": 5,
+            "submissions": 5,
+            "voters": 1,
+            "votes": 2,
+            "balance": {
+                "verdict": "dominated",
+                "declared": {"constituency": 4, "country": 0, "gender": 0},
+                "largest_constituency": {"key": "ngo", "label": "NGO / civil society", "share_of_stated": 0.75},
+                "largest_region": None,
+            },
+        },
+        "themes": {
+            "items": [
+                {
+                    "id": 0,
+                    "label": "海洋塑料",
+                    "size": 2,
+                    "share": 0.4,
+                    "quotes": [{"submission_id": 9, "text": "减少塑料。"}],
+                }
+            ],
+            "unassigned": 3,
+        },
         "opinions": {"groups": [], "consensus": [], "divisive": []},
     }
     claims = {c["kind"]: c for c in report_summary.summarise(content)["claims"]}
-    assert claims["dominant_constituency"]["text"] == "Not balanced: NGO / civil society is 75 % of the 4 participants who declared a constituency."
+    assert (
+        claims["dominant_constituency"]["text"]
+        == "Not balanced: NGO / civil society is 75 % of the 4 participants who declared a constituency."
+    )
     assert claims["themes"]["text"].startswith("3 views fit no theme. The published views fall into 1 theme.")
     assert claims["theme"]["statements"] == [9] and claims["theme"]["anchors"] == ["theme-0-statement-9"]
-    assert "no_groups" in claims and "agreed" not in claims and "split" not in claims  # 2 votes: no groups, no claim about them
+    assert (
+        "no_groups" in claims and "agreed" not in claims and "split" not in claims
+    )  # 2 votes: no groups, no claim about them
 
 
 def test_a_dominated_report_states_its_balance_in_the_readers_language(app, client, make):
     """The balance verdict under "Who took part" is said in the page's language (it was the English
     text frozen in the JSON, on a French or Arabic page alike)."""
     cid = make.consultation("Plastiques")
-    texts = ["Interdire les sacs plastiques.", "حظر الأكياس البلاستيكية.", "禁止塑料袋。", "Запретить пластиковые пакеты."]
+    texts = [
+        "Interdire les sacs plastiques.",
+        "حظر الأكياس البلاستيكية.",
+        "禁止塑料袋。",
+        "Запретить пластиковые пакеты.",
+    ]
     for i, text in enumerate(texts):
         make.submission(cid, make.user(constituency="ngo" if i < 3 else "academia", country="FR"), text)
     with app.app_context():
@@ -258,7 +321,10 @@ def test_a_dominated_report_states_its_balance_in_the_readers_language(app, clie
         english = reports.content_of(report)["participation"]["balance"]["warnings"]
     assert any(w.startswith("One constituency dominates") for w in english)
     french = client.get(f"/reports/{report.id}?lang=fr").get_data(as_text=True)
-    assert "Déséquilibre : ONG / société civile représente 75\u00a0% des 4 participants ayant déclaré un groupe d’acteurs." in french
+    assert (
+        "Déséquilibre : ONG / société civile représente 75\u00a0% des 4 participants ayant déclaré un groupe d’acteurs."
+        in french
+    )
     assert "Aucun participant n’a déclaré ces groupes d’acteurs :" in french and "Syndicat" in french
     assert not any(w in french for w in english)
     arabic = client.get(f"/reports/{report.id}?lang=ar").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Reports: figures checked against hand-computed values; freezing, verification, tampering,
 transmission to a webhook (a real local HTTP server), exports and the API."""
+
 import hashlib
 import hmac
 import io
@@ -50,9 +51,23 @@ def test_figures_match_hand_computed_values(app, closed_consultation):
         content = reports.build(closed_consultation["cid"])
     p = content["participation"]
     assert (p["participants"], p["submitters"], p["voters"], p["submissions"], p["votes"]) == (4, 3, 3, 3, 3)
-    assert _rows(p["participants_by"]["constituency"]) == {"ngo": (2, 0.5), "academia": (1, 0.25), "not_stated": (1, 0.25)}
-    assert _rows(p["participants_by"]["region"]) == {"Africa": (1, 0.25), "Europe": (1, 0.25), "Americas": (1, 0.25), "not_stated": (1, 0.25)}
-    assert _rows(p["participants_by"]["gender"]) == {"woman": (1, 0.25), "man": (1, 0.25), "undisclosed": (1, 0.25), "not_stated": (1, 0.25)}
+    assert _rows(p["participants_by"]["constituency"]) == {
+        "ngo": (2, 0.5),
+        "academia": (1, 0.25),
+        "not_stated": (1, 0.25),
+    }
+    assert _rows(p["participants_by"]["region"]) == {
+        "Africa": (1, 0.25),
+        "Europe": (1, 0.25),
+        "Americas": (1, 0.25),
+        "not_stated": (1, 0.25),
+    }
+    assert _rows(p["participants_by"]["gender"]) == {
+        "woman": (1, 0.25),
+        "man": (1, 0.25),
+        "undisclosed": (1, 0.25),
+        "not_stated": (1, 0.25),
+    }
     assert p["balance"]["global_south_share"] == pytest.approx(0.6667)
     assert p["balance"]["largest_constituency"]["key"] == "ngo"
     assert p["balance"]["largest_constituency"]["share_of_stated"] == pytest.approx(0.6667)
@@ -105,7 +120,9 @@ def test_frozen_report_never_changes_and_verifies(app, closed_consultation, make
     with app.app_context():
         db.session.get(Consultation, closed_consultation["cid"]).status = "open"
         db.session.commit()
-    make.submission(closed_consultation["cid"], make.user(email="late@example.org"), "Une contribution arrivée après le rapport.")
+    make.submission(
+        closed_consultation["cid"], make.user(email="late@example.org"), "Une contribution arrivée après le rapport."
+    )
     with app.app_context():
         db.session.get(Consultation, closed_consultation["cid"]).status = "closed"
         db.session.commit()
@@ -135,7 +152,9 @@ def test_tampering_is_detected_in_the_store_and_in_packages(app, closed_consulta
                     out.writestr(name, data)
             return buffer.getvalue()
 
-        html = reports.verify_package(repack({"report.html": files["report.html"].replace(b"Water for all", b"Water for some")}))
+        html = reports.verify_package(
+            repack({"report.html": files["report.html"].replace(b"Water for all", b"Water for some")})
+        )
         assert not html.ok and any(p.startswith("report.html: changed") for p in html.problems)
         doctored = json.loads(files["report.json"])
         doctored["participation"]["participants"] = 4000
@@ -143,10 +162,19 @@ def test_tampering_is_detected_in_the_store_and_in_packages(app, closed_consulta
         manifest = json.loads(files["manifest.json"])
         manifest["files"]["report.json"] = hashlib.sha256(body).hexdigest()
         forged = reports.verify_package(repack({"report.json": body, "manifest.json": reports.canonical(manifest)}))
-        assert not forged.ok and any("manifest.json" in p for p in forged.problems) and any("report.json" in p for p in forged.problems)
+        assert (
+            not forged.ok
+            and any("manifest.json" in p for p in forged.problems)
+            and any("report.json" in p for p in forged.problems)
+        )
         assert not reports.verify_package(b"not a zip").ok
 
-        db.session.execute(db.text("UPDATE reports SET content_json = replace(content_json, 'Water for all', 'Water for few') WHERE id = :id"), {"id": frozen.id})
+        db.session.execute(
+            db.text(
+                "UPDATE reports SET content_json = replace(content_json, 'Water for all', 'Water for few') WHERE id = :id"
+            ),
+            {"id": frozen.id},
+        )
         db.session.commit()
         assert not reports.verify_report(frozen.id).ok
 
@@ -229,7 +257,9 @@ def test_pages_downloads_and_api(app, client, make, closed_consultation):
     assert anonymous.get(f"/reports/{report_id}").status_code == 404
     assert client.post(f"/admin/reports/{report_id}/freeze", data={"csrf_token": token}).status_code == 302
     page = anonymous.get(f"/reports/{report_id}").get_data(as_text=True)
-    assert "SHA-256" in page and "Not balanced: NGO / civil society is 67" in page  # the verdict, in the reader's language
+    assert (
+        "SHA-256" in page and "Not balanced: NGO / civil society is 67" in page
+    )  # the verdict, in the reader's language
     assert anonymous.get(f"/reports/{report_id}.pdf").data.startswith(b"%PDF")
     assert anonymous.get(f"/reports/{report_id}/tables/themes.csv").get_data(as_text=True).startswith("theme_id,label")
     listed = anonymous.get("/api/v1/reports").get_json()["items"]
@@ -245,7 +275,10 @@ def test_pages_downloads_and_api(app, client, make, closed_consultation):
     make.user(email="nobody@example.org")
     login(participant, "nobody@example.org")
     assert participant.get("/admin/reports").status_code == 403
-    assert participant.post(f"/admin/reports/{report_id}/freeze", data={"csrf_token": csrf_from(participant)}).status_code == 403
+    assert (
+        participant.post(f"/admin/reports/{report_id}/freeze", data={"csrf_token": csrf_from(participant)}).status_code
+        == 403
+    )
 
 
 def test_cli_builds_and_freezes_with_progress(app, closed_consultation):
@@ -253,4 +286,8 @@ def test_cli_builds_and_freezes_with_progress(app, closed_consultation):
         slug = db.session.get(Consultation, closed_consultation["cid"]).slug
     result = app.test_cli_runner().invoke(args=["agora", "report", slug, "--transmit-to", "UN Water Conference"])
     assert result.exit_code == 0, result.output
-    assert "Themes…" in result.output and "Frozen: SHA-256" in result.output and "Transmission to UN Water Conference recorded" in result.output
+    assert (
+        "Themes…" in result.output
+        and "Frozen: SHA-256" in result.output
+        and "Transmission to UN Water Conference recorded" in result.output
+    )

@@ -1,4 +1,5 @@
 """One module cleans text and HTML: text stays text, links are linkified, HTML is sanitised."""
+
 import pytest
 
 from agora.services.errors import Invalid, TooLarge
@@ -6,7 +7,7 @@ from agora.services.sanitize import clean_html, clean_text, render_text
 
 
 def test_text_is_escaped_and_links_made_clickable():
-    html = str(render_text('<script>alert(1)</script> see https://example.org/x?a=1&b=2'))
+    html = str(render_text("<script>alert(1)</script> see https://example.org/x?a=1&b=2"))
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert 'href="https://example.org/x?a=1&amp;b=2"' in html

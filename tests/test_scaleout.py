@@ -1,6 +1,7 @@
 """The scaled-out deployment, run for real by its one command (scripts/scaleout.py): two gevent
 servers and an RQ worker on PostgreSQL and Redis; a view posted on one server is read on the
 other, a theme refit is queued by a server and done by the worker, and SIGTERM stops everything."""
+
 import os
 import re
 import signal
@@ -51,12 +52,33 @@ def test_scaleout_command_runs_servers_and_workers_and_stops_them(tmp_path):
     first_port = free_port()
     while free_port() == first_port + 1:  # rarely matters; ports are checked by the command itself
         pass
-    env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_REDIS_URL": redis_server.url, "AGORA_SECRET_KEY": "live-test-secret",
-           "AGORA_RATELIMIT_ENABLED": "0"}  # limits are tested elsewhere; here: posting fast enough for a refit
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": url,
+        "AGORA_REDIS_URL": redis_server.url,
+        "AGORA_SECRET_KEY": "live-test-secret",
+        "AGORA_RATELIMIT_ENABLED": "0",
+    }  # limits are tested elsewhere; here: posting fast enough for a refit
     out_path = tmp_path / "scaleout.out"
     process = subprocess.Popen(
-        [sys.executable, "scripts/scaleout.py", "--servers", "2", "--workers", "1", "--port", str(first_port), "--log-dir", str(tmp_path / "logs"), "--no-restart"],
-        cwd=ROOT, env=env, stdout=open(out_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "scripts/scaleout.py",
+            "--servers",
+            "2",
+            "--workers",
+            "1",
+            "--port",
+            str(first_port),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--no-restart",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(out_path, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     pids: list[int] = []
     try:
@@ -81,7 +103,12 @@ def test_scaleout_command_runs_servers_and_workers_and_stops_them(tmp_path):
             assert body == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "workers": "ok (1)"}}, body
 
         # Posted on one server, read on the other (one database).
-        r = requests.post(f"{urls[0]}/api/v1/consultations/{cid}/submissions", json={"text": civic_statements(1)[0]}, headers=bearer(tokens[0]), timeout=30)
+        r = requests.post(
+            f"{urls[0]}/api/v1/consultations/{cid}/submissions",
+            json={"text": civic_statements(1)[0]},
+            headers=bearer(tokens[0]),
+            timeout=30,
+        )
         assert r.status_code == 201, r.text[:300]
         read = requests.get(f"{urls[1]}/api/v1/submissions/{r.json()['id']}", headers=bearer(tokens[0]), timeout=30)
         assert read.status_code == 200 and read.json()["text"] == civic_statements(1)[0]
@@ -93,14 +120,23 @@ def test_scaleout_command_runs_servers_and_workers_and_stops_them(tmp_path):
         deadline = time.monotonic() + 90
         n = 0
         while ready is None and time.monotonic() < deadline:
-            posted = requests.post(f"{urls[n % 2]}/api/v1/consultations/{cid}/submissions", json={"text": statements[n % len(statements)]}, headers=bearer(tokens[n % 3]), timeout=30)
+            posted = requests.post(
+                f"{urls[n % 2]}/api/v1/consultations/{cid}/submissions",
+                json={"text": statements[n % len(statements)]},
+                headers=bearer(tokens[n % 3]),
+                timeout=30,
+            )
             assert posted.status_code == 201, posted.text[:300]
             n += 1
             with engine.connect() as conn:
-                ready = conn.execute(text("SELECT id FROM theme_snapshots WHERE kind = 'themes' AND status = 'ready'")).first()
+                ready = conn.execute(
+                    text("SELECT id FROM theme_snapshots WHERE kind = 'themes' AND status = 'ready'")
+                ).first()
             time.sleep(1.0 if n > 8 else 0.1)
         engine.dispose()
-        assert ready is not None, "no theme snapshot was computed by the worker:\n" + (tmp_path / "logs" / "worker-1.log").read_text()[-3000:]
+        assert ready is not None, (
+            "no theme snapshot was computed by the worker:\n" + (tmp_path / "logs" / "worker-1.log").read_text()[-3000:]
+        )
         assert "refit_consultation" in (tmp_path / "logs" / "worker-1.log").read_text()
 
         process.send_signal(signal.SIGTERM)

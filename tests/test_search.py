@@ -1,5 +1,6 @@
 """Search a consultation's views by meaning (stored embeddings) and by words, in the six languages:
 the service, the JSON API and the page without JavaScript; "views like this one"."""
+
 from markupsafe import escape
 
 from agora.extensions import db
@@ -31,7 +32,9 @@ def _consultation(app, make, *, hidden=True):
             db.session.flush()
             ids[text] = (submission.id, concern)
         if hidden:
-            secret = Submission(consultation_id=cid, text="Clean water pipes: a hidden view", state="hidden", channel="import")
+            secret = Submission(
+                consultation_id=cid, text="Clean water pipes: a hidden view", state="hidden", channel="import"
+            )
             db.session.add(secret)
             db.session.flush()
             ids[secret.text] = (secret.id, "hidden")
@@ -104,8 +107,11 @@ def test_the_page_searches_without_javascript(app, make, client):
     page = client.get(f"/consultations/{slug}?q=internet+m%C3%B3vil")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'role="search"' in html
-    assert html.index("El internet móvil es demasiado caro") < html.index("Clean drinking water")  \
-        if "Clean drinking water" in html else "El internet móvil es demasiado caro" in html
+    assert (
+        html.index("El internet móvil es demasiado caro") < html.index("Clean drinking water")
+        if "Clean drinking water" in html
+        else "El internet móvil es demasiado caro" in html
+    )
     assert "Clean water pipes: a hidden view" not in html
     like = client.get(f"/consultations/{slug}?like={ids['Agua potable limpia para cada aldea'][0]}")
     assert "每个村庄都要有干净的饮用水" in like.get_data(as_text=True)
@@ -126,7 +132,10 @@ def test_a_hearings_messages_are_searched_in_any_language_without_javascript(app
         hearings.appoint_chair(hearing, db.session.get(User, chair), None)
         hearings.open_hearing(hearing, db.session.get(User, chair))
         for author, (_concern, _language, text) in zip(authors, MESSAGES):
-            assert hearings.post_message(db.session.get(Hearing, hearing.id), db.session.get(User, author), text).state == "published"
+            assert (
+                hearings.post_message(db.session.get(Hearing, hearing.id), db.session.get(User, author), text).state
+                == "published"
+            )
         hid = hearing.id
     page = client.get(f"/hearings/{hid}")
     assert 'role="search"' in page.get_data(as_text=True)  # the live page offers it too

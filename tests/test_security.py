@@ -1,4 +1,5 @@
 """Account security and privacy: sessions, lockout, weak passwords, two-factor, export, deletion."""
+
 import time
 
 import pyotp
@@ -37,7 +38,11 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, "p@example.org")
     login(elsewhere, "p@example.org")
-    response = _post(here, "/account/security/password", {"current_password": "correct horse battery", "new_password": "violet lantern orbit 42"})
+    response = _post(
+        here,
+        "/account/security/password",
+        {"current_password": "correct horse battery", "new_password": "violet lantern orbit 42"},
+    )
     assert response.status_code == 303
     assert here.get("/account/profile").status_code == 200
     assert elsewhere.get("/account/profile").status_code == 302
@@ -47,7 +52,16 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
 def test_weak_and_common_passwords_are_refused(client):
     token = csrf_from(client, "/account/register")
     for weak in ("password123", "qwertyuiop12", "aaaaaaaaaaaa"):
-        response = client.post("/account/register", data={"display_name": "W", "email": "w@example.org", "password": weak, "confirm": weak, "csrf_token": token})
+        response = client.post(
+            "/account/register",
+            data={
+                "display_name": "W",
+                "email": "w@example.org",
+                "password": weak,
+                "confirm": weak,
+                "csrf_token": token,
+            },
+        )
         assert response.status_code == 422, weak
     with client.application.app_context():
         assert db.session.query(User).count() == 0
@@ -75,16 +89,31 @@ def test_two_factor_setup_and_sign_in(app, client, make):
         secret = sess["totp_setup"]
     wrong = _post(client, "/account/security/two-factor", {"code": "000000"}, page="/account/security/two-factor")
     assert wrong.status_code == 422
-    assert _post(client, "/account/security/two-factor", {"code": pyotp.TOTP(secret).now()}, page="/account/security/two-factor").status_code == 302
+    assert (
+        _post(
+            client,
+            "/account/security/two-factor",
+            {"code": pyotp.TOTP(secret).now()},
+            page="/account/security/two-factor",
+        ).status_code
+        == 302
+    )
 
     fresh = app.test_client()
     token = csrf_from(fresh)
-    step_one = fresh.post("/account/login", data={"email": "mod@example.org", "password": "correct horse battery", "csrf_token": token})
+    step_one = fresh.post(
+        "/account/login", data={"email": "mod@example.org", "password": "correct horse battery", "csrf_token": token}
+    )
     assert step_one.status_code == 302 and step_one.headers["Location"].endswith("/account/login/code")
     assert fresh.get("/moderation/").status_code == 302  # not signed in yet
-    bad = fresh.post("/account/login/code", data={"code": "123456", "csrf_token": csrf_from(fresh, "/account/login/code")})
+    bad = fresh.post(
+        "/account/login/code", data={"code": "123456", "csrf_token": csrf_from(fresh, "/account/login/code")}
+    )
     assert bad.status_code == 401
-    good = fresh.post("/account/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(fresh, "/account/login/code")})
+    good = fresh.post(
+        "/account/login/code",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(fresh, "/account/login/code")},
+    )
     assert good.status_code == 302
     assert fresh.get("/moderation/").status_code == 200
 
@@ -109,7 +138,10 @@ def test_deleted_account_is_anonymised_and_its_views_and_votes_stay(app, signed_
         submissions.vote(other, db.session.get(User, signed_in.user_id), "agree")
     refused = _post(signed_in, "/account/security/delete", {"password": "wrong one", "confirm": "y"})
     assert refused.status_code == 303
-    assert _post(signed_in, "/account/security/delete", {"password": "correct horse battery", "confirm": "y"}).status_code == 302
+    assert (
+        _post(signed_in, "/account/security/delete", {"password": "correct horse battery", "confirm": "y"}).status_code
+        == 302
+    )
     with app.app_context():
         user = db.session.get(User, signed_in.user_id)
         assert user.email is None and user.password_hash is None and user.display_name == "Deleted participant"
@@ -117,7 +149,10 @@ def test_deleted_account_is_anonymised_and_its_views_and_votes_stay(app, signed_
         assert db.session.get(Submission, mine).state == "published"
         assert db.session.get(Submission, other).agree_count == 1 and db.session.query(Vote).count() == 1
     token = csrf_from(signed_in)
-    response = signed_in.post("/account/login", data={"email": "participant@example.org", "password": "correct horse battery", "csrf_token": token})
+    response = signed_in.post(
+        "/account/login",
+        data={"email": "participant@example.org", "password": "correct horse battery", "csrf_token": token},
+    )
     assert response.status_code == 401
 
 
@@ -127,7 +162,9 @@ def test_new_accounts_have_a_stricter_submission_limit(app, signed_in, make):
     statuses = []
     for text in civic_statements(4):
         token = csrf_from(signed_in, f"/consultations/{slug}")
-        statuses.append(signed_in.post(f"/consultations/{slug}/submissions", data={"text": text, "csrf_token": token}).status_code)
+        statuses.append(
+            signed_in.post(f"/consultations/{slug}/submissions", data={"text": text, "csrf_token": token}).status_code
+        )
     assert statuses == [302, 302, 302, 429]
 
 
@@ -157,7 +194,15 @@ def test_sign_out_ends_a_copied_remember_me_cookie_and_only_this_session(app, ma
     make.user(email="remember@example.org")
     browser, phone = app.test_client(), app.test_client()
     token = csrf_from(browser, "/account/login")
-    browser.post("/account/login", data={"email": "remember@example.org", "password": "correct horse battery", "remember": "y", "csrf_token": token})
+    browser.post(
+        "/account/login",
+        data={
+            "email": "remember@example.org",
+            "password": "correct horse battery",
+            "remember": "y",
+            "csrf_token": token,
+        },
+    )
     login(phone, "remember@example.org")
     assert browser.get_cookie("remember_token") is not None
     thief = _copy_cookies(browser, ("remember_token",))  # no session cookie: remember-me signs in
@@ -170,7 +215,11 @@ def test_sign_out_ends_a_copied_remember_me_cookie_and_only_this_session(app, ma
 
 def _attempt(client, email, password, address):
     token = csrf_from(client, "/account/login")
-    return client.post("/account/login", data={"email": email, "password": password, "csrf_token": token}, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/account/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def _error_text(response):
@@ -197,12 +246,16 @@ def test_an_attacker_cannot_keep_the_owner_out(app, make):
     """Failures from one address throttle that address for that account, not the account."""
     make.user(email="secretariat@example.org")
     attacker, owner = app.test_client(), app.test_client()
-    assert [_attempt(attacker, "secretariat@example.org", "guess number one", "203.0.113.66").status_code for _ in range(5)] == [401] * 5
+    assert [
+        _attempt(attacker, "secretariat@example.org", "guess number one", "203.0.113.66").status_code for _ in range(5)
+    ] == [401] * 5
     assert _attempt(attacker, "secretariat@example.org", "correct horse battery", "203.0.113.66").status_code == 429
     assert _attempt(owner, "secretariat@example.org", "correct horse battery", "192.0.2.10").status_code == 302
     # The owner's own mistakes are forgiven by signing in: the count starts afresh.
     owner = app.test_client()
-    assert [_attempt(owner, "secretariat@example.org", "typo typo typo", "192.0.2.10").status_code for _ in range(4)] == [401] * 4
+    assert [
+        _attempt(owner, "secretariat@example.org", "typo typo typo", "192.0.2.10").status_code for _ in range(4)
+    ] == [401] * 4
     assert _attempt(owner, "secretariat@example.org", "correct horse battery", "192.0.2.10").status_code == 302
     assert _attempt(app.test_client(), "secretariat@example.org", "typo typo typo", "192.0.2.10").status_code == 401
 
@@ -235,13 +288,20 @@ def test_new_accounts_have_the_stricter_limit_through_the_api_too(app, make):
     with app.app_context():
         db.session.get(User, old_id).created_at = utcnow() - timedelta(days=2)
         db.session.commit()
-        secrets = {name: accounts.create_token(db.session.get(User, uid), "api")[1] for name, uid in (("new", new_id), ("old", old_id))}
+        secrets = {
+            name: accounts.create_token(db.session.get(User, uid), "api")[1]
+            for name, uid in (("new", new_id), ("old", old_id))
+        }
     texts = iter(civic_statements(10))
     statuses = {}
     for name, secret in secrets.items():
         client = app.test_client()
         statuses[name] = [
-            client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": next(texts)}, headers={"Authorization": f"Bearer {secret}"}).status_code
+            client.post(
+                f"/api/v1/consultations/{cid}/submissions",
+                json={"text": next(texts)},
+                headers={"Authorization": f"Bearer {secret}"},
+            ).status_code
             for _ in range(4 if name == "new" else 5)
         ]
     assert statuses == {"new": [201, 201, 201, 429], "old": [201] * 5}

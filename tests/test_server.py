@@ -1,4 +1,5 @@
 """The gevent server's connection handling: kept-alive connections take turns."""
+
 import gevent
 from gevent import socket
 from gevent.pywsgi import WSGIServer

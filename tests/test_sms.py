@@ -1,4 +1,5 @@
 """SMS gateway: signed form posts become views; the number is never stored in clear."""
+
 import itertools
 import time
 from urllib.parse import urlencode
@@ -37,8 +38,12 @@ def _post(client, fields, secret=SECRET, signature=None, timestamp=None, with_id
     body = urlencode(fields).encode("utf-8")
     stamp = str(int(time.time())) if timestamp is None else str(timestamp)
     header = signature if signature is not None else sms.signature(secret, body, stamp)
-    return client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded",
-                       headers={"X-Agora-Signature": header, "X-Agora-Timestamp": stamp})
+    return client.post(
+        "/sms/inbound",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Agora-Signature": header, "X-Agora-Timestamp": stamp},
+    )
 
 
 def _submissions(app):
@@ -60,14 +65,24 @@ def test_signed_message_with_keyword_becomes_a_screened_sms_view(client, make, g
     assert submission.author_id is None and submission.state == "published"
     assert len(submission.sender_hash) == 64
     with gateway.app_context():
-        assert db.session.scalar(select(func.count(ModerationDecision.id)).where(ModerationDecision.submission_id == submission.id)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count(ModerationDecision.id)).where(ModerationDecision.submission_id == submission.id)
+            )
+            == 1
+        )
 
 
 def test_the_number_is_stored_only_as_a_salted_hash(client, make, gateway):
     cid = make.consultation()
     _keyword(gateway, cid, "water")
     assert _post(client, {"from": NUMBER, "text": f"WATER {VIEW}"}).status_code == 200
-    assert _post(client, {"from": "+254712345678", "text": "water Schools need clean latrines and handwashing stations."}).status_code == 200
+    assert (
+        _post(
+            client, {"from": "+254712345678", "text": "water Schools need clean latrines and handwashing stations."}
+        ).status_code
+        == 200
+    )
     first, second = _submissions(gateway)
     assert first.sender_hash == second.sender_hash  # the same phone, however the gateway formats it
     import hashlib
@@ -171,11 +186,21 @@ def test_secretariat_sets_keywords_on_a_page_participants_cannot(client, make, a
     make.user(email="secretariat@example.org", role="admin")
     login(client, "someone@example.org")
     assert client.get("/sms/keywords").status_code == 403
-    assert client.post("/sms/keywords", data={"consultation_id": str(cid), "keyword": "x", "csrf_token": csrf_from(client, "/")}).status_code == 403
+    assert (
+        client.post(
+            "/sms/keywords", data={"consultation_id": str(cid), "keyword": "x", "csrf_token": csrf_from(client, "/")}
+        ).status_code
+        == 403
+    )
     client.post("/account/logout", data={"csrf_token": csrf_from(client, "/")})
     login(client, "secretariat@example.org")
     token = csrf_from(client, "/sms/keywords")
-    assert client.post("/sms/keywords", data={"consultation_id": str(cid), "keyword": "Ocean", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/sms/keywords", data={"consultation_id": str(cid), "keyword": "Ocean", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     bad = client.post("/sms/keywords", data={"consultation_id": str(cid), "keyword": "two words", "csrf_token": token})
     assert bad.status_code == 422 and f'aria-describedby="keyword-{cid}-error"' in bad.get_data(as_text=True)
     with app.app_context():
@@ -188,8 +213,12 @@ def test_the_reply_speaks_the_language_of_the_message(client, make, gateway):
     french = "Il faut des puits et des pompes dans chaque village, et former les jeunes à les réparer."
     response = _post(client, {"from": NUMBER, "text": f"eau {french}"})
     [submission] = _submissions(gateway)
-    assert response.get_data(as_text=True).startswith(f"Merci : votre avis n° {submission.id} est"), response.get_data(as_text=True)
-    unknown = _post(client, {"from": NUMBER, "text": "pluie Les enfants marchent deux heures pour aller chercher de l'eau potable."})
+    assert response.get_data(as_text=True).startswith(f"Merci : votre avis n° {submission.id} est"), response.get_data(
+        as_text=True
+    )
+    unknown = _post(
+        client, {"from": NUMBER, "text": "pluie Les enfants marchent deux heures pour aller chercher de l'eau potable."}
+    )
     assert unknown.get_data(as_text=True).startswith("Mot-clé inconnu : PLUIE."), unknown.get_data(as_text=True)
 
 
@@ -204,7 +233,10 @@ def test_a_replayed_request_adds_nothing(client, make, gateway):
     body = urlencode({**fields, "id": "gw-777"}).encode()
     stamp = str(int(time.time()))
     headers = {"X-Agora-Signature": sms.signature(SECRET, body, stamp), "X-Agora-Timestamp": stamp}
-    replays = [client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded", headers=headers) for _ in range(3)]
+    replays = [
+        client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded", headers=headers)
+        for _ in range(3)
+    ]
     assert [r.status_code for r in replays] == [200] * 3
     assert len(_submissions(gateway)) == 1
 
@@ -220,16 +252,29 @@ def test_the_timestamp_is_signed_and_a_stale_one_is_refused(client, make, gatewa
     # An old capture with a fresh timestamp: the signature no longer matches.
     body = urlencode(fields).encode()
     old_stamp = str(int(time.time()) - 3600)
-    moved = client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded", headers={
-        "X-Agora-Signature": sms.signature(SECRET, body, old_stamp), "X-Agora-Timestamp": str(int(time.time())),
-    })
+    moved = client.post(
+        "/sms/inbound",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers={
+            "X-Agora-Signature": sms.signature(SECRET, body, old_stamp),
+            "X-Agora-Timestamp": str(int(time.time())),
+        },
+    )
     assert moved.status_code == 403 and moved.headers["X-Agora-Outcome"] == "bad_signature"
     # The body alone signed (the old contract) and no timestamp at all are refused too.
     import hashlib
     import hmac
 
     body_only = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded",
-                       headers={"X-Agora-Signature": body_only}).status_code == 403
+    assert (
+        client.post(
+            "/sms/inbound",
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Agora-Signature": body_only},
+        ).status_code
+        == 403
+    )
     assert _submissions(gateway) == []
     assert _post(client, fields).status_code == 200 and len(_submissions(gateway)) == 1

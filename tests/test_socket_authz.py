@@ -2,6 +2,7 @@
 the refusal's code. A refusal for lack of rights ("forbidden") is told apart from one for a missing
 item ("not_found") or a state ("closed"), so a check done in the wrong order shows; and a
 deliberately broken permission is shown to make this matrix fail."""
+
 import re
 
 import pytest
@@ -87,8 +88,13 @@ def _outcomes(app, make) -> list[tuple]:
     """(role, event, expected, got) for every disagreement."""
     consultation_id = make.consultation()
     people = _people(make)
-    emails = {"participant": "participant@example.org", "moderator": "moderator@example.org",
-              "chair_elsewhere": "elsewhere@example.org", "chair": "chair@example.org", "admin": "admin@example.org"}
+    emails = {
+        "participant": "participant@example.org",
+        "moderator": "moderator@example.org",
+        "chair_elsewhere": "elsewhere@example.org",
+        "chair": "chair@example.org",
+        "admin": "admin@example.org",
+    }
     wrong = []
     for n, role in enumerate(ROLES):
         hearing_id, message_id, request_id = _hearing(app, consultation_id, people, n)
@@ -100,7 +106,10 @@ def _outcomes(app, make) -> list[tuple]:
         assert sock.is_connected(NS), role
         for event, payload, chairs_outcome, others_outcome in EVENTS:
             placeholders = {"message": message_id}
-            data = {"hearing_id": hearing_id, **{k: placeholders.get(v, v) if isinstance(v, str) else v for k, v in payload.items()}}
+            data = {
+                "hearing_id": hearing_id,
+                **{k: placeholders.get(v, v) if isinstance(v, str) else v for k, v in payload.items()},
+            }
             if data.get("order") == ["request"]:
                 data["order"] = [request_id]
             ack = sock.emit(event, data, namespace=NS, callback=True)
@@ -121,7 +130,9 @@ def test_a_broken_permission_check_makes_the_matrix_fail(app, make, monkeypatch)
     """The matrix has teeth: let every signed-in user chair, and it names what went wrong."""
     from agora import permissions
 
-    monkeypatch.setattr(permissions, "can_chair_hearing", lambda user, hearing: bool(getattr(user, "is_authenticated", False)))
+    monkeypatch.setattr(
+        permissions, "can_chair_hearing", lambda user, hearing: bool(getattr(user, "is_authenticated", False))
+    )
     wrong = _outcomes(app, make)
     assert ("participant", "close_hearing", "forbidden", None) in wrong
     assert ("moderator", "skip_speaker", "forbidden", "not_found") in wrong
@@ -136,24 +147,40 @@ def test_every_event_of_every_namespace_is_in_a_matrix():
     handlers = socketio.server.namespace_handlers
     assert set(handlers) == set(NAMESPACE_EVENTS)
     for namespace, handler in handlers.items():
-        events = {name[3:] for name in dir(handler) if name.startswith("on_") and name not in ("on_connect", "on_disconnect")}
+        events = {
+            name[3:] for name in dir(handler) if name.startswith("on_") and name not in ("on_connect", "on_disconnect")
+        }
         assert events == NAMESPACE_EVENTS[namespace], namespace
 
 
 # /moderation: who may connect (it has no events: the server pushes queue changes); "/": follow a
 # consultation's page, public and read-only, the same for everyone; a draft is unknown to all.
-MODERATION_CONNECT = {"anonymous": False, "participant": False, "moderator": True, "chair_elsewhere": False, "chair": False, "admin": True}
+MODERATION_CONNECT = {
+    "anonymous": False,
+    "participant": False,
+    "moderator": True,
+    "chair_elsewhere": False,
+    "chair": False,
+    "admin": True,
+}
 
 
 def test_who_may_connect_to_moderation_and_follow_a_consultation(app, make):
     consultation_id, draft_id = make.consultation(), make.consultation("A draft", status="draft")
     people = _people(make)
-    emails = {"participant": "participant@example.org", "moderator": "moderator@example.org",
-              "chair_elsewhere": "elsewhere@example.org", "chair": "chair@example.org", "admin": "admin@example.org"}
+    emails = {
+        "participant": "participant@example.org",
+        "moderator": "moderator@example.org",
+        "chair_elsewhere": "elsewhere@example.org",
+        "chair": "chair@example.org",
+        "admin": "admin@example.org",
+    }
     with app.app_context():
         hearing = hearings.create(consultation_id, "Review of SDG 14")
         hearings.appoint_chair(hearing, db.session.get(User, people["chair"]), None)
-        hearings.appoint_chair(hearings.create(consultation_id, "Another"), db.session.get(User, people["chair_elsewhere"]), None)
+        hearings.appoint_chair(
+            hearings.create(consultation_id, "Another"), db.session.get(User, people["chair_elsewhere"]), None
+        )
     wrong = []
     for role in ROLES:
         http = app.test_client()
@@ -166,8 +193,15 @@ def test_who_may_connect_to_moderation_and_follow_a_consultation(app, make):
         if sock.is_connected("/moderation"):
             sock.disconnect(namespace="/moderation")
         follower = socketio.test_client(app, namespace="/", flask_test_client=http)
-        answers = [follower.emit("follow", {"consultation_id": cid}, namespace="/", callback=True) for cid in (consultation_id, draft_id, 999_999)]
-        if answers != [{"ok": True}, {"ok": False, "error": "unknown consultation"}, {"ok": False, "error": "unknown consultation"}]:
+        answers = [
+            follower.emit("follow", {"consultation_id": cid}, namespace="/", callback=True)
+            for cid in (consultation_id, draft_id, 999_999)
+        ]
+        if answers != [
+            {"ok": True},
+            {"ok": False, "error": "unknown consultation"},
+            {"ok": False, "error": "unknown consultation"},
+        ]:
             wrong.append((role, "follow", answers))
         follower.disconnect(namespace="/")
     assert wrong == [], wrong

@@ -2,6 +2,7 @@
 a foreign Origin is refused (even with the victim's cookie and a valid CSRF token: cross-site
 WebSocket hijacking), a signed-in connect without the page's CSRF token is refused, only moderators
 get into /moderation, oversized messages are refused, the same origin gets in."""
+
 import pytest
 import socketio
 
@@ -36,7 +37,9 @@ def _connects(server, namespace, *, who=None, headers=None, csrf="page") -> bool
         auth = {"csrf": browser.page_csrf if csrf == "page" else csrf}
     client = socketio.Client(reconnection=False)
     try:
-        client.connect(server.url, namespaces=[namespace], headers=headers, auth=auth, transports=["websocket"], wait_timeout=5)
+        client.connect(
+            server.url, namespaces=[namespace], headers=headers, auth=auth, transports=["websocket"], wait_timeout=5
+        )
     except socketio.exceptions.ConnectionError:
         return False
     connected = namespace in client.namespaces
@@ -58,18 +61,26 @@ def test_a_signed_in_connect_needs_the_pages_csrf_token(server, namespace):
 
 
 def test_who_gets_into_each_namespace_from_this_site(server):
-    got = {(ns, who): _connects(server, ns, who=who) for ns in NAMESPACES for who in (None, "p1@example.org", "chair@example.org", "admin@example.org")}
+    got = {
+        (ns, who): _connects(server, ns, who=who)
+        for ns in NAMESPACES
+        for who in (None, "p1@example.org", "chair@example.org", "admin@example.org")
+    }
     assert got == {
         **{("/", who): True for who in (None, "p1@example.org", "chair@example.org", "admin@example.org")},
         **{("/hearing", who): True for who in (None, "p1@example.org", "chair@example.org", "admin@example.org")},
-        ("/moderation", None): False, ("/moderation", "p1@example.org"): False,
-        ("/moderation", "chair@example.org"): False, ("/moderation", "admin@example.org"): True,
+        ("/moderation", None): False,
+        ("/moderation", "p1@example.org"): False,
+        ("/moderation", "chair@example.org"): False,
+        ("/moderation", "admin@example.org"): True,
     }
 
 
 def test_same_origin_is_accepted_and_oversized_frames_are_refused(server):
     client = socketio.Client(reconnection=False)
-    client.connect(server.url, namespaces=["/"], transports=["websocket"], wait_timeout=5)  # the client sends its own, same Origin
+    client.connect(
+        server.url, namespaces=["/"], transports=["websocket"], wait_timeout=5
+    )  # the client sends its own, same Origin
     assert client.connected
     answer = client.call("follow", {"consultation_id": 999999}, timeout=5)
     assert answer == {"ok": False, "error": "unknown consultation"}

@@ -2,6 +2,7 @@
 clients: the per-IP ceiling every write from one address shares (AGORA_IP_WRITE_LIMIT), and each route's
 per-user limit across all of a user's connections. Behind a configured proxy the address is the
 forwarded client's for sockets too (ProxyFix wraps the Socket.IO middleware)."""
+
 import pytest
 import requests
 import socketio
@@ -29,8 +30,14 @@ def _sockets(client: Client, n: int, address: str) -> list[socketio.Client]:
     sockets = []
     for _ in range(n):
         sio = socketio.Client(reconnection=False)
-        sio.connect(client.base, namespaces=[NS], headers={"Cookie": cookie, "User-Agent": client.http.headers["User-Agent"], "X-Forwarded-For": address},
-                    auth={"csrf": client.page_csrf}, transports=["websocket"], wait_timeout=10)
+        sio.connect(
+            client.base,
+            namespaces=[NS],
+            headers={"Cookie": cookie, "User-Agent": client.http.headers["User-Agent"], "X-Forwarded-For": address},
+            auth={"csrf": client.page_csrf},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
         assert sio.call("join", {"hearing_id": client.hearing_id}, namespace=NS, timeout=10)["ok"]
         sockets.append(sio)
     return sockets
@@ -38,13 +45,22 @@ def _sockets(client: Client, n: int, address: str) -> list[socketio.Client]:
 
 def _verify(server, address) -> int:
     """An anonymous write over HTTP (a report package to verify) from ``address``."""
-    return requests.post(server.url + "/api/v1/reports/verify", data=b"not a zip", headers={"X-Forwarded-For": address, "Content-Type": "application/zip"}).status_code
+    return requests.post(
+        server.url + "/api/v1/reports/verify",
+        data=b"not a zip",
+        headers={"X-Forwarded-For": address, "Content-Type": "application/zip"},
+    ).status_code
 
 
 def test_socket_writes_spend_the_per_ip_ceiling_that_http_writes_spend(live):
     server, hearing_id = live
-    busy, other = Client(server.url, hearing_id, "p1@example.org", autoconnect=False), Client(server.url, hearing_id, "p2@example.org", autoconnect=False)
-    sockets = _sockets(busy, 4, "203.0.113.10")  # 4 connections × 19 events: the flood bucket (20 at once) is per connection
+    busy, other = (
+        Client(server.url, hearing_id, "p1@example.org", autoconnect=False),
+        Client(server.url, hearing_id, "p2@example.org", autoconnect=False),
+    )
+    sockets = _sockets(
+        busy, 4, "203.0.113.10"
+    )  # 4 connections × 19 events: the flood bucket (20 at once) is per connection
     codes = []
     for sio in sockets:
         for _ in range(19):
@@ -69,8 +85,15 @@ def test_a_users_message_budget_is_shared_by_all_their_connections(live):
     server, hearing_id = live
     client = Client(server.url, hearing_id, "chair@example.org", autoconnect=False)
     first, second = _sockets(client, 2, "192.0.2.30")
-    acks = [sio.call("post_message", {"hearing_id": hearing_id, "text": f"Point {n} on fisheries and quotas."}, namespace=NS, timeout=10)
-            for n, sio in enumerate([first, second] * 16)]
+    acks = [
+        sio.call(
+            "post_message",
+            {"hearing_id": hearing_id, "text": f"Point {n} on fisheries and quotas."},
+            namespace=NS,
+            timeout=10,
+        )
+        for n, sio in enumerate([first, second] * 16)
+    ]
     assert [a["ok"] for a in acks[:30]] == [True] * 30, [a for a in acks[:30] if not a["ok"]][:1]
     assert [a.get("code") for a in acks[30:]] == ["rate_limited", "rate_limited"]
     first.disconnect()

@@ -1,4 +1,5 @@
 """Themes and opinion groups in the app: snapshots, placement, background refits, pages, Pol.is CSVs."""
+
 import csv
 import re
 from datetime import datetime, timedelta
@@ -18,7 +19,16 @@ POLIS = Path(__file__).resolve().parent.parent / "data" / "polis"
 @pytest.fixture(autouse=True)
 def _fresh_theme_state(app):
     """Caches and settings of this module never leak into other tests."""
-    saved = {k: app.config.get(k) for k in ("THEMES_AUTO_REFIT", "JOBS_BACKEND", "THEMES_DEBOUNCE_SECONDS", "THEMES_MIN_INTERVAL_SECONDS", "OPINIONS_CHECK_SECONDS")}
+    saved = {
+        k: app.config.get(k)
+        for k in (
+            "THEMES_AUTO_REFIT",
+            "JOBS_BACKEND",
+            "THEMES_DEBOUNCE_SECONDS",
+            "THEMES_MIN_INTERVAL_SECONDS",
+            "OPINIONS_CHECK_SECONDS",
+        )
+    }
     themes.reset_caches()
     opinions._CHECKED.clear()
     yield
@@ -38,8 +48,14 @@ def _publish(app, consultation_id, texts, *, profiles=None, hearing_id=None, sta
         for i, text in enumerate(texts):
             profile = profiles[i % len(profiles)] if profiles else {}
             submission = Submission(
-                consultation_id=consultation_id, hearing_id=hearing_id, kind="message" if hearing_id else "view",
-                text=text, state="published", channel="import", created_at=start + timedelta(hours=7 * i), **profile,
+                consultation_id=consultation_id,
+                hearing_id=hearing_id,
+                kind="message" if hearing_id else "view",
+                text=text,
+                state="published",
+                channel="import",
+                created_at=start + timedelta(hours=7 * i),
+                **profile,
             )
             db.session.add(submission)
             db.session.flush()
@@ -56,9 +72,13 @@ def _refit(app, consultation_id, hearing_id=None):
 
 def _snapshots(app, kind="themes"):
     with app.app_context():
-        return list(db.session.execute(
-            select(ThemeSnapshot.id, ThemeSnapshot.status, ThemeSnapshot.error).where(ThemeSnapshot.kind == kind).order_by(ThemeSnapshot.id)
-        ).all())
+        return list(
+            db.session.execute(
+                select(ThemeSnapshot.id, ThemeSnapshot.status, ThemeSnapshot.error)
+                .where(ThemeSnapshot.kind == kind)
+                .order_by(ThemeSnapshot.id)
+            ).all()
+        )
 
 
 NGO_AFRICA = {"constituency": "ngo", "region": "Africa", "global_south": True, "gender": "woman"}
@@ -85,7 +105,9 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
     ids = _publish(app, cid, civic_statements(40), profiles=[NGO_AFRICA, NGO_AFRICA, NGO_AFRICA, ACADEMIA, NOTHING])
     assert _refit(app, cid)[1] == "ready"
     with app.app_context():
-        theme_of = dict(db.session.execute(select(Submission.id, Submission.theme_id).where(Submission.id.in_(ids))).all())
+        theme_of = dict(
+            db.session.execute(select(Submission.id, Submission.theme_id).where(Submission.id.in_(ids))).all()
+        )
         assert None not in theme_of.values()
         summary = themes.latest_summary(cid)
     assert summary["status"] == "ready" and summary["n"] == 40 and summary["themes"]
@@ -102,7 +124,7 @@ def test_a_snapshot_is_stored_and_the_themes_page_shows_it(app, client, make):
     response = client.get(f"/consultations/{slug}/themes")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert '<svg class="theme-map"' in html and '<title id="map-title">' in html and "<desc id=\"map-desc\">" in html
+    assert '<svg class="theme-map"' in html and '<title id="map-title">' in html and '<desc id="map-desc">' in html
     assert "Representative views" in html and "Not stated" in html and "Global South" in html
     assert "One constituency dominates" in html  # NGOs wrote 3 of every 4 declared views
     assert "style=" not in html and "<script>" not in html
@@ -120,8 +142,14 @@ def test_new_views_are_embedded_then_placed_from_memory_and_a_refit_follows(app,
     places it in the nearest theme with the snapshot kept in memory."""
     from moderation.themes import ThemeSet
 
-    app.config.update(THEMES_AUTO_REFIT=True, JOBS_BACKEND="inline", THEMES_DEBOUNCE_SECONDS=0, THEMES_MIN_INTERVAL_SECONDS=0,
-                      EMBEDDINGS_AUTO=True, EMBEDDINGS_DEBOUNCE_SECONDS=0)
+    app.config.update(
+        THEMES_AUTO_REFIT=True,
+        JOBS_BACKEND="inline",
+        THEMES_DEBOUNCE_SECONDS=0,
+        THEMES_MIN_INTERVAL_SECONDS=0,
+        EMBEDDINGS_AUTO=True,
+        EMBEDDINGS_DEBOUNCE_SECONDS=0,
+    )
     cid = make.consultation()
     texts = civic_statements(33)
     _publish(app, cid, texts[:30])
@@ -142,7 +170,12 @@ def test_new_views_are_embedded_then_placed_from_memory_and_a_refit_follows(app,
     assert [s.status for s in snaps] == ["ready", "ready"]
     with app.app_context():
         one, two = (themes.snapshot_data(db.session.get(ThemeSnapshot, s.id))["summary"] for s in snaps)
-        assert db.session.scalar(select(func.count()).where(Submission.consultation_id == cid, Submission.theme_id.is_(None))) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).where(Submission.consultation_id == cid, Submission.theme_id.is_(None))
+            )
+            == 0
+        )
         assert opinions.refit_due(cid)[0] is False  # nobody voted
     # stable identities: the second run keeps ids of the first
     assert {t["id"] for t in one["themes"]} & {t["id"] for t in two["themes"]}
@@ -264,13 +297,15 @@ def test_polis_import_opinion_groups_consensus_across_constituencies_and_export(
         cid, slug = consultation.id, consultation.slug
         from agora.models import SubmissionVector
 
-        stored = db.session.scalar(select(func.count()).select_from(SubmissionVector).where(SubmissionVector.consultation_id == cid))
+        stored = db.session.scalar(
+            select(func.count()).select_from(SubmissionVector).where(SubmissionVector.consultation_id == cid)
+        )
         assert stored == db.session.scalar(select(func.count()).where(Submission.consultation_id == cid)) > 0
         assert consultation.status == "open"
         # give the imported participants declared profiles, alternating two constituencies and regions
         users = db.session.scalars(select(User).where(User.kind == "imported").order_by(User.id)).all()
         for i, user in enumerate(users):
-            user.constituency, user.country = (("ngo", "KE") if i % 3 else ("private_sector", "DE"))
+            user.constituency, user.country = ("ngo", "KE") if i % 3 else ("private_sector", "DE")
         db.session.commit()
         snapshot = opinions.refit(cid)
         assert snapshot.status == "ready"
@@ -297,9 +332,12 @@ def test_polis_import_opinion_groups_consensus_across_constituencies_and_export(
         reader = csv.DictReader(handle)
         header, people = reader.fieldnames, list(reader)
     with app.app_context():
-        published = db.session.scalar(select(func.count()).where(Submission.consultation_id == cid, Submission.state == "published"))
+        published = db.session.scalar(
+            select(func.count()).where(Submission.consultation_id == cid, Submission.state == "published")
+        )
         stored_votes = db.session.scalar(
-            select(func.count(Vote.id)).join(Submission, Submission.id == Vote.submission_id)
+            select(func.count(Vote.id))
+            .join(Submission, Submission.id == Vote.submission_id)
             .where(Submission.consultation_id == cid, Submission.state == "published")
         )
     assert len(exported) == published and {r["comment-id"] for r in exported} <= set(keep)  # Pol.is ids kept
@@ -313,7 +351,9 @@ def test_polis_import_opinion_groups_consensus_across_constituencies_and_export(
 
 def test_polis_import_of_a_folder_without_the_files_stores_nothing(app, tmp_path):
     (tmp_path / "empty").mkdir()
-    result = app.test_cli_runner().invoke(args=["agora", "polis", "import", str(tmp_path / "empty"), "--title", "Nothing"])
+    result = app.test_cli_runner().invoke(
+        args=["agora", "polis", "import", str(tmp_path / "empty"), "--title", "Nothing"]
+    )
     assert result.exit_code != 0 and "comments.csv" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Consultation.id))) == 0

@@ -1,6 +1,7 @@
 """The voting card (one view at a time, routed as in Pol.is) and the opinion map, through the
 services and the real pages: routing order, never a view voted on or one's own, pass counts,
 skips, the plain form and its JSON answer, closed consultations, the map with "you" on it."""
+
 import re
 
 import pytest
@@ -147,14 +148,18 @@ def test_the_plain_form_votes_and_shows_the_next_card(app, make, signed_in):
     assert "You have voted on 0 of 4 views." in page
     first = _card_form(page)
     token = csrf_from(signed_in, f"/consultations/{slug}/vote")
-    response = signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": first, "vote": "agree"})
+    response = signed_in.post(
+        f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": first, "vote": "agree"}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/consultations/{slug}/vote")
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "You have voted on 1 of 4 views." in page and "Agreed." in page
     second = _card_form(page)
     assert second in ids and second != first
     # "next" skips without voting; the skip travels in the URL
-    response = signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": second, "vote": "skip"})
+    response = signed_in.post(
+        f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": second, "vote": "skip"}
+    )
     assert response.status_code == 302 and f"skipped={second}" in response.headers["Location"]
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "You have voted on 1 of 4 views." in page and _card_form(page) not in (first, second)
@@ -163,17 +168,27 @@ def test_the_plain_form_votes_and_shows_the_next_card(app, make, signed_in):
         assert db.session.get(Submission, second).agree_count + db.session.get(Submission, second).pass_count == 0
     # JSON: the same endpoint answers with the next card's HTML and the progress
     third = _card_form(page)
-    response = signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": third, "vote": "pass", "skipped": str(second)},
-                              headers={"Accept": "application/json"})
+    response = signed_in.post(
+        f"/consultations/{slug}/vote",
+        data={"csrf_token": token, "submission_id": third, "vote": "pass", "skipped": str(second)},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 200
     data = response.get_json()
     assert (data["voted"], data["total"], data["vote"]) == (2, 4, "pass")
     assert "You have voted on 2 of 4 views." in data["card"] and data["votes_total"] == "2 votes"
     assert _card_form(data["card"]) not in (first, third)
     # bad input: a clear 4xx, nothing recorded
-    response = signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": ids[3], "vote": "maybe"}, headers={"Accept": "application/json"})
+    response = signed_in.post(
+        f"/consultations/{slug}/vote",
+        data={"csrf_token": token, "submission_id": ids[3], "vote": "maybe"},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 400 and "agree, disagree or pass" in response.get_json()["error"]
-    assert signed_in.post(f"/consultations/{slug}/vote", data={"submission_id": ids[3], "vote": "agree"}).status_code == 400  # no CSRF token
+    assert (
+        signed_in.post(f"/consultations/{slug}/vote", data={"submission_id": ids[3], "vote": "agree"}).status_code
+        == 400
+    )  # no CSRF token
 
 
 def test_anonymous_readers_are_asked_to_sign_in_and_come_back(app, make, client):
@@ -193,13 +208,17 @@ def test_closed_consultations_do_not_invite_votes(app, make, signed_in):
     open_id, closed_id = make.consultation(title="Open one"), make.consultation(title="Closed one", status="closed")
     sid = _publish(app, closed_id, VIEWS[4:5])[0]
     _publish(app, open_id, VIEWS[5:6])
-    assert f"/consultations/{make.slug(open_id)}/vote" in signed_in.get(f"/consultations/{make.slug(open_id)}").get_data(as_text=True)
+    assert f"/consultations/{make.slug(open_id)}/vote" in signed_in.get(
+        f"/consultations/{make.slug(open_id)}"
+    ).get_data(as_text=True)
     closed_page = signed_in.get(f"/consultations/{make.slug(closed_id)}").get_data(as_text=True)
     assert f"/consultations/{make.slug(closed_id)}/vote" not in closed_page
     card = signed_in.get(f"/consultations/{make.slug(closed_id)}/vote").get_data(as_text=True)
     assert "This consultation is closed" in card and 'name="vote"' not in card
     token = csrf_from(signed_in, f"/consultations/{make.slug(open_id)}/vote")
-    response = signed_in.post(f"/consultations/{make.slug(closed_id)}/vote", data={"csrf_token": token, "submission_id": sid, "vote": "agree"})
+    response = signed_in.post(
+        f"/consultations/{make.slug(closed_id)}/vote", data={"csrf_token": token, "submission_id": sid, "vote": "agree"}
+    )
     assert response.status_code == 409
     with app.app_context():
         assert db.session.get(Submission, sid).agree_count == 0
@@ -223,14 +242,25 @@ def test_the_opinion_map_shows_groups_and_you_after_voting(app, make, client):
     assert re.search(r'id="opinion-map-you"[^>]*visibility="hidden"', page)
     for sid in ids[:7]:  # votes like the first group, after the groups were computed
         token = csrf_from(client, f"/consultations/{slug}/vote")
-        client.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": sid, "vote": "agree" if sid in ids[:4] else "disagree"})
-    for url, map_id in ((f"/consultations/{slug}/opinions", "opinion-map"), (f"/consultations/{slug}/vote", "card-map")):
+        client.post(
+            f"/consultations/{slug}/vote",
+            data={"csrf_token": token, "submission_id": sid, "vote": "agree" if sid in ids[:4] else "disagree"},
+        )
+    for url, map_id in (
+        (f"/consultations/{slug}/opinions", "opinion-map"),
+        (f"/consultations/{slug}/vote", "card-map"),
+    ):
         page = client.get(url).get_data(as_text=True)
         assert not re.search(rf'id="{map_id}-you"[^>]*visibility="hidden"', page), url
         assert "closest to Group A" in page, url
-        row = re.search(r'<tr data-group="0" class="map-you-row"><th scope="row">Group A</th><td>8</td>.*?Closest to you', page)
+        row = re.search(
+            r'<tr data-group="0" class="map-you-row"><th scope="row">Group A</th><td>8</td>.*?Closest to you', page
+        )
         assert row, url
-        assert re.search(rf'<desc id="{map_id}-desc">16 participants with enough votes are on the map\. 2 opinion groups \(Group A: 8 and Group B: 8\)', page), url
+        assert re.search(
+            rf'<desc id="{map_id}-desc">16 participants with enough votes are on the map\. 2 opinion groups \(Group A: 8 and Group B: 8\)',
+            page,
+        ), url
 
 
 def test_votes_on_the_card_bring_the_groups_and_the_map_up_to_date(app, make, signed_in):
@@ -252,7 +282,10 @@ def test_votes_on_the_card_bring_the_groups_and_the_map_up_to_date(app, make, si
         for _ in range(7):
             page = signed_in.get(f"/consultations/{slug}/vote").get_data(as_text=True)
             token = csrf_from(signed_in, f"/consultations/{slug}/vote")
-            signed_in.post(f"/consultations/{slug}/vote", data={"csrf_token": token, "submission_id": _card_form(page), "vote": "agree"})
+            signed_in.post(
+                f"/consultations/{slug}/vote",
+                data={"csrf_token": token, "submission_id": _card_form(page), "vote": "agree"},
+            )
         page = signed_in.get(f"/consultations/{slug}/vote").get_data(as_text=True)
         with app.app_context():
             assert themes.latest_snapshot(cid, None, "opinions") is not None

@@ -1,4 +1,5 @@
 """The public's pages: browse, register, sign in, submit a view, vote; and their bad input."""
+
 import re
 
 from markupsafe import escape
@@ -38,8 +39,13 @@ def test_register_sign_in_and_sign_out(client, app):
     token = csrf_from(client, "/account/register")
     response = client.post(
         "/account/register",
-        data={"display_name": "Amina", "email": "Amina@Example.org", "password": "a long enough secret",
-              "confirm": "a long enough secret", "csrf_token": token},
+        data={
+            "display_name": "Amina",
+            "email": "Amina@Example.org",
+            "password": "a long enough secret",
+            "confirm": "a long enough secret",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     assert "Amina" in client.get("/account/profile").get_data(as_text=True)
@@ -54,9 +60,27 @@ def test_register_sign_in_and_sign_out(client, app):
 def test_register_refuses_short_password_and_duplicate_email(client, make):
     make.user(email="taken@example.org")
     token = csrf_from(client, "/account/register")
-    short = client.post("/account/register", data={"display_name": "A", "email": "a@example.org", "password": "short", "confirm": "short", "csrf_token": token})
+    short = client.post(
+        "/account/register",
+        data={
+            "display_name": "A",
+            "email": "a@example.org",
+            "password": "short",
+            "confirm": "short",
+            "csrf_token": token,
+        },
+    )
     assert short.status_code == 422
-    taken = client.post("/account/register", data={"display_name": "B", "email": "taken@example.org", "password": "another long secret", "confirm": "another long secret", "csrf_token": token})
+    taken = client.post(
+        "/account/register",
+        data={
+            "display_name": "B",
+            "email": "taken@example.org",
+            "password": "another long secret",
+            "confirm": "another long secret",
+            "csrf_token": token,
+        },
+    )
     assert taken.status_code == 409
     assert "already exists" in taken.get_data(as_text=True)
 
@@ -64,7 +88,9 @@ def test_register_refuses_short_password_and_duplicate_email(client, make):
 def test_wrong_password_is_refused(client, make):
     make.user(email="p@example.org")
     token = csrf_from(client)
-    response = client.post("/account/login", data={"email": "p@example.org", "password": "wrong password!", "csrf_token": token})
+    response = client.post(
+        "/account/login", data={"email": "p@example.org", "password": "wrong password!", "csrf_token": token}
+    )
     assert response.status_code == 401
     assert "not right" in response.get_data(as_text=True)
 
@@ -99,13 +125,41 @@ def test_submitted_html_is_shown_as_text(signed_in, make):
 def test_profile_snapshot_is_kept_on_each_submission(signed_in, make, app):
     cid = make.consultation()
     token = csrf_from(signed_in, "/account/profile")
-    signed_in.post("/account/profile", data={"display_name": "P", "constituency": "ngo", "country": "KE", "gender": "woman", "languages": "sw, en", "locale": "", "csrf_token": token})
+    signed_in.post(
+        "/account/profile",
+        data={
+            "display_name": "P",
+            "constituency": "ngo",
+            "country": "KE",
+            "gender": "woman",
+            "languages": "sw, en",
+            "locale": "",
+            "csrf_token": token,
+        },
+    )
     _submit(signed_in, make.slug(cid), CIVIC)
     token = csrf_from(signed_in, "/account/profile")
-    signed_in.post("/account/profile", data={"display_name": "P", "constituency": "academia", "country": "FR", "gender": "", "languages": "", "locale": "", "csrf_token": token})
+    signed_in.post(
+        "/account/profile",
+        data={
+            "display_name": "P",
+            "constituency": "academia",
+            "country": "FR",
+            "gender": "",
+            "languages": "",
+            "locale": "",
+            "csrf_token": token,
+        },
+    )
     with app.app_context():
         submission = db.session.query(Submission).one()
-        assert (submission.constituency, submission.country, submission.region, submission.global_south, submission.gender) == ("ngo", "KE", "Africa", True, "woman")
+        assert (
+            submission.constituency,
+            submission.country,
+            submission.region,
+            submission.global_south,
+            submission.gender,
+        ) == ("ngo", "KE", "Africa", True, "woman")
         assert db.session.get(User, signed_in.user_id).constituency == "academia"
 
 
@@ -145,7 +199,9 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, make):
 
 def _vote(client, slug, submission_id, choice):
     token = csrf_from(client, f"/consultations/{slug}")
-    return client.post(f"/consultations/{slug}/submissions/{submission_id}/vote", data={"vote": choice, "csrf_token": token})
+    return client.post(
+        f"/consultations/{slug}/submissions/{submission_id}/vote", data={"vote": choice, "csrf_token": token}
+    )
 
 
 def test_voting_twice_changes_the_vote_and_never_duplicates(signed_in, make, app):
@@ -216,7 +272,10 @@ def test_session_cookie_is_http_only(client, make):
 def test_sign_in_is_rate_limited_per_ip(client, make):
     token = csrf_from(client)
     statuses = [
-        client.post("/account/login", data={"email": f"nobody{i}@example.org", "password": "wrong password!", "csrf_token": token}).status_code
+        client.post(
+            "/account/login",
+            data={"email": f"nobody{i}@example.org", "password": "wrong password!", "csrf_token": token},
+        ).status_code
         for i in range(12)
     ]
     assert statuses[:10] == [401] * 10
@@ -237,14 +296,28 @@ def test_admin_creates_a_consultation_and_assigns_a_moderator(client, make, app)
     token = csrf_from(client, "/admin/consultations/new")
     response = client.post(
         "/admin/consultations/new",
-        data={"title": "Deep-sea mining", "summary": "Should it be paused?", "briefing_html": "<p>Read <a href='https://isa.org.jm'>this</a></p><script>x</script>",
-              "stage": "conference", "status": "open", "forum": "ISA Assembly", "languages": "en,fr", "csrf_token": token},
+        data={
+            "title": "Deep-sea mining",
+            "summary": "Should it be paused?",
+            "briefing_html": "<p>Read <a href='https://isa.org.jm'>this</a></p><script>x</script>",
+            "stage": "conference",
+            "status": "open",
+            "forum": "ISA Assembly",
+            "languages": "en,fr",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     page = client.get("/consultations/deep-sea-mining").get_data(as_text=True)
     assert "Deep-sea mining" in page and "ISA Assembly" in page and "<script>x" not in page
     token = csrf_from(client, "/admin/roles")
-    assert client.post("/admin/roles", data={"email": "mod@example.org", "role": "moderator", "consultation_id": "", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/admin/roles",
+            data={"email": "mod@example.org", "role": "moderator", "consultation_id": "", "csrf_token": token},
+        ).status_code
+        == 302
+    )
     from agora import permissions
 
     with app.app_context():
@@ -255,7 +328,17 @@ def test_admin_form_refuses_closing_before_opening(client, make):
     make.user(email="admin@example.org", role="admin")
     login(client, "admin@example.org")
     token = csrf_from(client, "/admin/consultations/new")
-    response = client.post("/admin/consultations/new", data={"title": "T", "stage": "conference", "status": "open", "opens_at": "2026-05-01T10:00", "closes_at": "2026-04-01T10:00", "csrf_token": token})
+    response = client.post(
+        "/admin/consultations/new",
+        data={
+            "title": "T",
+            "stage": "conference",
+            "status": "open",
+            "opens_at": "2026-05-01T10:00",
+            "closes_at": "2026-04-01T10:00",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 422 and "closing date must be after" in response.get_data(as_text=True)
 
 
@@ -271,14 +354,22 @@ def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_op
     from agora.services.accounts import accounts
 
     now = datetime.utcnow()
-    past = make.consultation(title="Past its closing date", opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=1))
-    future = make.consultation(title="Not open yet", opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=30))
+    past = make.consultation(
+        title="Past its closing date", opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=1)
+    )
+    future = make.consultation(
+        title="Not open yet", opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=30)
+    )
     current = make.consultation(title="Open now", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30))
     with app.app_context():
         secret = accounts.create_token(db.session.get(User, make.user()), "tests")[1]
     headers = {"Authorization": f"Bearer {secret}"}
     answers = {
-        cid: client.post(f"/api/v1/consultations/{cid}/submissions", json={"text": "Clean water for every school, please."}, headers=headers)
+        cid: client.post(
+            f"/api/v1/consultations/{cid}/submissions",
+            json={"text": "Clean water for every school, please."},
+            headers=headers,
+        )
         for cid in (past, future, current)
     }
     assert answers[past].status_code == 409 and answers[past].get_json()["error"]["code"] == "closed"
@@ -291,6 +382,7 @@ def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_op
 
 def test_pages_may_open_websockets_to_this_site_only(client, app, monkeypatch):
     """connect-src allowed 'ws: wss:', i.e. a WebSocket to any host (a way out for injected script)."""
+
     def connect_src(response):
         directives = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
         return directives["connect-src"].split()

@@ -7,6 +7,7 @@ pool when the server is gevent-patched), as do databases a child cannot open (in
 Scaled out (`AGORA_REDIS_URL` set and `AGORA_JOBS=rq`): an RQ queue on Redis, run by
 `python -m agora.jobs.worker` processes, which emit through the Socket.IO message queue.
 """
+
 import logging
 import threading
 from importlib import import_module

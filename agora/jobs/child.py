@@ -4,6 +4,7 @@ It builds the app (its own entry point, so the server-side modules never import 
 reads jobs as JSON lines on standard input, runs each in a thread and says on standard output when
 each starts and ends.
 """
+
 from __future__ import annotations
 
 import json

@@ -12,6 +12,7 @@ If the child dies, the server starts a new one on the next job and sends it agai
 one had not finished; a job that was running is first cleaned up by its module's
 ``interrupted(name, *args)`` hook (as with RQ's dead work horses) and tried at most three times.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,7 +44,13 @@ class JobProcess:
     def submit(self, path: str, args: tuple) -> None:
         with self._lock:
             job_id = next(self._ids)
-            self._unfinished[job_id] = {"path": path, "args": list(args), "attempts": 0, "started": False, "child": None}
+            self._unfinished[job_id] = {
+                "path": path,
+                "args": list(args),
+                "attempts": 0,
+                "started": False,
+                "child": None,
+            }
             self._send(job_id)
 
     # -- the child
@@ -72,7 +79,11 @@ class JobProcess:
         }
         child = subprocess.Popen(
             [sys.executable, "-m", "agora.jobs.child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            bufsize=1,
         )
         log.info("started the job process (pid %s)", child.pid)
         threading.Thread(target=self._read, args=(child,), daemon=True, name="job-process-reader").start()
@@ -116,7 +127,9 @@ class JobProcess:
                 if job["started"]:
                     log.error("job %s%r gave up after %d attempts", job["path"], tuple(job["args"]), job["attempts"])
                 else:
-                    log.error("no job process could start; running %s%r in this process", job["path"], tuple(job["args"]))
+                    log.error(
+                        "no job process could start; running %s%r in this process", job["path"], tuple(job["args"])
+                    )
                     self._run_here(self._app, job["path"], tuple(job["args"]))
 
     def stop(self) -> None:

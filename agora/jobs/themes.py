@@ -1,4 +1,5 @@
 """Theme and opinion-group jobs: they take ids, run in a worker thread or process, never on the loop."""
+
 from agora.extensions import db
 
 
@@ -47,7 +48,9 @@ def interrupted(name: str, *args) -> None:
     else:
         return
     rows = db.session.scalars(
-        select(ThemeSnapshot).where(*_scope_filter(ThemeSnapshot, *scope), ThemeSnapshot.kind.in_(kinds), ThemeSnapshot.status == "running")
+        select(ThemeSnapshot).where(
+            *_scope_filter(ThemeSnapshot, *scope), ThemeSnapshot.kind.in_(kinds), ThemeSnapshot.status == "running"
+        )
     )
     for row in rows:
         row.status, row.error, row.finished_at = "failed", "interrupted: the worker process running it died", utcnow()

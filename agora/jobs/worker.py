@@ -3,6 +3,7 @@
 One entry point that builds the app once (never at import time in a job module) and runs an
 RQ worker on the `agora` queue; jobs emit to clients through the Socket.IO message queue.
 """
+
 import logging
 import sys
 

@@ -1,4 +1,5 @@
 """Followers of a consultation page get new views and vote tallies without reloading."""
+
 from flask import request
 from flask_socketio import Namespace, join_room
 

@@ -7,6 +7,7 @@ roles, stores, and publishes to the rooms ``hearing:<id>`` (everyone) and ``hear
 Connects are origin-checked by Engine.IO (same origin unless AGORA_CORS_ORIGINS says otherwise)
 and CSRF-checked here when the user is signed in (the token travels in the connect ``auth``).
 """
+
 import json
 import logging
 import threading
@@ -65,7 +66,9 @@ def _user():
     return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
-def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit: tuple | None = None, write: bool = True):
+def event(
+    *, fields: dict, required=("hearing_id",), joined: bool = True, limit: tuple | None = None, write: bool = True
+):
     """Guard an event handler: flood budget, payload shape and size, joined hearing, rate limits,
     errors as acks.
 
@@ -83,7 +86,9 @@ def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit:
             if conn is None:
                 return _fail("Not connected.", "not_connected")
             if current_app.config.get("RATELIMIT_ENABLED", True) and not conn.spend():
-                socketio.emit("error", _fail("Too many events: slow down.", "flood"), to=request.sid, namespace=hearings.NAMESPACE)
+                socketio.emit(
+                    "error", _fail("Too many events: slow down.", "flood"), to=request.sid, namespace=hearings.NAMESPACE
+                )
                 return _fail("Too many events: slow down.", "flood")
             if not isinstance(data, dict):
                 return _fail(f"The payload of {name} must be an object.")
@@ -105,11 +110,15 @@ def event(*, fields: dict, required=("hearing_id",), joined: bool = True, limit:
                     return _fail(f"The field {key} is required.")
             for key, kind in fields.items():
                 value = data.get(key)
-                if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and bool not in _tuple(kind)):
+                if value is not None and (
+                    not isinstance(value, kind) or isinstance(value, bool) and bool not in _tuple(kind)
+                ):
                     return _fail(f"The field {key} has the wrong type.")
             if joined and "hearing_id" in data and data["hearing_id"] not in conn.joined:
                 return _fail("Join this hearing before sending events to it.", "not_joined")
-            if write and not spend(*(limit if limit and _user() is not None else ())):  # anonymous: no route budget (HTTP sends them to sign in first)
+            if write and not spend(
+                *(limit if limit and _user() is not None else ())
+            ):  # anonymous: no route budget (HTTP sends them to sign in first)
                 return _fail("Too many requests. Please wait a moment and try again.", "rate_limited")
             try:
                 hearing = hearings.get(data["hearing_id"]) if "hearing_id" in data else None
@@ -204,13 +213,21 @@ class HearingNamespace(Namespace):
         conn.joined.discard(hearing.id)
         hearings.presence.change(hearing.id, -1)
 
-    @event(fields={"hearing_id": int, "text": str, "client_id": str}, required=("hearing_id", "text"), limit=(HEARING_MESSAGE_LIMIT, "hearings.post_message"))
+    @event(
+        fields={"hearing_id": int, "text": str, "client_id": str},
+        required=("hearing_id", "text"),
+        limit=(HEARING_MESSAGE_LIMIT, "hearings.post_message"),
+    )
     def on_post_message(self, conn, hearing, data):
         """A participant posts; the ack says published or held (held waits for a moderator)."""
         submission = hearings.post_message(hearing, _user(), data["text"], client_id=data.get("client_id"))
         return {"id": submission.id, "state": submission.state}
 
-    @event(fields={"hearing_id": int, "id": int, "vote": str}, required=("hearing_id", "id", "vote"), limit=(VOTE_LIMIT, "hearings.vote"))
+    @event(
+        fields={"hearing_id": int, "id": int, "vote": str},
+        required=("hearing_id", "id", "vote"),
+        limit=(VOTE_LIMIT, "hearings.vote"),
+    )
     def on_vote(self, conn, hearing, data):
         s = hearings.vote(hearing, _user(), data["id"], data["vote"])
         return {"id": s.id, "vote": data["vote"], "votes": [s.agree_count, s.disagree_count, s.pass_count]}

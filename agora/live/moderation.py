@@ -6,6 +6,7 @@ moderators (of any consultation) and the secretariat get in. The server pushes
 everywhere (and the secretariat), and to the room of that consultation's scoped moderators, so a
 moderator of one consultation hears nothing of the others. The page offers a reload.
 """
+
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 from flask_wtf.csrf import ValidationError, validate_csrf

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
+
 from agora.models.consultation import Consultation
 from agora.models.hearing import Hearing, SpeakerRequest
 from agora.models.moderation import Appeal, Flag, ModelVersion, ModerationDecision

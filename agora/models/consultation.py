@@ -1,4 +1,5 @@
 """Consultations: an issue on an intergovernmental agenda, open for views."""
+
 from datetime import datetime
 
 from sqlalchemy import String, Text

@@ -1,4 +1,5 @@
 """Live hearings of a consultation: the session, its chair controls and the speakers' queue."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String

@@ -1,4 +1,5 @@
 """The moderation record: decisions (the audit log), flags, appeals and model versions."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -28,9 +29,7 @@ class ModerationDecision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # None for the secretariat's entries that concern no submission (a forum's response to a
     # report, action "forum_response"): they are chained and verified like the rest.
-    submission_id: Mapped[int | None] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
-    )
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     automatic: Mapped[bool] = mapped_column(default=False)
     # publish, hold, approve, hide, reject, restore, uphold, appeal, flag_dismissed

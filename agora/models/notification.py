@@ -1,4 +1,5 @@
 """Notifications: what happened to a participant's input, in the app and (if they opt in) by email."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint

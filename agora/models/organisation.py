@@ -1,4 +1,5 @@
 """Organisations, networks that federate them, accreditation with a public log, joint statements."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint

@@ -1,4 +1,5 @@
 """Reports of aggregated opinion, the forums they go to, and their transmission."""
+
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint

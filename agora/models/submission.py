@@ -1,4 +1,5 @@
 """Submissions (views and hearing messages), votes on them, and API idempotency records."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -21,15 +22,11 @@ class Submission(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
-    )
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     # Set for messages in a live hearing; views in the consultation itself have none.
     hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="view")  # view | message | chair_summary
-    author_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(16), default="web")
@@ -78,9 +75,7 @@ class Vote(db.Model):
     __table_args__ = (UniqueConstraint("submission_id", "user_id", name="uq_vote_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
-    )
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     value: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,5 @@
 """Snapshots of theme and opinion analyses: each run stored whole, so reports can cite it."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text

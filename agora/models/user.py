@@ -1,4 +1,5 @@
 """Accounts, roles and personal API tokens."""
+
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -78,16 +79,12 @@ class RoleAssignment(db.Model):
     """A role, global (consultation_id NULL) or scoped to one consultation."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (
-        UniqueConstraint("user_id", "role", "consultation_id", "hearing_id", name="uq_role_scope"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "role", "consultation_id", "hearing_id", name="uq_role_scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    consultation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE")
-    )
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     # A chair may be appointed for one hearing only.
     hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

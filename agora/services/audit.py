@@ -9,6 +9,7 @@ publish) — so removing the last entries shows. ``verify()`` walks the chain, c
 and compares each submission's state with the last decision recorded for it, and names what is
 wrong.
 """
+
 import hashlib
 import hmac
 import json
@@ -24,8 +25,19 @@ from agora.models._base import utcnow
 GENESIS = "0" * 64
 MAX_PROBLEMS = 50
 _FIELDS = (
-    "id", "submission_id", "actor_id", "automatic", "action", "from_state", "to_state",
-    "reason", "note", "model_version", "abuse_score", "spam_score", "created_at",
+    "id",
+    "submission_id",
+    "actor_id",
+    "automatic",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "note",
+    "model_version",
+    "abuse_score",
+    "spam_score",
+    "created_at",
 )
 
 
@@ -98,6 +110,7 @@ def record_many(rows: list[dict]) -> list[ModerationDecision]:
 
 # --- anchors outside the chain ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Head:
     """The chain's length, last entry and that entry's hash: what an anchor records."""
@@ -119,7 +132,9 @@ def head() -> Head:
 
 
 def _checkpoint_mac(values: dict, key: bytes) -> str:
-    body = json.dumps({k: values[k] for k in ("at", "entries", "last_id", "head")}, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(
+        {k: values[k] for k in ("at", "entries", "last_id", "head")}, sort_keys=True, separators=(",", ":")
+    )
     return hmac.new(key, ("checkpoint\n" + body).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -158,10 +173,17 @@ def _anchors(problems: list) -> list[tuple[str, dict]]:
             except (ValueError, KeyError, TypeError, AttributeError):
                 valid = False
             if not valid:
-                problems.append((None, f"checkpoint line {number} of {path.name} is not signed with the audit key (altered or forged)"))
+                problems.append(
+                    (
+                        None,
+                        f"checkpoint line {number} of {path.name} is not signed with the audit key (altered or forged)",
+                    )
+                )
                 continue
             found.append((f"the checkpoint of {values['at']}", values))
-    for report_id, content in db.session.execute(select(Report.id, Report.content_json).where(Report.state == "frozen").order_by(Report.id)):
+    for report_id, content in db.session.execute(
+        select(Report.id, Report.content_json).where(Report.state == "frozen").order_by(Report.id)
+    ):
         try:
             anchor = json.loads(content).get("audit_anchor")
         except ValueError:
@@ -172,6 +194,7 @@ def _anchors(problems: list) -> list[tuple[str, dict]]:
 
 
 # --- verification -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ChainCheck:
@@ -184,7 +207,9 @@ class ChainCheck:
     head: str | None = None
 
 
-def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int | None, str | None, dict[int, tuple[int, str | None]]]:
+def _walk(
+    batch: int, key: bytes, problems: list, wanted: set
+) -> tuple[int, int | None, str | None, dict[int, tuple[int, str | None]]]:
     """Walk the chain in id order; returns its length, last entry id and hash, and for the ids in
     ``wanted`` (the anchors' heads) their (position, stored hash). A stored hash may be NULL (cleared):
     that entry is named, and the walk goes on."""
@@ -202,21 +227,46 @@ def _walk(batch: int, key: bytes, problems: list, wanted: set) -> tuple[int, int
         ).all()
         if not entries:
             if legacy:
-                problems.insert(0, (legacy[0], f"entries #{legacy[0]} to #{legacy[-1]} ({len(legacy)}) still carry the unkeyed hashes of before the chain was keyed: "
-                                               "if this database was written before the chain was keyed, run `flask --app agora agora moderation seal-audit` once"))
+                problems.insert(
+                    0,
+                    (
+                        legacy[0],
+                        f"entries #{legacy[0]} to #{legacy[-1]} ({len(legacy)}) still carry the unkeyed hashes of before the chain was keyed: "
+                        "if this database was written before the chain was keyed, run `flask --app agora agora moderation seal-audit` once",
+                    ),
+                )
             return count, (last_id or None), prev, positions
         for entry in entries:
             count += 1
-            if prev is not None and entry.prev_hash == prev and len(legacy) == count - 1 and entry.entry_hash == legacy_hash(entry, prev) != entry_hash(entry, prev, key):
+            if (
+                prev is not None
+                and entry.prev_hash == prev
+                and len(legacy) == count - 1
+                and entry.entry_hash == legacy_hash(entry, prev) != entry_hash(entry, prev, key)
+            ):
                 legacy.append(entry.id)
             elif len(problems) >= MAX_PROBLEMS:
                 pass  # enough named: keep walking for the length and the anchors
             elif entry.prev_hash != prev:
-                problems.append((entry.id, f"entry #{entry.id} does not point at the previous entry (one was removed or reordered)"))
-            elif prev is None:  # its link and the previous entry's hash are both NULL (hashing None raised TypeError here)
-                problems.append((entry.id, f"entry #{entry.id}: its link and the previous entry's hash are empty (they were cleared)"))
+                problems.append(
+                    (entry.id, f"entry #{entry.id} does not point at the previous entry (one was removed or reordered)")
+                )
+            elif (
+                prev is None
+            ):  # its link and the previous entry's hash are both NULL (hashing None raised TypeError here)
+                problems.append(
+                    (
+                        entry.id,
+                        f"entry #{entry.id}: its link and the previous entry's hash are empty (they were cleared)",
+                    )
+                )
             elif entry.entry_hash != entry_hash(entry, prev, key):
-                problems.append((entry.id, f"entry #{entry.id}: its content does not match its keyed hash (it was edited, or its hash recomputed without the key)"))
+                problems.append(
+                    (
+                        entry.id,
+                        f"entry #{entry.id}: its content does not match its keyed hash (it was edited, or its hash recomputed without the key)",
+                    )
+                )
             if entry.id in wanted:
                 positions[entry.id] = (count, entry.entry_hash)
             prev, last_id = entry.entry_hash, entry.id
@@ -231,35 +281,74 @@ def _check_anchors(anchors: list, count: int, last_id: int | None, positions: di
         found = positions.get(expected_id)
         if found is None:
             if last_id is None or expected_id > last_id:
-                problems.append((expected_id, f"the last entries were removed: {name} recorded {expected_count} entries ending at #{expected_id}, "
-                                              f"the chain now ends at #{last_id if last_id is not None else '—'} with {count}"))
+                problems.append(
+                    (
+                        expected_id,
+                        f"the last entries were removed: {name} recorded {expected_count} entries ending at #{expected_id}, "
+                        f"the chain now ends at #{last_id if last_id is not None else '—'} with {count}",
+                    )
+                )
             else:
-                problems.append((expected_id, f"entry #{expected_id}, the head recorded by {name}, is missing (removed)"))
+                problems.append(
+                    (expected_id, f"entry #{expected_id}, the head recorded by {name}, is missing (removed)")
+                )
         elif found[1] != expected_head:
-            problems.append((expected_id, f"entry #{expected_id} is not the head recorded by {name} (its hash changed: rewritten)"))
+            problems.append(
+                (expected_id, f"entry #{expected_id} is not the head recorded by {name} (its hash changed: rewritten)")
+            )
         elif found[0] != expected_count:
-            problems.append((expected_id, f"{name} recorded {expected_count} entries up to #{expected_id}, the chain holds {found[0]} (entries removed)"))
+            problems.append(
+                (
+                    expected_id,
+                    f"{name} recorded {expected_count} entries up to #{expected_id}, the chain holds {found[0]} (entries removed)",
+                )
+            )
 
 
 def _check_states(problems: list) -> None:
     """Each submission's state must be the one its last recorded decision left it in (a submission
     with no decision is unscreened, pending)."""
-    last = select(ModerationDecision.submission_id, func.max(ModerationDecision.id).label("last_id")).group_by(ModerationDecision.submission_id).subquery()
+    last = (
+        select(ModerationDecision.submission_id, func.max(ModerationDecision.id).label("last_id"))
+        .group_by(ModerationDecision.submission_id)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(Submission.id, Submission.state, ModerationDecision.id, ModerationDecision.action, ModerationDecision.to_state)
+        select(
+            Submission.id,
+            Submission.state,
+            ModerationDecision.id,
+            ModerationDecision.action,
+            ModerationDecision.to_state,
+        )
         .outerjoin(last, last.c.submission_id == Submission.id)
         .outerjoin(ModerationDecision, ModerationDecision.id == last.c.last_id)
-        .where(or_(and_(ModerationDecision.id.is_(None), Submission.state != "pending"), ModerationDecision.to_state != Submission.state))
+        .where(
+            or_(
+                and_(ModerationDecision.id.is_(None), Submission.state != "pending"),
+                ModerationDecision.to_state != Submission.state,
+            )
+        )
         .order_by(Submission.id)
         .limit(MAX_PROBLEMS)
         .execution_options(populate_existing=True)
     ).all()
     for submission_id, state, decision_id, action, to_state in rows:
         if decision_id is None:
-            problems.append((submission_id, f"submission #{submission_id} is {state} but no decision about it is recorded (its state was set outside the moderation record)"))
+            problems.append(
+                (
+                    submission_id,
+                    f"submission #{submission_id} is {state} but no decision about it is recorded (its state was set outside the moderation record)",
+                )
+            )
         else:
-            problems.append((submission_id, f"submission #{submission_id} is {state} but its last recorded decision, entry #{decision_id} ({action}), left it {to_state} "
-                                            "(its state was changed outside the moderation record)"))
+            problems.append(
+                (
+                    submission_id,
+                    f"submission #{submission_id} is {state} but its last recorded decision, entry #{decision_id} ({action}), left it {to_state} "
+                    "(its state was changed outside the moderation record)",
+                )
+            )
 
 
 def verify(batch: int = 5000) -> ChainCheck:
@@ -290,18 +379,30 @@ def seal(batch: int = 5000) -> int:
     count, last_id, _head, positions = _walk(batch, _key(), [], wanted)
     _check_anchors(anchors, count, last_id, positions, anchor_problems)
     if anchor_problems:
-        raise Conflict(f"The audit log does not match its checkpoints or frozen reports ({anchor_problems[0][1]}): it is not sealed.", code="broken_chain")
+        raise Conflict(
+            f"The audit log does not match its checkpoints or frozen reports ({anchor_problems[0][1]}): it is not sealed.",
+            code="broken_chain",
+        )
     key, prev, new_prev, last_id, changed = _key(), GENESIS, GENESIS, 0, 0
     while True:
         entries = db.session.scalars(
-            select(ModerationDecision).where(ModerationDecision.id > last_id).order_by(ModerationDecision.id).limit(batch)
+            select(ModerationDecision)
+            .where(ModerationDecision.id > last_id)
+            .order_by(ModerationDecision.id)
+            .limit(batch)
         ).all()
         if not entries:
             break
         for entry in entries:
-            if entry.prev_hash != prev or entry.entry_hash not in (legacy_hash(entry, prev), entry_hash(entry, prev, key)):
+            if entry.prev_hash != prev or entry.entry_hash not in (
+                legacy_hash(entry, prev),
+                entry_hash(entry, prev, key),
+            ):
                 db.session.rollback()
-                raise Conflict(f"The audit log is broken at entry #{entry.id}: it is not sealed; verify-audit says why.", code="broken_chain")
+                raise Conflict(
+                    f"The audit log is broken at entry #{entry.id}: it is not sealed; verify-audit says why.",
+                    code="broken_chain",
+                )
             prev, last_id = entry.entry_hash, entry.id
             sealed = entry_hash(entry, new_prev, key)
             if (entry.prev_hash, entry.entry_hash) != (new_prev, sealed):

@@ -2,6 +2,7 @@
 
 PostgreSQL is backed up with its own tools (pg_dump / pg_restore), documented in docs/operations/backups.md.
 """
+
 import sqlite3
 from pathlib import Path
 

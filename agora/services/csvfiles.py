@@ -7,6 +7,7 @@ full-width ``＝ ＋ － ＠`` that some spreadsheets fold to ASCII — gets a l
 spreadsheets' own mark for "this is text" (OWASP, "CSV Injection"). Numbers stay numbers; only
 text is touched. ``restore_cell`` undoes it where Agora reads its own exports back.
 """
+
 import csv
 from _csv import Writer  # the type csv.writer returns
 from collections.abc import Iterable, Sequence

@@ -1,4 +1,5 @@
 """Database engine settings for both modes: SQLite (embedded, WAL) and PostgreSQL."""
+
 import sqlite3
 import time
 from collections.abc import Callable
@@ -48,7 +49,9 @@ def _execute_yielding_while_locked(cursor: sqlite3.Cursor, statement: str, param
     return _retry_while_locked(cursor.execute, statement, parameters)
 
 
-def _executemany_yielding_while_locked(cursor: sqlite3.Cursor, statement: str, parameters: Any, context: object) -> bool:
+def _executemany_yielding_while_locked(
+    cursor: sqlite3.Cursor, statement: str, parameters: Any, context: object
+) -> bool:
     return _retry_while_locked(cursor.executemany, statement, parameters)
 
 

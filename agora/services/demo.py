@@ -1,4 +1,5 @@
 """The demo: consultations at different stages, one with a real Pol.is conversation and its votes."""
+
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +73,11 @@ DEMO_CHAIR_PASSWORD = "agora-demo-chair"
 # participants who declared a constituency and a country, so the chair's summary has something to show.
 HEARING_MESSAGES = [
     ("Villages far from the pipes still walk two hours for water; extend the network to them first.", "ngo", "KE"),
-    ("Dans nos villages, les femmes marchent encore deux heures pour chercher de l'eau potable.", "womens_organisation", "SN"),
+    (
+        "Dans nos villages, les femmes marchent encore deux heures pour chercher de l'eau potable.",
+        "womens_organisation",
+        "SN",
+    ),
     ("Las comunidades rurales siguen sin agua potable: hay que llevar la red hasta ellas.", "indigenous_peoples", "PE"),
     ("ما زالت القرى البعيدة تمشي ساعتين للحصول على مياه الشرب.", "local_authority", "EG"),
     ("偏远村庄的人们仍要走两个小时去取饮用水。", "academia", "CN"),
@@ -106,18 +111,32 @@ def _live_hearing(progress: Callable[[str], None]) -> None:
     """The SDG 6 review gets a live hearing with a chair and eighteen messages in six languages."""
     from agora.services import hearings
 
-    water = _created(db.session.scalar(select(Consultation).where(Consultation.title.like("Review of progress: access to safe%"))), "SDG 6 consultation")
+    water = _created(
+        db.session.scalar(select(Consultation).where(Consultation.title.like("Review of progress: access to safe%"))),
+        "SDG 6 consultation",
+    )
     chair = accounts.register(DEMO_CHAIR_EMAIL, DEMO_CHAIR_PASSWORD, "Demo chair")
     hearing = hearings.create(water.id, "Progress review: safe water and sanitation (SDG 6)")
     hearings.appoint_chair(hearing, chair, None)
     hearings.open_hearing(hearing, chair)
     for i, (text, constituency, country) in enumerate(HEARING_MESSAGES, start=1):
         person = accounts.register(f"hearing-participant-{i}@agora.example", DEMO_CHAIR_PASSWORD, f"Participant {i}")
-        accounts.update_profile(person, accounts.Profile(display_name=person.display_name, constituency=constituency,
-                                                         country=country, gender=None, languages=None, locale=None))
+        accounts.update_profile(
+            person,
+            accounts.Profile(
+                display_name=person.display_name,
+                constituency=constituency,
+                country=country,
+                gender=None,
+                languages=None,
+                locale=None,
+            ),
+        )
         hearings.post_message(hearing, person, text, client_id=f"demo-{i}")
-    progress(f"Live hearing '{hearing.title}' with {len(HEARING_MESSAGES)} messages in six languages; "
-             f"its chair: {DEMO_CHAIR_EMAIL} / {DEMO_CHAIR_PASSWORD} (/hearings/{hearing.id})")
+    progress(
+        f"Live hearing '{hearing.title}' with {len(HEARING_MESSAGES)} messages in six languages; "
+        f"its chair: {DEMO_CHAIR_EMAIL} / {DEMO_CHAIR_PASSWORD} (/hearings/{hearing.id})"
+    )
 
 
 def _report_and_transmit(consultation: Consultation, progress: Callable[[str], None]) -> None:
@@ -128,7 +147,9 @@ def _report_and_transmit(consultation: Consultation, progress: Callable[[str], N
     report = reports.freeze(report.id, None)
     forum = reports.create_forum(DEMO_FORUM)
     reports.transmit(report.id, forum.id, None)
-    progress(f"Report #{report.id} frozen (SHA-256 {_created(report.sha256, 'frozen report SHA-256')[:16]}…) and its transmission recorded.")
+    progress(
+        f"Report #{report.id} frozen (SHA-256 {_created(report.sha256, 'frozen report SHA-256')[:16]}…) and its transmission recorded."
+    )
     _forum_response(report, progress)
 
 
@@ -138,12 +159,18 @@ def _forum_response(report: Report, progress: Callable[[str], None]) -> None:
     from agora.services.reporting import forum_responses
 
     admin = _created(db.session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL)), "secretariat account")
-    forum_responses.record(report.id, admin, forum_responses.ResponseInput(
-        decision="noted", decided_on=utcnow().date().isoformat(), document="DEMO/2026/1",
-        text="The forum took note of the report and asked the city to answer its three most agreed "
-             "statements at the next session. (A demonstration: no real forum decided this.)",
-        text_language="en",
-    ))
+    forum_responses.record(
+        report.id,
+        admin,
+        forum_responses.ResponseInput(
+            decision="noted",
+            decided_on=utcnow().date().isoformat(),
+            document="DEMO/2026/1",
+            text="The forum took note of the report and asked the city to answer its three most agreed "
+            "statements at the next session. (A demonstration: no real forum decided this.)",
+            text_language="en",
+        ),
+    )
     progress("The demonstration forum's response to the report is recorded (What happened with your input).")
 
 
@@ -152,15 +179,22 @@ def _supersede_older_report(progress: Callable[[str], None]) -> None:
     superseded by a new version that has it, frozen and transmitted like the first."""
     from agora.services.reporting import reports
 
-    polis = _created(db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green")), "Pol.is consultation")
-    latest = max((r for r in reports.public_list(polis.id) if r.hearing_id is None), key=lambda r: r.version, default=None)
+    polis = _created(
+        db.session.scalar(select(Consultation).where(Consultation.slug == "improving-bowling-green")),
+        "Pol.is consultation",
+    )
+    latest = max(
+        (r for r in reports.public_list(polis.id) if r.hearing_id is None), key=lambda r: r.version, default=None
+    )
     if latest is None or "summary" in reports.content_of(latest):
         return
     report = reports.freeze(reports.new_version(latest.id, None).id, None)
     forum = next((f for f in reports.forums() if f.name == DEMO_FORUM), None)
     if forum is not None:
         reports.transmit(report.id, forum.id, None)
-    progress(f"Report #{report.id} (version {report.version}) frozen with the summary; it supersedes report #{latest.id}.")
+    progress(
+        f"Report #{report.id} (version {report.version}) frozen with the summary; it supersedes report #{latest.id}."
+    )
 
 
 def load(progress: Callable[[str], None] = print) -> None:
@@ -196,9 +230,7 @@ def load(progress: Callable[[str], None] = print) -> None:
     )
     progress(f"Importing the Pol.is conversation into '{polis.title}'…")
     result = imports.import_polis(polis, DATA / "polis", prefix="polis-bg", progress=progress)
-    progress(
-        f"Imported {result.statements} statements, {result.participants} participants, {result.votes:,} votes."
-    )
+    progress(f"Imported {result.statements} statements, {result.participants} participants, {result.votes:,} votes.")
     for data in OTHERS:
         created = consultations.create(data)
         progress(f"Created consultation '{created.title}' ({created.stage}, {created.status}).")

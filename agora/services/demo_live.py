@@ -8,6 +8,7 @@ Two ways to act, one script:
 - ``ServiceStage``: the same service calls the socket handlers make, in this process; their
   realtime emits reach browsers through the message queue when AGORA_REDIS_URL is set.
 """
+
 from __future__ import annotations
 
 import random
@@ -92,12 +93,17 @@ def personas(count: int) -> list[Persona]:
     from agora.services.demo import HEARING_MESSAGES
 
     found = [
-        Persona(f"hearing-participant-{i}@agora.example", f"Participant {i}", constituency, country,
-                LANGUAGE_ORDER[(i - 1) % len(LANGUAGE_ORDER)])
+        Persona(
+            f"hearing-participant-{i}@agora.example",
+            f"Participant {i}",
+            constituency,
+            country,
+            LANGUAGE_ORDER[(i - 1) % len(LANGUAGE_ORDER)],
+        )
         for i, (_text, constituency, country) in enumerate(HEARING_MESSAGES, start=1)
     ]
     # participant i wrote message i: the demo lists the six languages per concern, in order
-    return found[:max(1, min(count, len(found)))]
+    return found[: max(1, min(count, len(found)))]
 
 
 def ensure_accounts(people: list[Persona]) -> None:
@@ -111,8 +117,17 @@ def ensure_accounts(people: list[Persona]) -> None:
     for p in people:
         if db.session.scalar(select(User.id).where(User.email == p.email)) is None:
             user = accounts.register(p.email, PASSWORD, p.name)
-            accounts.update_profile(user, accounts.Profile(display_name=p.name, constituency=p.constituency,
-                                                           country=p.country, gender=None, languages=p.language, locale=None))
+            accounts.update_profile(
+                user,
+                accounts.Profile(
+                    display_name=p.name,
+                    constituency=p.constituency,
+                    country=p.country,
+                    gender=None,
+                    languages=p.language,
+                    locale=None,
+                ),
+            )
 
 
 def live_hearing_id(hearing_id: int | None) -> int:
@@ -124,8 +139,11 @@ def live_hearing_id(hearing_id: int | None) -> int:
     from agora.services import hearings
     from agora.services.errors import Closed, NotFound
 
-    found = hearings.get(hearing_id) if hearing_id is not None else (
-        db.session.scalar(select(Hearing).where(Hearing.state == "live").order_by(Hearing.id)))
+    found = (
+        hearings.get(hearing_id)
+        if hearing_id is not None
+        else (db.session.scalar(select(Hearing).where(Hearing.state == "live").order_by(Hearing.id)))
+    )
     if found is None:
         raise NotFound("No hearing is live: load the demo (flask --app agora agora demo) or give --hearing.")
     hearing: Hearing = found
@@ -149,7 +167,9 @@ class ServiceStage:
         if persona.email not in self.users:
             user = accounts.find_user_by_email(persona.email)
             if user is None:
-                raise PlayerError(f"{persona.email} has no account: ensure_accounts makes the personas' accounts first.")
+                raise PlayerError(
+                    f"{persona.email} has no account: ensure_accounts makes the personas' accounts first."
+                )
             self.users[persona.email] = user
         return self.users[persona.email]
 
@@ -168,7 +188,9 @@ class ServiceStage:
             hearings.flush()  # this process's batched frames go out now, not when it exits
 
     def post(self, persona: Persona, text: str, key: str) -> tuple[str | None, str | None]:
-        submission, error = self._act(lambda h, hearing: h.post_message(hearing, self._user(persona), text, client_id=key))
+        submission, error = self._act(
+            lambda h, hearing: h.post_message(hearing, self._user(persona), text, client_id=key)
+        )
         return (submission.state if submission is not None else None), error
 
     def message_ids(self, persona: Persona) -> list[int]:
@@ -189,7 +211,9 @@ class ServiceStage:
         return {email for email, user in self.users.items() if user.id in ids}
 
     def ask_floor(self, persona: Persona, topic: str) -> tuple[bool, str | None]:
-        _request, error = self._act(lambda h, hearing: h.request_floor(hearing, self._user(persona), persona.constituency, topic))
+        _request, error = self._act(
+            lambda h, hearing: h.request_floor(hearing, self._user(persona), persona.constituency, topic)
+        )
         return error is None, error
 
     def close(self) -> None:
@@ -222,16 +246,22 @@ class SocketStage:
                 token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text)
                 if token is None:
                     raise PlayerError(f"{self.base}/account/login has no sign-in form: is it an Agora server?")
-                answer = http.post(self.base + "/account/login", allow_redirects=False, timeout=self.timeout,
-                                   data={"email": persona.email, "password": PASSWORD, "csrf_token": token.group(1)})
+                answer = http.post(
+                    self.base + "/account/login",
+                    allow_redirects=False,
+                    timeout=self.timeout,
+                    data={"email": persona.email, "password": PASSWORD, "csrf_token": token.group(1)},
+                )
                 if answer.status_code != 429:
                     break
                 if attempt == 0:
                     self.echo("  (the server limits sign-ins per minute: waiting a moment)")
                 time.sleep(6)
             if answer.status_code != 302:
-                raise PlayerError(f"{persona.email} could not sign in to {self.base} (HTTP {answer.status_code}); "
-                                  "its password is the demo's (agora-demo-chair).")
+                raise PlayerError(
+                    f"{persona.email} could not sign in to {self.base} (HTTP {answer.status_code}); "
+                    "its password is the demo's (agora-demo-chair)."
+                )
             page = http.get(f"{self.base}/hearings/{self.hearing_id}", timeout=self.timeout).text
             csrf = re.search(r'data-csrf="([^"]*)"', page)
             if csrf is None:
@@ -240,8 +270,14 @@ class SocketStage:
             client.on("messages", self._on_messages, namespace=NAMESPACE)
             client.on("state", self._on_state, namespace=NAMESPACE)
             cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-            client.connect(self.base, namespaces=[NAMESPACE], transports=["websocket"], auth={"csrf": csrf.group(1)},
-                           headers={"Cookie": cookie}, wait_timeout=self.timeout)
+            client.connect(
+                self.base,
+                namespaces=[NAMESPACE],
+                transports=["websocket"],
+                auth={"csrf": csrf.group(1)},
+                headers={"Cookie": cookie},
+                wait_timeout=self.timeout,
+            )
             joined = client.call("join", {"hearing_id": self.hearing_id}, namespace=NAMESPACE, timeout=self.timeout)
         except (requests.RequestException, socketio.exceptions.SocketIOError) as error:
             raise PlayerError(f"{self.base} did not answer as expected: {error}") from None
@@ -294,9 +330,17 @@ class SocketStage:
                 pass
 
 
-def play(stage: ServiceStage | SocketStage, people: list[Persona], *, count: int | None = 30, duration: float | None = None,
-         pace: float = 4.0, seed: int | None = None, echo: Callable[[str], None] = print,
-         sleep: Callable[[float], None] = time.sleep) -> Tally:
+def play(
+    stage: ServiceStage | SocketStage,
+    people: list[Persona],
+    *,
+    count: int | None = 30,
+    duration: float | None = None,
+    pace: float = 4.0,
+    seed: int | None = None,
+    echo: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Tally:
     """Run ``count`` actions (or for ``duration`` seconds), about ``pace`` seconds apart (±50 %),
     printing each; returns what happened. Stops cleanly on KeyboardInterrupt (Ctrl-C)."""
     rng = random.Random(seed)
@@ -336,7 +380,10 @@ def play(stage: ServiceStage | SocketStage, people: list[Persona], *, count: int
                 else:
                     tally.posted += state == "published"
                     tally.held += state != "published"
-                    say(f"{who} posts in {LANGUAGE_NAMES[language]}: {text}" + ("" if state == "published" else f"  [{state}: waits for a moderator]"))
+                    say(
+                        f"{who} posts in {LANGUAGE_NAMES[language]}: {text}"
+                        + ("" if state == "published" else f"  [{state}: waits for a moderator]")
+                    )
             elif action == "vote":
                 message_id = rng.choice(candidates)
                 choice = rng.choices(["agree", "disagree", "pass"], weights=[6, 3, 1])[0]

@@ -1,6 +1,7 @@
 """The demo's SDG 6 story, start to end: views in the six UN languages from people who declared a
 profile (so balance and breakdowns have something to show), a past hearing with its transcript,
 speakers' record and themes, and the next hearing on the calendar. Written for the demo."""
+
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -21,12 +22,48 @@ VIEWS = [
     ("Public water utilities need long-term finance, not short loans.", "en", "local_authority", "NG", "man"),
     ("Publish the water quality tests of every town, every month.", "en", "academia", "IN", "woman"),
     ("Farmers need support to pump less groundwater.", "en", "private_sector", "US", "undisclosed"),
-    ("Chaque école doit avoir de l'eau potable et des toilettes séparées avant 2030.", "fr", "womens_organisation", "SN", "woman"),
-    ("Les réseaux d'eau publics ont besoin de financements à long terme, pas de prêts courts.", "fr", "trade_union", "FR", "man"),
-    ("Les analyses de la qualité de l'eau de chaque ville doivent être publiées tous les mois.", "fr", "ngo", "CI", "another"),
-    ("Les agriculteurs ont besoin d'aide pour moins puiser dans les nappes phréatiques.", "fr", "individual", "CA", "man"),
-    ("Cada escuela debe tener agua potable y baños separados antes de 2030.", "es", "indigenous_peoples", "PE", "woman"),
-    ("Los servicios públicos de agua necesitan financiación a largo plazo, no préstamos cortos.", "es", "parliamentarian", "MX", "man"),
+    (
+        "Chaque école doit avoir de l'eau potable et des toilettes séparées avant 2030.",
+        "fr",
+        "womens_organisation",
+        "SN",
+        "woman",
+    ),
+    (
+        "Les réseaux d'eau publics ont besoin de financements à long terme, pas de prêts courts.",
+        "fr",
+        "trade_union",
+        "FR",
+        "man",
+    ),
+    (
+        "Les analyses de la qualité de l'eau de chaque ville doivent être publiées tous les mois.",
+        "fr",
+        "ngo",
+        "CI",
+        "another",
+    ),
+    (
+        "Les agriculteurs ont besoin d'aide pour moins puiser dans les nappes phréatiques.",
+        "fr",
+        "individual",
+        "CA",
+        "man",
+    ),
+    (
+        "Cada escuela debe tener agua potable y baños separados antes de 2030.",
+        "es",
+        "indigenous_peoples",
+        "PE",
+        "woman",
+    ),
+    (
+        "Los servicios públicos de agua necesitan financiación a largo plazo, no préstamos cortos.",
+        "es",
+        "parliamentarian",
+        "MX",
+        "man",
+    ),
     ("Hay que publicar cada mes los análisis de calidad del agua de cada ciudad.", "es", "ngo", "BO", "woman"),
     ("Los agricultores necesitan apoyo para extraer menos agua subterránea.", "es", "academia", "ES", "undisclosed"),
     ("يجب أن تتوفر في كل مدرسة مياه نظيفة ومراحيض منفصلة قبل عام 2030.", "ar", "youth", "EG", "man"),
@@ -38,9 +75,21 @@ VIEWS = [
     ("每个城镇的水质检测结果应每月公开。", "zh", "ngo", "SG", "another"),
     ("农民需要支持，以减少抽取地下水。", "zh", "individual", "CN", "man"),
     ("В каждой школе к 2030 году должны быть чистая вода и раздельные туалеты.", "ru", "trade_union", "RU", "woman"),
-    ("Государственным водоканалам нужно долгосрочное финансирование, а не короткие кредиты.", "ru", "local_authority", "KZ", "man"),
+    (
+        "Государственным водоканалам нужно долгосрочное финансирование, а не короткие кредиты.",
+        "ru",
+        "local_authority",
+        "KZ",
+        "man",
+    ),
     ("Результаты проверки качества воды в каждом городе нужно публиковать ежемесячно.", "ru", "youth", "KG", "woman"),
-    ("Фермерам нужна помощь, чтобы меньше выкачивать подземные воды.", "ru", "womens_organisation", "BY", "undisclosed"),
+    (
+        "Фермерам нужна помощь, чтобы меньше выкачивать подземные воды.",
+        "ru",
+        "womens_organisation",
+        "BY",
+        "undisclosed",
+    ),
 ]
 # Each view's concern (schools, finance, data, farming): people lean by their own concern, so the
 # opinion groups and the agree/disagree tallies have a shape.
@@ -87,15 +136,28 @@ def _people() -> list[User]:
             person = accounts.register(email, PASSWORD, f"SDG 6 participant {i}")
         elif person is None:
             # demo accounts share one password: hashed once (scrypt costs ~0.3 s a time, 8 s for all)
-            person = User(email=email, password_hash=shared_hash, display_name=f"SDG 6 participant {i}", password_changed_at=utcnow())
+            person = User(
+                email=email,
+                password_hash=shared_hash,
+                display_name=f"SDG 6 participant {i}",
+                password_changed_at=utcnow(),
+            )
             db.session.add(person)
             db.session.commit()
         shared_hash = shared_hash or person.password_hash
         if person.constituency is None:
-            accounts.update_profile(person, accounts.Profile(
-                display_name=person.display_name, constituency=constituency, country=country, gender=gender,
-                languages=language if language == "en" else f"{language},en", locale=language, show_constituency=True,
-            ))
+            accounts.update_profile(
+                person,
+                accounts.Profile(
+                    display_name=person.display_name,
+                    constituency=constituency,
+                    country=country,
+                    gender=gender,
+                    languages=language if language == "en" else f"{language},en",
+                    locale=language,
+                    show_constituency=True,
+                ),
+            )
         people.append(person)
     return people
 
@@ -103,10 +165,14 @@ def _people() -> list[User]:
 def views_with_profiles(water: Consultation, progress: Callable[[str], None]) -> list[User]:
     """Twenty-four views in six languages and the votes of their authors on each other's views."""
     people = _people()
-    if db.session.scalar(select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None))):
+    if db.session.scalar(
+        select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None))
+    ):
         return people
-    views = [submissions.submit(water.id, person, text, channel="web", idempotency_key=f"demo-sdg6-{i}")[0]
-             for i, (person, (text, *_)) in enumerate(zip(people, VIEWS, strict=True))]
+    views = [
+        submissions.submit(water.id, person, text, channel="web", idempotency_key=f"demo-sdg6-{i}")[0]
+        for i, (person, (text, *_)) in enumerate(zip(people, VIEWS, strict=True))
+    ]
     votes = 0
     for i, person in enumerate(people):
         for j, view in enumerate(views):
@@ -122,7 +188,9 @@ def views_with_profiles(water: Consultation, progress: Callable[[str], None]) ->
     return people
 
 
-def past_hearing(water: Consultation, chair: User, people: list[User], progress: Callable[[str], None]) -> Hearing | None:
+def past_hearing(
+    water: Consultation, chair: User, people: list[User], progress: Callable[[str], None]
+) -> Hearing | None:
     """The opening session, held two weeks ago: messages, four speakers, a chair's summary, themes."""
     from agora.services import hearings
     from agora.services.analysis import themes
@@ -133,8 +201,10 @@ def past_hearing(water: Consultation, chair: User, people: list[User], progress:
     hearing = hearings.create(water.id, "Opening session: where SDG 6 stands", start)
     hearings.appoint_chair(hearing, chair, None)
     hearings.open_hearing(hearing, chair)
-    posted = [hearings.post_message(hearing, people[who], text, client_id=f"demo-past-{n}")
-              for n, (who, text) in enumerate(PAST_MESSAGES)]
+    posted = [
+        hearings.post_message(hearing, people[who], text, client_id=f"demo-past-{n}")
+        for n, (who, text) in enumerate(PAST_MESSAGES)
+    ]
     turns = []
     for who, topic, _minutes in PAST_SPEAKERS:
         person = people[who]
@@ -157,8 +227,10 @@ def past_hearing(water: Consultation, chair: User, people: list[User], progress:
     hearing.ended_at = start + timedelta(minutes=4 * len(posted) + 10)
     db.session.commit()
     themes.refit(water.id, hearing.id)
-    progress(f"Past hearing '{hearing.title}' (/hearings/{hearing.id}/transcript): {len(posted)} messages in six "
-             f"languages, {len(turns)} speakers, the chair's summary and its themes.")
+    progress(
+        f"Past hearing '{hearing.title}' (/hearings/{hearing.id}/transcript): {len(posted)} messages in six "
+        f"languages, {len(turns)} speakers, the chair's summary and its themes."
+    )
     return hearing
 
 
@@ -183,7 +255,8 @@ def tell(chair: User | None, progress: Callable[[str], None]) -> None:
     from agora.services.analysis import opinions, themes  # a command, not the event loop: compute them here
 
     had_views = db.session.scalar(
-        select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None)))
+        select(Submission.id).where(Submission.consultation_id == water.id, Submission.hearing_id.is_(None))
+    )
     people = views_with_profiles(water, progress)
     past_hearing(water, chair, people, progress)
     upcoming_hearing(water, progress)

@@ -10,6 +10,7 @@ Pol.is imports store the vectors their scoring computed; views from before this 
 embedded by ``flask agora embeddings backfill`` or by the next refit. Theme refits, the chair's
 live summary and search read the stored vectors (``vectors_for``) and embed only what is missing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,9 @@ def encode(texts: Sequence[str | None]) -> np.ndarray:
     return off_loop(model.encode, list(texts))
 
 
-def encode_and_score(texts: list[str], model: Moderator, model_source: str | None) -> tuple[np.ndarray, list[Score] | None]:
+def encode_and_score(
+    texts: list[str], model: Moderator, model_source: str | None
+) -> tuple[np.ndarray, list[Score] | None]:
     """The texts' embeddings and, where the embedding process can give them, the abuse model's
     scores: under the gevent server the process scores too (``model_source``: the model's
     directory, None for the shipped one), so neither costs this process's core; its scores are
@@ -107,7 +110,9 @@ def _missing(limit: int, consultation_id: int | None = None) -> Sequence[Row]:
     """Submissions without a vector of the current model, oldest first."""
     query = (
         select(Submission.id, Submission.consultation_id, Submission.text)
-        .outerjoin(SubmissionVector, (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model()))
+        .outerjoin(
+            SubmissionVector, (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model())
+        )
         .where(SubmissionVector.submission_id.is_(None))
         .order_by(Submission.id)
         .limit(limit)
@@ -148,14 +153,22 @@ def store_screened(pairs: Iterable[tuple[StoredView, np.ndarray | None]]) -> Non
     pairs (None where scoring did not run); the embedding job then has nothing left to do."""
     from moderation.embeddings import to_bytes
 
-    rows = [{"submission_id": s.id, "consultation_id": s.consultation_id, "model": _model(), "vector": to_bytes(v)}
-            for s, v in pairs if v is not None]
+    rows = [
+        {"submission_id": s.id, "consultation_id": s.consultation_id, "model": _model(), "vector": to_bytes(v)}
+        for s, v in pairs
+        if v is not None
+    ]
     if rows:
         db.session.execute(SubmissionVector.__table__.insert(), rows)
 
 
-def embed_pending(consultation_id: int | None = None, *, progress: Progress | None = None,
-                  then: Callable[[list[int], np.ndarray], None] | None = None, batch: int = BATCH) -> int:
+def embed_pending(
+    consultation_id: int | None = None,
+    *,
+    progress: Progress | None = None,
+    then: Callable[[list[int], np.ndarray], None] | None = None,
+    batch: int = BATCH,
+) -> int:
     """Embed every submission still without a vector (of one consultation, or all), in batches,
     committing each. Returns how many.
 
@@ -170,9 +183,14 @@ def embed_pending(consultation_id: int | None = None, *, progress: Progress | No
 
         total = db.session.scalar(
             select(func.count(Submission.id))
-            .outerjoin(SubmissionVector, (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model()))
-            .where(SubmissionVector.submission_id.is_(None),
-                   *(() if consultation_id is None else (Submission.consultation_id == consultation_id,)))
+            .outerjoin(
+                SubmissionVector,
+                (SubmissionVector.submission_id == Submission.id) & (SubmissionVector.model == _model()),
+            )
+            .where(
+                SubmissionVector.submission_id.is_(None),
+                *(() if consultation_id is None else (Submission.consultation_id == consultation_id,)),
+            )
         )
     done = 0
     while True:

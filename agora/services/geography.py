@@ -4,6 +4,7 @@ Data: agora/data/countries.json, derived from country_converter's table (GPL-3),
 "Global South" as UNCTAD's developing economies: every country outside Europe, Northern
 America, Japan, Israel, the Republic of Korea, Australia and New Zealand.
 """
+
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 In the web process it emits directly; with AGORA_REDIS_URL set, Flask-SocketIO routes the
 emit through the Redis message queue, so workers and other processes reach the same rooms.
 """
+
 import logging
 
 from agora.extensions import socketio

@@ -4,6 +4,7 @@ User text is stored as text and shown escaped; bleach only linkifies the escaped
 The little HTML we accept (a briefing's formatting) goes through nh3 (Ammonia), a maintained
 sanitiser, with SVG and MathML never allowed: bleach is archived and gets no security fixes.
 """
+
 import re
 import unicodedata
 from functools import lru_cache
@@ -27,8 +28,31 @@ VISIBLE_TEXT_PATTERN = f"[^{_CONTROL_RANGES}{_WHITESPACE}]"
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 BRIEFING_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "a", "h2", "h3", "h4",
-    "blockquote", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "abbr", "hr",
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "code",
+    "pre",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "abbr",
+    "hr",
 }
 BRIEFING_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}}
 
@@ -47,7 +71,8 @@ def refuse_invalid_unicode(value: object, *, field: str | None = None) -> None:
             except UnicodeEncodeError:
                 raise Invalid(
                     "The text holds an invalid character (a lone UTF-16 surrogate); send valid Unicode.",
-                    field=field, code="encoding",
+                    field=field,
+                    code="encoding",
                 ) from None
         elif isinstance(item, dict):
             pending.extend(item.keys())

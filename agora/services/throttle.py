@@ -2,6 +2,7 @@
 events), kept where Flask-Limiter keeps its own: the same storage (memory, or Redis when scaled
 out) through the same `limits` library. If that storage fails, this process counts in memory
 until it answers again, as Flask-Limiter does; with rate limiting turned off nothing is counted."""
+
 import logging
 
 from limits import RateLimitItem, parse_many

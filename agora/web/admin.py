@@ -1,4 +1,5 @@
 """The secretariat's pages: consultations and role assignments. Admins only."""
+
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -31,7 +32,9 @@ def index():
     """The secretariat's dashboard: what needs them now, then every consultation."""
     from agora.services.reporting import dashboard
 
-    return render_template("admin/index.html", consultations=consultations.all_for_admin(), tasks=dashboard.secretariat_tasks(current_user))
+    return render_template(
+        "admin/index.html", consultations=consultations.all_for_admin(), tasks=dashboard.secretariat_tasks(current_user)
+    )
 
 
 def _input_from(form: ConsultationForm) -> consultations.ConsultationInput:
@@ -100,12 +103,18 @@ def consultation_translations(consultation_id):
     chosen = request.values.get("language") or ""
     form = TranslationForm(obj=existing.get(chosen)) if request.method == "GET" else TranslationForm()
     original = consultations.original_language(consultation)
-    form.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"] if code != original]
+    form.language.choices = [
+        (code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"] if code != original
+    ]
     status = 200
     if form.validate_on_submit():
         try:
             consultations.save_translation(
-                consultation, form.language.data, form.title.data, form.summary.data or "", form.briefing_html.data or ""
+                consultation,
+                form.language.data,
+                form.title.data,
+                form.summary.data or "",
+                form.briefing_html.data or "",
             )
         except AgoraError as error:
             getattr(form, error.field or "title").errors.append(error.message)
@@ -116,7 +125,11 @@ def consultation_translations(consultation_id):
     elif request.method == "POST":
         status = 422
     return render_template(
-        "admin/translations.html", form=form, consultation=consultation, translations=list(existing.values()), original=original
+        "admin/translations.html",
+        form=form,
+        consultation=consultation,
+        translations=list(existing.values()),
+        original=original,
     ), status
 
 

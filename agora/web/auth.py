@@ -1,4 +1,5 @@
 """Registration, sign-in, profile and personal API tokens."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -48,9 +49,17 @@ def register():
         try:
             user = accounts.register(form.email.data, form.password.data, form.display_name.data)
             if form.constituency.data or form.country.data or form.gender.data:
-                accounts.update_profile(user, accounts.Profile(
-                    display_name=user.display_name, constituency=form.constituency.data or None,
-                    country=form.country.data or None, gender=form.gender.data or None, languages=None, locale=None))
+                accounts.update_profile(
+                    user,
+                    accounts.Profile(
+                        display_name=user.display_name,
+                        constituency=form.constituency.data or None,
+                        country=form.country.data or None,
+                        gender=form.gender.data or None,
+                        languages=None,
+                        locale=None,
+                    ),
+                )
         except AgoraError as error:
             getattr(form, error.field or "email", form.email).errors.append(error.message)
             status = error.status
@@ -79,7 +88,11 @@ def login():
             status = 401
         elif user.totp_secret:
             session.clear()
-            session["pending_2fa"] = {"token": accounts.session_token(user), "remember": bool(form.remember.data), "next": safe_next(form.next.data, _landing(user))}
+            session["pending_2fa"] = {
+                "token": accounts.session_token(user),
+                "remember": bool(form.remember.data),
+                "next": safe_next(form.next.data, _landing(user)),
+            }
             return redirect(url_for("auth.verify_code"))
         else:
             _start_session(user, remember=form.remember.data)
@@ -125,7 +138,10 @@ def logout():
 @login_required
 def security():
     return render_template(
-        "auth/security.html", password_form=PasswordForm(), delete_form=DeleteForm(), code_form=CodeForm(),
+        "auth/security.html",
+        password_form=PasswordForm(),
+        delete_form=DeleteForm(),
+        code_form=CodeForm(),
         offers_2fa=bool(current_user.is_admin or current_user.roles),
     )
 
@@ -203,7 +219,9 @@ def export_data():
     from flask import Response
 
     body = json.dumps(accounts.export_data(current_user), ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/json", headers={"Content-Disposition": "attachment; filename=my-agora-data.json"})
+    return Response(
+        body, mimetype="application/json", headers={"Content-Disposition": "attachment; filename=my-agora-data.json"}
+    )
 
 
 @bp.post("/security/delete")

@@ -1,5 +1,6 @@
 """What the analysis pages' charts share: the palette, the names of groups and breakdown keys,
 and where a label goes so that no two cover each other (the themes map and the opinion map)."""
+
 import math
 
 from flask_babel import format_percent

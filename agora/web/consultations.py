@@ -1,4 +1,5 @@
 """Public consultation pages: the list, a briefing with its views, submitting and voting."""
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -165,6 +166,8 @@ def tally_words(counts) -> dict:
 
     catalogue = get_translations()
     return {
-        "votes_total": catalogue.ungettext("%(num)s vote", "%(num)s votes", counts.votes) % {"num": format_decimal(counts.votes)},
-        "participants_total": catalogue.ungettext("%(num)s participant", "%(num)s participants", counts.participants) % {"num": format_decimal(counts.participants)},
+        "votes_total": catalogue.ungettext("%(num)s vote", "%(num)s votes", counts.votes)
+        % {"num": format_decimal(counts.votes)},
+        "participants_total": catalogue.ungettext("%(num)s participant", "%(num)s participants", counts.participants)
+        % {"num": format_decimal(counts.participants)},
     }

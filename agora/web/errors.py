@@ -1,4 +1,5 @@
 """Errors become a clear page (or JSON under /api/) with the right status; never a raw 500."""
+
 import logging
 
 from flask import jsonify, render_template, request
@@ -85,4 +86,6 @@ def register(app) -> None:
     def unexpected(error):
         db.session.rollback()
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal", _("Something went wrong on our side. Nothing you sent was lost if you saw it confirmed."))
+        return error_response(
+            500, "internal", _("Something went wrong on our side. Nothing you sent was lost if you saw it confirmed.")
+        )

@@ -1,4 +1,5 @@
 """Forms (Flask-WTF: CSRF on every one). Services do the real validation; forms parse."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,8 +27,13 @@ from agora.services import geography
 class RegisterForm(FlaskForm):
     display_name = StringField(_l("Name shown with your views"), validators=[DataRequired(), Length(max=80)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField(_l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
-    confirm = PasswordField(_l("Repeat the password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))])
+    password = PasswordField(
+        _l("Password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
     # The optional profile, offered at once (it can be filled or changed later in the profile).
     constituency = SelectField(_l("Constituency"), validators=[Optional()])
     country = SelectField(_l("Country"), validators=[Optional()])
@@ -57,8 +63,34 @@ class MultiCheckboxField(SelectMultipleField):
 
 # Languages offered by name in the profile: the six UN languages and the most widely read others;
 # a code stored earlier that is not here stays offered, so nothing is lost.
-READ_LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es", "pt", "de", "hi", "bn", "ur", "id", "sw", "ha", "am", "yo",
-                  "tr", "fa", "ja", "ko", "vi", "th", "it", "pl", "uk", "nl")
+READ_LANGUAGES = (
+    "ar",
+    "zh",
+    "en",
+    "fr",
+    "ru",
+    "es",
+    "pt",
+    "de",
+    "hi",
+    "bn",
+    "ur",
+    "id",
+    "sw",
+    "ha",
+    "am",
+    "yo",
+    "tr",
+    "fa",
+    "ja",
+    "ko",
+    "vi",
+    "th",
+    "it",
+    "pl",
+    "uk",
+    "nl",
+)
 
 
 class LoginForm(FlaskForm):
@@ -94,18 +126,26 @@ class ProfileForm(FlaskForm):
         elif not self.is_submitted():
             self.languages.data = []
         stored = [c for c in (self.languages.data or []) if c not in READ_LANGUAGES]
-        self.languages.choices = sorted(((code, language_name(code)) for code in (*READ_LANGUAGES, *stored)), key=lambda c: c[1].casefold())
-        self.locale.choices = _blank(_l("From my browser")) + [(code, (language_names or {}).get(code, code)) for code in languages]
+        self.languages.choices = sorted(
+            ((code, language_name(code)) for code in (*READ_LANGUAGES, *stored)), key=lambda c: c[1].casefold()
+        )
+        self.locale.choices = _blank(_l("From my browser")) + [
+            (code, (language_names or {}).get(code, code)) for code in languages
+        ]
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(min=6, max=8)])
+    code = StringField(
+        _l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(min=6, max=8)]
+    )
     submit = SubmitField(_l("Confirm"))
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
-    new_password = PasswordField(_l("New password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)])
+    new_password = PasswordField(
+        _l("New password (at least 10 characters)"), validators=[DataRequired(), Length(min=10, max=200)]
+    )
     submit = SubmitField(_l("Change password"))
 
 
@@ -121,7 +161,9 @@ class TokenForm(FlaskForm):
 
 
 class SubmissionForm(FlaskForm):
-    text = TextAreaField(_l("Your view"), validators=[DataRequired(message=_l("Please write something before sending."))])
+    text = TextAreaField(
+        _l("Your view"), validators=[DataRequired(message=_l("Please write something before sending."))]
+    )
     submit = SubmitField(_l("Submit my view"))
 
 
@@ -132,15 +174,23 @@ class VoteForm(FlaskForm):
 class ConsultationForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=500)])
-    briefing_html = TextAreaField(_l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()])
+    briefing_html = TextAreaField(
+        _l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()]
+    )
     stage = SelectField(_l("Life-cycle stage"), choices=list(STAGES.items()))
     status = SelectField(_l("Status"), choices=[(s, s) for s in STATUSES])
     forum = StringField(_l("Intergovernmental forum it reports to"), validators=[Optional(), Length(max=200)])
     languages = StringField(_l("Languages (codes)"), validators=[Optional(), Length(max=80)], default="en")
     opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
     closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
-    hold_threshold = FloatField(_l("Hold for review above this abuse probability (empty: the model's default)"), validators=[Optional(), NumberRange(min=0.01, max=0.99)])
-    reject_threshold = FloatField(_l("Mark as a likely violation above (empty: the model's default)"), validators=[Optional(), NumberRange(min=0.01, max=0.99)])
+    hold_threshold = FloatField(
+        _l("Hold for review above this abuse probability (empty: the model's default)"),
+        validators=[Optional(), NumberRange(min=0.01, max=0.99)],
+    )
+    reject_threshold = FloatField(
+        _l("Mark as a likely violation above (empty: the model's default)"),
+        validators=[Optional(), NumberRange(min=0.01, max=0.99)],
+    )
     submit = SubmitField(_l("Save consultation"))
 
     def __init__(self, *args, **kwargs):
@@ -161,5 +211,7 @@ class TranslationForm(FlaskForm):
     language = SelectField(_l("Language"))
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=500)])
-    briefing_html = TextAreaField(_l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()])
+    briefing_html = TextAreaField(
+        _l("Briefing (basic HTML allowed: paragraphs, lists, links, headings)"), validators=[Optional()]
+    )
     submit = SubmitField(_l("Save translation"))

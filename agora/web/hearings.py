@@ -1,5 +1,6 @@
 """Hearing pages: the list, a hearing's live page (works without JavaScript), its transcript,
 and the secretariat's forms to create hearings and appoint chairs."""
+
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -26,9 +27,14 @@ from agora.web.security import content_security_policy
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
 
 
-
 class MessageForm(FlaskForm):
-    text = TextAreaField(_l("Your message"), validators=[DataRequired(message=_l("Please write something before sending.")), Length(max=hearings.MESSAGE_MAX_CHARS)])
+    text = TextAreaField(
+        _l("Your message"),
+        validators=[
+            DataRequired(message=_l("Please write something before sending.")),
+            Length(max=hearings.MESSAGE_MAX_CHARS),
+        ],
+    )
     submit = SubmitField(_l("Send message"))
 
 
@@ -68,7 +74,9 @@ def _admin_only():
 
 @bp.get("/")
 def index():
-    return render_template("hearings/index.html", hearings=hearings.public_list(), is_admin=permissions.is_admin(current_user))
+    return render_template(
+        "hearings/index.html", hearings=hearings.public_list(), is_admin=permissions.is_admin(current_user)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -80,7 +88,9 @@ def new():
     form = HearingForm()
     from agora.services.reporting import dashboard
 
-    form.consultation_id.choices = [(str(c.id), c.title) for c in dashboard.can_hold_hearing(consultations.all_for_admin())]
+    form.consultation_id.choices = [
+        (str(c.id), c.title) for c in dashboard.can_hold_hearing(consultations.all_for_admin())
+    ]
     if request.method == "GET" and request.args.get("consultation_id"):
         form.consultation_id.data = request.args["consultation_id"]
     status = 200
@@ -104,7 +114,10 @@ def _render(hearing, *, message_form=None, floor_form=None, status=200):
     state = hearings.state_payload(hearing)
     my_request = None
     if user is not None:
-        my_request = next((r for r in ([state["speaker"]] if state["speaker"] else []) + state["queue"] if r["user_id"] == user.id), None)
+        my_request = next(
+            (r for r in ([state["speaker"]] if state["speaker"] else []) + state["queue"] if r["user_id"] == user.id),
+            None,
+        )
     # Forms (and the CSRF token they put in the session) only for people who can use them: an
     # anonymous viewer's page then has no cookie and is shared (agora/web/page_cache.py).
     if user is not None:

@@ -1,4 +1,5 @@
 """Template filters and globals."""
+
 import hashlib
 import os
 import re
@@ -52,7 +53,10 @@ def register_template_helpers(app) -> None:
             "can_moderate_anywhere": permissions.can_moderate_anywhere,
             "charts": charts.for_direction(locale in RTL_LANGUAGES),
             "forums": _forums,
-            "rows_of": lambda rows: [(translate("Not stated") if r["key"] == "not_stated" else translate(r["label"]), r["count"]) for r in rows],
+            "rows_of": lambda rows: [
+                (translate("Not stated") if r["key"] == "not_stated" else translate(r["label"]), r["count"])
+                for r in rows
+            ],
             "theme_rows": lambda items: [(t["label"], t["size"]) for t in items],
             "theme_legend": lambda items: {t["id"]: t["label"] for t in items},
         }
@@ -119,8 +123,19 @@ def localized(consultation):
 # Stored values in words, for every page that shows them (never the raw "draft", "failed").
 STATUS_LABELS = {"draft": N_("Draft"), "open": N_("Open"), "closed": N_("Closed"), "reported": N_("Reported")}
 REPORT_STATES = {"draft": N_("Draft"), "frozen": N_("Frozen")}
-TRANSMISSION_STATES = {"recorded": N_("recorded"), "pending": N_("being delivered"), "delivered": N_("delivered"), "failed": N_("delivery failed")}
-SUBMISSION_STATES = {"pending": N_("waiting for screening"), "published": N_("published"), "held": N_("held"), "hidden": N_("hidden"), "rejected": N_("rejected")}
+TRANSMISSION_STATES = {
+    "recorded": N_("recorded"),
+    "pending": N_("being delivered"),
+    "delivered": N_("delivered"),
+    "failed": N_("delivery failed"),
+}
+SUBMISSION_STATES = {
+    "pending": N_("waiting for screening"),
+    "published": N_("published"),
+    "held": N_("held"),
+    "hidden": N_("hidden"),
+    "rejected": N_("rejected"),
+}
 REPORT_TITLE = re.compile(r"^Report on “(?P<title>.*)”(?: — (?P<hearing>.*))?$", re.S)
 
 

@@ -1,4 +1,5 @@
 """Home page, language switch and health endpoints."""
+
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory
 from flask_login import current_user
 from sqlalchemy import text
@@ -87,7 +88,7 @@ def readyz():
 
 
 def _rq_workers(connection) -> str:
-    """"ok (N)" when RQ workers listening on our queue are registered in Redis (they expire
+    """ "ok (N)" when RQ workers listening on our queue are registered in Redis (they expire
     from the registry when their heartbeat stops), else "none": jobs would wait."""
     from rq import Queue, Worker
 

@@ -1,5 +1,6 @@
 """The moderators' pages (queue, item, campaign, appeals), the audit log, and participants'
 flags, outcomes and appeals. Every action checks the role in the service."""
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -61,7 +62,11 @@ def claim(submission_id):
 def decide(submission_id):
     try:
         moderation.decide(
-            current_user, submission_id, request.form.get("action", ""), request.form.get("reason", ""), request.form.get("note")
+            current_user,
+            submission_id,
+            request.form.get("action", ""),
+            request.form.get("reason", ""),
+            request.form.get("note"),
         )
     except AgoraError as error:
         if error.status in (403, 404):
@@ -77,7 +82,13 @@ def decide(submission_id):
 def campaign(campaign_id):
     members = moderation.campaign_members(current_user, campaign_id)
     own = {m.id for m in members if moderation.is_own(current_user, m)}
-    return render_template("moderation/campaign.html", campaign_id=campaign_id, members=members, own=own, reasons=moderation.decision_reasons())
+    return render_template(
+        "moderation/campaign.html",
+        campaign_id=campaign_id,
+        members=members,
+        own=own,
+        reasons=moderation.decision_reasons(),
+    )
 
 
 @bp.post("/moderation/campaigns/<int:campaign_id>/decide")
@@ -113,7 +124,13 @@ def appeals():
 @login_required
 def decide_appeal(appeal_id):
     try:
-        moderation.decide_appeal(current_user, appeal_id, request.form.get("outcome", ""), request.form.get("reason", ""), request.form.get("note"))
+        moderation.decide_appeal(
+            current_user,
+            appeal_id,
+            request.form.get("outcome", ""),
+            request.form.get("reason", ""),
+            request.form.get("note"),
+        )
     except AgoraError as error:
         if error.status in (403, 404):
             raise
@@ -144,6 +161,7 @@ def audit_export():
 
 # --- participants ---------------------------------------------------------------------
 
+
 @bp.post("/submissions/<int:submission_id>/flag")
 @login_required
 @limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
@@ -158,7 +176,9 @@ def flag(submission_id):
 @login_required
 def my_views():
     return render_template(
-        "moderation/my_views.html", outcomes=moderation.outcomes_for(current_user), code=moderation.code_of_conduct(),
+        "moderation/my_views.html",
+        outcomes=moderation.outcomes_for(current_user),
+        code=moderation.code_of_conduct(),
         forum_responses=forum_responses.for_participant(current_user),
     )
 

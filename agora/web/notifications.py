@@ -1,5 +1,6 @@
 """A participant's notifications (list, mark read), their preferences, and the one-click
 unsubscribe link that works without signing in (RFC 8058)."""
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -56,7 +57,9 @@ def preferences():
             flash(_("Your notification preferences are saved."), "success")
             return redirect(url_for("notifications.preferences"), 303)
     return render_template(
-        "notifications/preferences.html", prefs=notifications.preferences(current_user), kinds=NOTIFICATION_KINDS,
+        "notifications/preferences.html",
+        prefs=notifications.preferences(current_user),
+        kinds=NOTIFICATION_KINDS,
     ), status
 
 

@@ -1,5 +1,6 @@
 """The facilitator's upload page: offline views (field consultations, town halls, radio call-ins,
 paper forms) as a CSV file, imported all or nothing through the submission pipeline."""
+
 from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -64,7 +65,11 @@ def import_upload(slug):
     upload = form.file.data
     try:
         outcome = off_loop(
-            _import, current_app._get_current_object(), consultation.id, current_user.id, upload.read(),
+            _import,
+            current_app._get_current_object(),
+            consultation.id,
+            current_user.id,
+            upload.read(),
             upload.filename or "upload.csv",
         )
     except Forbidden:
@@ -81,8 +86,13 @@ def _import(app, consultation_id, user_id, data, filename):
     with app.app_context():
         try:
             return offline.import_csv(
-                consultation_id, db.session.get(User, user_id), data, filename=filename, announce=False,
-                max_bytes=app.config["MAX_CONTENT_LENGTH"], max_chars=app.config["SUBMISSION_MAX_CHARS"],
+                consultation_id,
+                db.session.get(User, user_id),
+                data,
+                filename=filename,
+                announce=False,
+                max_bytes=app.config["MAX_CONTENT_LENGTH"],
+                max_chars=app.config["SUBMISSION_MAX_CHARS"],
             )
         finally:
             db.session.remove()
@@ -92,7 +102,11 @@ def _import(app, consultation_id, user_id, data, filename):
 def too_large(error):
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return error_response(
-        413, "too_large",
-        _("The file is larger than %(mb)s MB: nothing was imported. Split it into files of at most %(rows)s rows and %(mb)s MB.",
-          mb=f"{limit / 1024 / 1024:g}", rows=f"{offline.MAX_ROWS:,}"),
+        413,
+        "too_large",
+        _(
+            "The file is larger than %(mb)s MB: nothing was imported. Split it into files of at most %(rows)s rows and %(mb)s MB.",
+            mb=f"{limit / 1024 / 1024:g}",
+            rows=f"{offline.MAX_ROWS:,}",
+        ),
     )

@@ -6,6 +6,7 @@ marker. The same facts are in the summary sentence (the SVG's description too) a
 Each group's dots are one path (a zero-length segment per dot with round caps): 2,000
 participants weigh ~20 KB, not ~100 KB of circles.
 """
+
 from __future__ import annotations
 
 from babel.lists import format_list
@@ -22,6 +23,8 @@ WIDTH, HEIGHT, PAD = 640, 420, 28
 def ngettext(singular: str, plural: str, n: int, **values) -> str:
     """Plural forms with %(num)s in the reader's digits and separators."""
     return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n), **values}
+
+
 _STATIC: dict[tuple, str] = {}
 
 
@@ -57,23 +60,31 @@ def summary(omap: OpinionMap) -> str:
     named = names(omap)
     placed = len(omap.points)
     # "Group A: 8, Group B: 8" with the reader's own list separators ("، " and "و" in Arabic)
-    groups = format_list([_("%(group)s: %(n)s", group=named[a.key], n=format_decimal(a.size)) for a in omap.groups],
-                         locale=get_locale() or "en")
+    groups = format_list(
+        [_("%(group)s: %(n)s", group=named[a.key], n=format_decimal(a.size)) for a in omap.groups],
+        locale=get_locale() or "en",
+    )
     text = ngettext(
         "%(num)s participant with enough votes is on the map.",
         "%(num)s participants with enough votes are on the map.",
         placed,
     )
     if omap.groups:
-        text += " " + ngettext("%(num)s opinion group (%(groups)s).", "%(num)s opinion groups (%(groups)s).",
-                               len(omap.groups), groups=groups)
+        text += " " + ngettext(
+            "%(num)s opinion group (%(groups)s).",
+            "%(num)s opinion groups (%(groups)s).",
+            len(omap.groups),
+            groups=groups,
+        )
     return text + " " + where_you_are(omap)
 
 
 def where_you_are(omap: OpinionMap) -> str:
     if omap.you is not None:
         if omap.you.group is not None:
-            return _("You are the ringed dot marked “You”, closest to %(group)s.", group=names(omap).get(omap.you.group, ""))
+            return _(
+                "You are the ringed dot marked “You”, closest to %(group)s.", group=names(omap).get(omap.you.group, "")
+            )
         return _("You are the ringed dot marked “You”.")
     missing = max(0, omap.votes_needed - omap.my_votes)
     return ngettext(
@@ -105,10 +116,14 @@ def _static(omap: OpinionMap) -> str:
         corners = [at(x, y) for x, y in area.hull]
         if len(corners) >= 3:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in corners)
-            parts.append(f'<polygon points="{path}" fill="{fill}" fill-opacity="0.12" stroke="{fill}" stroke-width="2" stroke-linejoin="round"/>')
+            parts.append(
+                f'<polygon points="{path}" fill="{fill}" fill-opacity="0.12" stroke="{fill}" stroke-width="2" stroke-linejoin="round"/>'
+            )
         elif len(corners) == 2:
             (ax, ay), (bx, by) = corners
-            parts.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" stroke="{fill}" stroke-width="2"/>')
+            parts.append(
+                f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" stroke="{fill}" stroke-width="2"/>'
+            )
     by_group: dict = {}
     for x, y, group in omap.points:
         by_group.setdefault(group, []).append(at(x, y))
@@ -116,7 +131,9 @@ def _static(omap: OpinionMap) -> str:
     for group, spots in by_group.items():
         tint = escape(colour(_group_index(group, order[group])) if group in order else colour(-1))
         dots = "".join(f"M{x:.0f} {y:.0f}h0" for x, y in spots)
-        parts.append(f'<path d="{dots}" stroke="{tint}" stroke-width="6" stroke-linecap="round" stroke-opacity="0.7" fill="none"/>')
+        parts.append(
+            f'<path d="{dots}" stroke="{tint}" stroke-width="6" stroke-linecap="round" stroke-opacity="0.7" fill="none"/>'
+        )
     taken: list = []
     for area in omap.groups:
         cx, cy = free_spot(*at(*area.centre), taken, WIDTH, HEIGHT, PAD, gap=28.0)
@@ -137,7 +154,8 @@ def svg(omap: OpinionMap, element_id: str = "opinion-map") -> Markup:
     marker = you_marker(omap)
     you = (
         f'<g id="{element_id}-you" class="map-you" transform="translate({marker["x"]} {marker["y"]})">'
-        if marker else f'<g id="{element_id}-you" class="map-you" transform="translate(0 0)" visibility="hidden">'
+        if marker
+        else f'<g id="{element_id}-you" class="map-you" transform="translate(0 0)" visibility="hidden">'
     )
     you += (
         '<circle r="11" fill="#ffffff" stroke="#1b1f24" stroke-width="3"/><circle r="4" fill="#1b1f24"/>'

@@ -1,5 +1,6 @@
 """Organisation pages: register, members, networks, accreditation requests and the secretariat's
 decisions, the public accreditation criteria and log, joint statements and their endorsements."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,25 +29,35 @@ class OrganisationForm(FlaskForm):
     constituency = SelectField(_l("Constituency"), validators=[DataRequired()])
     country = SelectField(_l("Country (where it is based)"), validators=[Optional()])
     website = StringField(_l("Website"), validators=[Optional(), Length(max=300)])
-    description = TextAreaField(_l("What it does, who it represents, how it is funded"), validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(
+        _l("What it does, who it represents, how it is funded"), validators=[Optional(), Length(max=2000)]
+    )
     is_network = BooleanField(_l("This is a network that federates other organisations"))
     submit = SubmitField(_l("Register the organisation"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.constituency.choices = [("", _l("Choose…"))] + [(k, _l(v)) for k, v in CONSTITUENCIES.items() if k != "individual"]
+        self.constituency.choices = [("", _l("Choose…"))] + [
+            (k, _l(v)) for k, v in CONSTITUENCIES.items() if k != "individual"
+        ]
         self.country.choices = [("", _l("Not stated"))] + geography.choices()
 
 
 class MemberForm(FlaskForm):
     email = EmailField(_l("Email of the person's account"), validators=[DataRequired(), Length(max=254)])
-    role = SelectField(_l("Role in the organisation"), choices=[("member", _l("Member: may submit on its behalf")), ("admin", _l("Admin: may also manage it"))])
+    role = SelectField(
+        _l("Role in the organisation"),
+        choices=[("member", _l("Member: may submit on its behalf")), ("admin", _l("Admin: may also manage it"))],
+    )
     submit = SubmitField(_l("Add member"))
 
 
 class AccreditationRequestForm(FlaskForm):
     consultation_id = SelectField(_l("Consultation"), validators=[DataRequired()])
-    motivation = TextAreaField(_l("Why the organisation should be accredited (see the criteria)"), validators=[DataRequired(), Length(max=3000)])
+    motivation = TextAreaField(
+        _l("Why the organisation should be accredited (see the criteria)"),
+        validators=[DataRequired(), Length(max=3000)],
+    )
     submit = SubmitField(_l("Ask for accreditation"))
 
 
@@ -71,7 +82,9 @@ class DecisionForm(FlaskForm):
     criteria = SelectMultipleField(
         _l("Criteria the decision rests on (met, to accredit; not met, to refuse)"),
         choices=[(k, _l(v)) for k, v in organisations.CRITERIA.items()],
-        option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validators=[Optional()],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validators=[Optional()],
     )
     reason = TextAreaField(_l("Reason (public)"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Record the decision"))
@@ -91,7 +104,9 @@ def _apply_error(form, error: AgoraError, default: str) -> int:
 def index():
     found = organisations.public_list()
     return render_template(
-        "organisations/index.html", organisations=found, member_counts=organisations.count_members(o.id for o in found),
+        "organisations/index.html",
+        organisations=found,
+        member_counts=organisations.count_members(o.id for o in found),
         mine=organisations.organisations_of(current_user),
     )
 
@@ -104,10 +119,17 @@ def new():
     status = 200
     if form.validate_on_submit():
         try:
-            organisation = organisations.register(current_user, organisations.OrganisationInput(
-                name=form.name.data, constituency=form.constituency.data, country=form.country.data or None,
-                website=form.website.data, description=form.description.data or "", is_network=form.is_network.data,
-            ))
+            organisation = organisations.register(
+                current_user,
+                organisations.OrganisationInput(
+                    name=form.name.data,
+                    constituency=form.constituency.data,
+                    country=form.country.data or None,
+                    website=form.website.data,
+                    description=form.description.data or "",
+                    is_network=form.is_network.data,
+                ),
+            )
         except AgoraError as error:
             status = _apply_error(form, error, "name")
         else:
@@ -168,7 +190,11 @@ def _org_admin_form(organisation_id, make_form, form_key: str, default_field: st
     except Forbidden:
         raise
     except AgoraError as error:
-        return organisation, None, _render_show(organisation, _apply_error(form, error, default_field), **{form_key: form})
+        return (
+            organisation,
+            None,
+            _render_show(organisation, _apply_error(form, error, default_field), **{form_key: form}),
+        )
 
 
 def _accreditation_form():
@@ -194,7 +220,10 @@ def _statement_form():
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def add_member(organisation_id):
     organisation, _added, failed = _org_admin_form(
-        organisation_id, MemberForm, "member_form", "email",
+        organisation_id,
+        MemberForm,
+        "member_form",
+        "email",
         lambda org, form: organisations.add_member(org.id, current_user, form.email.data, form.role.data),
     )
     if failed is not None:
@@ -208,12 +237,20 @@ def add_member(organisation_id):
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def request_accreditation(organisation_id):
     organisation, _requested, failed = _org_admin_form(
-        organisation_id, _accreditation_form, "accreditation_form", "motivation",
-        lambda org, form: organisations.request_accreditation(org.id, int(form.consultation_id.data), current_user, form.motivation.data),
+        organisation_id,
+        _accreditation_form,
+        "accreditation_form",
+        "motivation",
+        lambda org, form: organisations.request_accreditation(
+            org.id, int(form.consultation_id.data), current_user, form.motivation.data
+        ),
     )
     if failed is not None:
         return failed
-    flash(_("Your request is sent to the secretariat; its decision will appear in the public accreditation log."), "success")
+    flash(
+        _("Your request is sent to the secretariat; its decision will appear in the public accreditation log."),
+        "success",
+    )
     return redirect(url_for("organisations.show", organisation_id=organisation.id, _anchor="accreditation"))
 
 
@@ -222,7 +259,10 @@ def request_accreditation(organisation_id):
 @limiter.limit(WRITE_LIMIT, key_func=user_or_ip)
 def join_network(organisation_id):
     organisation, _joined, failed = _org_admin_form(
-        organisation_id, _join_form, "join_form", "network_id",
+        organisation_id,
+        _join_form,
+        "join_form",
+        "network_id",
         lambda org, form: organisations.join_network(int(form.network_id.data), org.id, current_user),
     )
     if failed is not None:
@@ -236,9 +276,15 @@ def join_network(organisation_id):
 @limiter.limit(SUBMIT_LIMIT, key_func=user_or_ip)
 def publish_statement(organisation_id):
     _organisation, statement, failed = _org_admin_form(
-        organisation_id, _statement_form, "statement_form", "text",
+        organisation_id,
+        _statement_form,
+        "statement_form",
+        "text",
         lambda org, form: organisations.publish_joint_statement(
-            org.id, int(form.consultation_id.data), current_user, form.text.data,
+            org.id,
+            int(form.consultation_id.data),
+            current_user,
+            form.text.data,
             max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
         ),
     )
@@ -256,14 +302,20 @@ def _render_statement(statement, status=200, form=None):
     network = organisations.get(statement.organisation_id)
     endorsed = {o.id for o in summary.organisations} if summary else set()
     mine = [
-        o for o in organisations.organisations_of(current_user, admin_only=True)
+        o
+        for o in organisations.organisations_of(current_user, admin_only=True)
         if o.id in {m.id for m in organisations.network_members(network.id)} and o.id not in endorsed
     ]
     form = form or EndorseForm()
     form.organisation_id.choices = [(str(o.id), o.name) for o in mine]
     return render_template(
-        "organisations/statement.html", statement=statement, network=network, summary=summary,
-        consultation=consultations.get(statement.consultation_id), form=form, can_endorse=bool(mine),
+        "organisations/statement.html",
+        statement=statement,
+        network=network,
+        summary=summary,
+        consultation=consultations.get(statement.consultation_id),
+        form=form,
+        can_endorse=bool(mine),
     ), status
 
 
@@ -278,7 +330,9 @@ def statement(submission_id):
 def endorse(submission_id):
     statement = organisations.get_statement(submission_id)
     form = EndorseForm()
-    form.organisation_id.choices = [(str(o.id), o.name) for o in organisations.organisations_of(current_user, admin_only=True)]
+    form.organisation_id.choices = [
+        (str(o.id), o.name) for o in organisations.organisations_of(current_user, admin_only=True)
+    ]
     if not form.organisation_id.choices:
         raise Forbidden("Only an admin of a member organisation of the network can endorse its joint statement.")
     if not form.validate_on_submit():
@@ -295,7 +349,9 @@ def criteria():
 
 @bp.get("/accreditation-log")
 def accreditation_log():
-    return render_template("organisations/log.html", entries=organisations.accreditation_log(), criteria=organisations.CRITERIA)
+    return render_template(
+        "organisations/log.html", entries=organisations.accreditation_log(), criteria=organisations.CRITERIA
+    )
 
 
 @bp.get("/accreditation")
@@ -309,7 +365,9 @@ def accreditation_requests():
 def _render_requests(status=200, failed_id=None, failed_form=None):
     requests_ = organisations.pending_requests()
     forms = {a.id: (failed_form if a.id == failed_id else DecisionForm(prefix=f"a{a.id}")) for a in requests_}
-    return render_template("organisations/requests.html", requests=requests_, forms=forms, criteria=organisations.CRITERIA), status
+    return render_template(
+        "organisations/requests.html", requests=requests_, forms=forms, criteria=organisations.CRITERIA
+    ), status
 
 
 @bp.post("/accreditation/<int:accreditation_id>/decide")
@@ -322,10 +380,15 @@ def decide(accreditation_id):
     if not form.validate_on_submit():
         return _render_requests(422, accreditation_id, form)
     try:
-        entry = organisations.decide(accreditation_id, current_user, form.decision.data, form.criteria.data or [], form.reason.data)
+        entry = organisations.decide(
+            accreditation_id, current_user, form.decision.data, form.criteria.data or [], form.reason.data
+        )
     except AgoraError as error:
         if error.status in (403, 404):
             raise
         return _render_requests(_apply_error(form, error, "reason"), accreditation_id, form)
-    flash(_("Decision recorded (%(decision)s) and published in the accreditation log.", decision=entry.decision), "success")
+    flash(
+        _("Decision recorded (%(decision)s) and published in the accreditation log.", decision=entry.decision),
+        "success",
+    )
     return redirect(url_for("organisations.accreditation_log", _anchor=f"d{entry.id}"))

@@ -12,6 +12,7 @@ by another process (a second server, a worker, the embedded job process) reach a
 within that time, like the participation counts (``COUNTS_CACHE_SECONDS``).
 ``AGORA_PAGE_CACHE_SECONDS=0`` turns it off.
 """
+
 import threading
 import time
 from collections import OrderedDict

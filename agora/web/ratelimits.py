@@ -3,6 +3,7 @@
 against one looser shared budget (``application_limits`` in agora/extensions.py), so many
 accounts behind one script are slowed too. Socket writes spend the same per-user budgets as their
 HTTP routes and the same per-IP ceiling (``spend``)."""
+
 from flask import g, request
 from flask_login import current_user
 
@@ -93,7 +94,9 @@ def spend(limit=None, scope: str | None = None) -> bool:
     counters = ip_ceiling()
     if limit is not None:
         key = user_or_ip()
-        counters += [(item, _counter_keys(key, scope)) for item in throttle.limits_of(limit() if callable(limit) else limit)]
+        counters += [
+            (item, _counter_keys(key, scope)) for item in throttle.limits_of(limit() if callable(limit) else limit)
+        ]
     if not throttle.allowed(counters):
         return False
     throttle.spend(counters)

@@ -6,6 +6,7 @@ leading or trailing spaces and control characters, and they treat a backslash as
 is therefore made on what the browser will see, and anything that is not a single '/' followed by
 a path (no scheme, no host, no backslash) goes to the default instead.
 """
+
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import BadRequest

@@ -1,4 +1,5 @@
 """Reports: the secretariat drafts, reviews, freezes and transmits; everyone reads and verifies."""
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,25 +34,36 @@ def index():
 def show(report_id, **response_form):
     report = _readable(report_id)
     return render_template(
-        "reports/report.html", report=report, standalone=False, **reports.template_context(report),
+        "reports/report.html",
+        report=report,
+        standalone=False,
+        **reports.template_context(report),
         package_sha256=reports.package_sha256(report),
         transmissions=[t for t in reports.transmissions_of(report.consultation_id) if t.report_id == report.id],
-        forum_responses=forum_responses.of_report(report.id), decisions=FORUM_DECISIONS, **response_form,
+        forum_responses=forum_responses.of_report(report.id),
+        decisions=FORUM_DECISIONS,
+        **response_form,
     )
 
 
 @bp.get("/reports/<int:report_id>.json")
 def json_download(report_id):
     report = _readable(report_id)
-    return Response(report.content_json, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}.json"})
+    return Response(
+        report.content_json,
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}.json"},
+    )
 
 
 @bp.get("/reports/<int:report_id>.pdf")
 def pdf_download(report_id):
     report = _readable(report_id)
-    return Response(reports.render_pdf(report), mimetype="application/pdf",
-                    headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}.pdf"})
+    return Response(
+        reports.render_pdf(report),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}.pdf"},
+    )
 
 
 @bp.get("/reports/<int:report_id>/tables/<name>.csv")
@@ -60,8 +72,9 @@ def csv_download(report_id, name):
     tables = reports.csv_tables(reports.content_of(report))
     if f"{name}.csv" not in tables:
         abort(404)
-    return Response(tables[f"{name}.csv"], mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    return Response(
+        tables[f"{name}.csv"], mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}.csv"}
+    )
 
 
 @bp.get("/reports/<int:report_id>/package.zip")
@@ -69,8 +82,11 @@ def package_download(report_id):
     report = _readable(report_id)
     if not report.package:
         abort(404)
-    return Response(report.package, mimetype="application/zip",
-                    headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}-package.zip"})
+    return Response(
+        report.package,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}-package.zip"},
+    )
 
 
 @bp.route("/reports/verify", methods=["GET", "POST"])
@@ -95,14 +111,17 @@ def verify():
 
 # --- the secretariat -------------------------------------------------------------------
 
+
 @bp.get("/admin/reports")
 @admin_required
 def admin_index():
     return render_template(
-        "reports/admin.html", reports=reports.all_for_admin(), forums=reports.forums(),
+        "reports/admin.html",
+        reports=reports.all_for_admin(),
+        forums=reports.forums(),
         # Only those a report can be drafted for; the open ones are listed with a way to close them.
         consultations=dashboard.reportable(everything := consultations.all_for_admin()),
-        still_open=[c for c in everything if c.status == "open"]
+        still_open=[c for c in everything if c.status == "open"],
     )
 
 
@@ -162,7 +181,9 @@ def act(report_id, action):
 @admin_required
 def create_forum():
     try:
-        reports.create_forum(request.form.get("name"), request.form.get("webhook_url"), request.form.get("webhook_secret"))
+        reports.create_forum(
+            request.form.get("name"), request.form.get("webhook_url"), request.form.get("webhook_secret")
+        )
     except AgoraError as error:
         return _back_with_error(error, url_for("reports.admin_index"))
     flash(_("Forum added."), "success")
@@ -177,9 +198,13 @@ def record_response(report_id):
     form = request.form
     forum_id = form.get("forum_id", "")
     data = forum_responses.ResponseInput(
-        decision=form.get("decision", ""), decided_on=form.get("decided_on", ""),
-        forum_id=int(forum_id) if forum_id.isdigit() else None, document=form.get("document"), url=form.get("url"),
-        text=form.get("text"), text_language=form.get("text_language"),
+        decision=form.get("decision", ""),
+        decided_on=form.get("decided_on", ""),
+        forum_id=int(forum_id) if forum_id.isdigit() else None,
+        document=form.get("document"),
+        url=form.get("url"),
+        text=form.get("text"),
+        text_language=form.get("text_language"),
     )
     try:
         forum_responses.record(report_id, current_user, data)

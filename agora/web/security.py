@@ -1,5 +1,6 @@
 """Security headers for every response: a CSP with no inline scripts, no framing, no sniffing;
 and form posts whose bytes are not UTF-8 refused before anything reads them."""
+
 import re
 from urllib.parse import unquote_to_bytes
 

@@ -1,6 +1,7 @@
 """The SMS gateway's endpoint: a signed form post (from, text, id) becomes a view; the plain-text
 reply is what the gateway relays to the sender. CSRF does not apply (no browser, no cookie):
 the HMAC signature of a recent timestamp and the raw body is the authentication."""
+
 from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -29,21 +30,28 @@ def inbound():
     body = request.get_data(cache=True)  # the raw bytes the gateway signed
     try:
         sms.verify_signature(
-            current_app.config.get("SMS_SECRET"), body, request.headers.get("X-Agora-Signature"),
+            current_app.config.get("SMS_SECRET"),
+            body,
+            request.headers.get("X-Agora-Signature"),
             request.headers.get("X-Agora-Timestamp"),
         )
     except AgoraError as error:
         return _plain(error.message, error.status, error.code)
     try:
         # strict: percent-escapes that are not UTF-8 are refused, not replaced (the text would be stored changed)
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20, errors="strict")
+        fields = parse_qs(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20, errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
         return _plain("The body must be a UTF-8 form post with from and text.", 400, "bad_request")
     first = lambda name: (fields.get(name) or [None])[0]  # noqa: E731
     salt = sms.salt_from(current_app.config["SECRET_KEY"], current_app.config.get("SMS_SALT"))
     try:
         reply = sms.receive(
-            first("from"), first("text"), salt=salt, max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
+            first("from"),
+            first("text"),
+            salt=salt,
+            max_chars=current_app.config["SUBMISSION_MAX_CHARS"],
             message_id=first("id"),
         )
     except AgoraError as error:
@@ -69,6 +77,8 @@ def keywords():
             flash(_("SMS keyword saved."), "success")
             return redirect(url_for("sms.keywords"))
     return render_template(
-        "offline/sms_keywords.html", consultations=consultations.all_for_admin(), errors=errors,
+        "offline/sms_keywords.html",
+        consultations=consultations.all_for_admin(),
+        errors=errors,
         configured=bool(current_app.config.get("SMS_SECRET")),
     ), status

@@ -3,6 +3,7 @@
 Charts are SVG drawn here, on the server, with every value escaped, and each has a text
 alternative (a title, a description and a table); the pages need no JavaScript.
 """
+
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,7 +14,6 @@ from agora.services.participation import consultations
 from agora.web.charts import colour, free_spot, group_name, label, percent
 
 bp = Blueprint("themes", __name__, url_prefix="/consultations")
-
 
 
 def _public(slug):
@@ -41,7 +41,9 @@ def themes_page(slug):
             if hearing_id is None:
                 for quote in theme["shown_quotes"]:
                     page = themes.listing_page(quote["id"], consultation.id, per_page)
-                    links[quote["id"]] = url_for("consultations.detail", slug=slug, page=page if page > 1 else None, _anchor=f"s{quote['id']}")
+                    links[quote["id"]] = url_for(
+                        "consultations.detail", slug=slug, page=page if page > 1 else None, _anchor=f"s{quote['id']}"
+                    )
             if theme["size"] >= 10:
                 found = themes.dominance(theme["breakdown"]["constituency"])
                 if found:
@@ -110,7 +112,12 @@ def _opinion_map(consultation) -> dict:
     omap = opinion_map.opinion_map(consultation.id, current_user if current_user.is_authenticated else None)
     if omap is None:
         return {"omap": None}
-    return {"omap": omap, "map_svg": map_view.svg(omap), "map_names": map_view.names(omap), "map_summary": map_view.summary(omap)}
+    return {
+        "omap": omap,
+        "map_svg": map_view.svg(omap),
+        "map_names": map_view.names(omap),
+        "map_summary": map_view.summary(omap),
+    }
 
 
 # --------------------------------------------------------------------------- SVG
@@ -156,8 +163,9 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
             centres.setdefault(index, []).append((cx, cy))
     placed: list[tuple[float, float]] = []
     for index, spots in sorted(centres.items()):
-        cx, cy = free_spot(sum(s[0] for s in spots) / len(spots), sum(s[1] for s in spots) / len(spots),
-                            placed, width, height, pad)
+        cx, cy = free_spot(
+            sum(s[0] for s in spots) / len(spots), sum(s[1] for s in spots) / len(spots), placed, width, height, pad
+        )
         placed.append((cx, cy))
         parts.append(
             f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="14" font-weight="700" text-anchor="middle" '
@@ -165,8 +173,6 @@ def theme_map(summary: dict, width: int = 640, height: int = 400) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
 
 
 def _ranks(values: list) -> list[float]:

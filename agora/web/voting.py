@@ -5,6 +5,7 @@ service as the list (same rate limit budget, CSRF, checks) and redirects to the 
 JavaScript (``static/js/card.js``) the same endpoint answers JSON holding the next card's HTML,
 the progress and where the reader now stands on the opinion map, and the card advances in place.
 """
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -102,7 +103,9 @@ def vote(slug):
         "total": card.total,
         "card": render_template("voting/_card.html", consultation=consultation, card=card),
         "votes_total": tally_words(counts)["votes_total"],
-        "map": None if omap is None else {
+        "map": None
+        if omap is None
+        else {
             "you": map_view.you_marker(omap),
             "summary": map_view.summary(omap),
             "closest": _("Closest to you"),

@@ -1,4 +1,5 @@
 """Take the README's screenshots from a running server: python docs/screenshots/take.py http://127.0.0.1:5000"""
+
 import sys
 from pathlib import Path
 
@@ -12,7 +13,10 @@ PAGES = [
 ]
 
 with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    browser = p.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
     for name, path, lang in PAGES + [(n, p_, lang_) for n, p_, lang_ in (a.split(",") for a in sys.argv[2:])]:
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale=lang)
         page.goto(BASE + path + (("&" if "?" in path else "?") + f"lang={lang}"))

@@ -1,4 +1,5 @@
 """Headless Chromium from Debian, driven by Playwright (never a downloaded browser)."""
+
 import shutil
 
 import pytest

@@ -1,5 +1,6 @@
 """Adds to the demo server what the page-by-page checks need: a participant with views, a
 moderator, a live hearing with a message, a translation. Run once per test session."""
+
 import json
 import os
 import subprocess
@@ -46,9 +47,15 @@ with app.app_context():
 
 @pytest.fixture(scope="session")
 def showcase(demo_server):
-    env = {**os.environ, "AGORA_DATABASE_URL": demo_server.database_url, "AGORA_INSTANCE_PATH": demo_server.instance,
-           "AGORA_SECRET_KEY": "live-test-secret"}
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": demo_server.database_url,
+        "AGORA_INSTANCE_PATH": demo_server.instance,
+        "AGORA_SECRET_KEY": "live-test-secret",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     data = json.loads(out.stdout.strip().splitlines()[-1])
     data["base"] = demo_server.url

@@ -2,6 +2,7 @@
 closing date, a closed one with views in the six UN languages and votes, its frozen and
 transmitted report, a live hearing and an ended one, an organisation's statement, a held view,
 and one account per role. Starts in seconds, so the checks can visit every page."""
+
 import json
 import os
 import subprocess
@@ -109,9 +110,15 @@ with app.app_context():
 def run_seed(server, script: str, *args: str) -> dict:
     """Run a seed script against the server's database and instance, in a process of its own
     (the services as the server would call them); returns the JSON its last line prints."""
-    env = {**os.environ, "AGORA_DATABASE_URL": server.database_url, "AGORA_INSTANCE_PATH": server.instance,
-           "AGORA_SECRET_KEY": "live-test-secret"}
-    out = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": server.database_url,
+        "AGORA_INSTANCE_PATH": server.instance,
+        "AGORA_SECRET_KEY": "live-test-secret",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

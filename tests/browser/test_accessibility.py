@@ -3,6 +3,7 @@
 
 axe is vendored in tests/vendor/axe-core (test-only, never served). The app's CSP forbids inline
 scripts, so only the contexts that inject axe bypass it."""
+
 import json
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from tests.browser.showcase import showcase, sign_in  # noqa: F401  (fixture)
 pytestmark = pytest.mark.browser
 
 AXE = (Path(__file__).resolve().parent.parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}, "resultTypes": ["violations"]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 LANGUAGES = ("en", "ar")
 
 
@@ -24,19 +28,48 @@ def pages(s: dict) -> dict[str, list[str]]:
     slug, hid, rid = s["open_slug"], s["hearing_id"], s["report_id"]
     return {
         "visitor": [
-            "/", "/about", "/consultations/", f"/consultations/{slug}", "/consultations/improving-bowling-green?sort=agreed",
-            "/consultations/improving-bowling-green/themes", "/consultations/improving-bowling-green/opinions",
-            "/consultations/improving-bowling-green/balance", "/account/register", "/account/login",
-            "/reports/", *([f"/reports/{rid}"] if rid else []), "/reports/verify",
-            "/hearings/", f"/hearings/{hid}", f"/hearings/{hid}/transcript",
-            "/organisations/", "/organisations/accreditation-criteria", "/organisations/accreditation-log",
+            "/",
+            "/about",
+            "/consultations/",
+            f"/consultations/{slug}",
+            "/consultations/improving-bowling-green?sort=agreed",
+            "/consultations/improving-bowling-green/themes",
+            "/consultations/improving-bowling-green/opinions",
+            "/consultations/improving-bowling-green/balance",
+            "/account/register",
+            "/account/login",
+            "/reports/",
+            *([f"/reports/{rid}"] if rid else []),
+            "/reports/verify",
+            "/hearings/",
+            f"/hearings/{hid}",
+            f"/hearings/{hid}/transcript",
+            "/organisations/",
+            "/organisations/accreditation-criteria",
+            "/organisations/accreditation-log",
         ],
-        "participant": [f"/consultations/{slug}", "/account/profile", "/account/views", "/account/security", f"/hearings/{hid}", "/organisations/new"],
+        "participant": [
+            f"/consultations/{slug}",
+            "/account/profile",
+            "/account/views",
+            "/account/security",
+            f"/hearings/{hid}",
+            "/organisations/new",
+        ],
         "moderator": ["/moderation/", "/moderation/appeals"],
         "admin": [
-            "/admin/", "/admin/consultations/new", f"/admin/consultations/{s['open_id']}", f"/admin/consultations/{s['open_id']}/translations",
-            "/admin/roles", "/admin/reports", "/admin/audit", "/hearings/new", "/organisations/accreditation", "/sms/keywords",
-            f"/consultations/{slug}/import", f"/hearings/{hid}",
+            "/admin/",
+            "/admin/consultations/new",
+            f"/admin/consultations/{s['open_id']}",
+            f"/admin/consultations/{s['open_id']}/translations",
+            "/admin/roles",
+            "/admin/reports",
+            "/admin/audit",
+            "/hearings/new",
+            "/organisations/accreditation",
+            "/sms/keywords",
+            f"/consultations/{slug}/import",
+            f"/hearings/{hid}",
         ],
     }
 
@@ -74,7 +107,9 @@ def test_no_serious_or_critical_axe_violations(browser, showcase, role):  # noqa
             checked += 1
             for violation in _axe(page):
                 targets = [" ".join(map(str, n["target"])) for n in violation["nodes"][:3]]
-                problems.append(f"{path} [{lang}] {violation['id']} ({violation['impact']}): {violation['help']} — {targets}")
+                problems.append(
+                    f"{path} [{lang}] {violation['id']} ({violation['impact']}): {violation['help']} — {targets}"
+                )
     context.close()
     assert checked and not problems, json.dumps(problems, indent=1, ensure_ascii=False)
 

@@ -4,6 +4,7 @@ text is shown: lists, headings, tables, quotes, the hearing's thread, the report
 
 Checked on the rendered layout: the box of the final "?" must lie to the right of the box of the
 first letter. Dates and ISO timestamps keep their digits in order in the same pages."""
+
 import pytest
 
 from tests.browser.small_site import small_site  # noqa: F401  (fixture)
@@ -31,15 +32,22 @@ def _question_marks_at_the_end(page, needle: str) -> list[dict]:
     return page.evaluate(BOXES, needle)
 
 
-@pytest.mark.parametrize("where,needle", [
-    ("/consultations/", "How should AI be governed?"),
-    ("/consultations/{slug}", "How should AI be governed?"),
-    ("/consultations/{slug}", "Which uses of artificial intelligence should need a public licence?"),
-    ("/hearings/{hearing_id}", "Which regions still lack shared data centres?"),
-    ("/consultations/{closed_slug}/opinions", "Which uses of artificial intelligence should need a public licence?"),
-    ("/reports/{report_id}", "Which uses of artificial intelligence should need a public licence?"),
-    ("/reports/{report_id}", "What has worked, what has not?"),
-], ids=["card", "summary", "view", "hearing", "opinion-table", "report", "report-summary"])
+@pytest.mark.parametrize(
+    "where,needle",
+    [
+        ("/consultations/", "How should AI be governed?"),
+        ("/consultations/{slug}", "How should AI be governed?"),
+        ("/consultations/{slug}", "Which uses of artificial intelligence should need a public licence?"),
+        ("/hearings/{hearing_id}", "Which regions still lack shared data centres?"),
+        (
+            "/consultations/{closed_slug}/opinions",
+            "Which uses of artificial intelligence should need a public licence?",
+        ),
+        ("/reports/{report_id}", "Which uses of artificial intelligence should need a public licence?"),
+        ("/reports/{report_id}", "What has worked, what has not?"),
+    ],
+    ids=["card", "summary", "view", "hearing", "opinion-table", "report", "report-summary"],
+)
 def test_english_text_on_an_arabic_page_keeps_its_punctuation(browser, small_site, where, needle):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ar")
     page = context.new_page()
@@ -62,7 +70,11 @@ def test_dates_and_timestamps_read_in_order_on_arabic_pages(browser, small_site)
     for i in range(times.count()):
         item = times.nth(i)
         assert item.get_attribute("datetime").endswith("Z")
-        assert page.evaluate("e => getComputedStyle(e).unicodeBidi", item.element_handle()) in ("isolate", "plaintext", "isolate-override")
+        assert page.evaluate("e => getComputedStyle(e).unicodeBidi", item.element_handle()) in (
+            "isolate",
+            "plaintext",
+            "isolate-override",
+        )
     context.close()
 
 

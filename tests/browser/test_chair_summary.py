@@ -1,6 +1,7 @@
 """The chair's live summary in Chromium, on the demo's live SDG 6 hearing (eighteen messages, three
 concerns, six languages): themes that hold every language, named in the chair's language, with
 how the room leans and who is absent; with JavaScript (a `summary` event) and without."""
+
 import re
 
 import pytest

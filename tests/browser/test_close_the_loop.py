@@ -3,6 +3,7 @@ the report page's form; a participant of that consultation sees the notification
 and the list, follows it to the consultation page's "What happened with your input", and finds
 the same on "My views" — with JavaScript and without, in English and in Arabic (the response's
 text keeps its own language and direction). Screenshots at 1280 and 390 px for the docs."""
+
 from pathlib import Path
 
 import pytest
@@ -76,11 +77,16 @@ def test_the_forum_response_reaches_the_consultation_page_my_views_and_the_notif
     expect(page).to_have_url(f"{base}/consultations/{small_site['closed_slug']}#what-happened")
     section = page.locator("#what-happened-section")
     expect(section).to_contain_text("What happened with your input")
-    expect(section.get_by_role("link", name="E/HLPF/2026/L.3")).to_have_attribute("href", "https://undocs.org/E/HLPF/2026/L.3")
+    expect(section.get_by_role("link", name="E/HLPF/2026/L.3")).to_have_attribute(
+        "href", "https://undocs.org/E/HLPF/2026/L.3"
+    )
     quote = section.locator("blockquote")
     expect(quote).to_have_attribute("lang", "ar")
     expect(quote).to_have_attribute("dir", "auto")
-    assert page.evaluate("getComputedStyle(document.querySelector('#what-happened-section blockquote')).direction") == "rtl"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('#what-happened-section blockquote')).direction")
+        == "rtl"
+    )
     _shoot(page, "consultation-what-happened", "#what-happened-section")
     expect(page.locator(".unread-count")).to_contain_text("1")  # one left unread
 

@@ -2,6 +2,7 @@
 grouped menus that open without JavaScript, forms that offer only what can be done, the chair's
 console without the participants' forms, the favicon, what verifying proves, closed consultations
 that do not invite votes."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -23,7 +24,11 @@ def test_the_secretariat_lands_on_what_needs_them(page_without_js, small_site):
     expect(page).to_have_url(small_site["base"] + "/admin/")
     tasks = page.get_by_role("region", name="What needs you")
     expect(tasks.get_by_role("link", name="1 view waits for a moderator")).to_be_visible()
-    expect(tasks.get_by_role("link", name="Draft report to check and freeze: Report on “Review of progress: access to safe water”")).to_be_visible()
+    expect(
+        tasks.get_by_role(
+            "link", name="Draft report to check and freeze: Report on “Review of progress: access to safe water”"
+        )
+    ).to_be_visible()
     tasks.get_by_role("link", name="1 view waits for a moderator").click()
     expect(page).to_have_url(small_site["base"] + "/moderation/")
 
@@ -83,7 +88,9 @@ def test_favicon_verify_text_and_closed_consultations(page_without_js, small_sit
     assert response.status == 200 and response.headers["content-type"] == "image/x-icon"
     assert response.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file
     page.goto(small_site["base"] + "/reports/verify?lang=en")
-    expect(page.locator("main")).to_contain_text("Verifying proves that the report or the package you hold is exactly the one")
+    expect(page.locator("main")).to_contain_text(
+        "Verifying proves that the report or the package you hold is exactly the one"
+    )
     assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
     sign_in(page, small_site["base"], "participant")
     page.goto(f"{small_site['base']}/consultations/{small_site['closed_slug']}?lang=en")

@@ -1,6 +1,7 @@
 """The demo tells the whole SDG 6 story to someone clicking through it in Chromium (no JavaScript):
 the consultation's views come in six languages from people with profiles, its hearings are live,
 upcoming and past, and the past one has its transcript, speakers' record and themes."""
+
 import os
 import re
 import subprocess
@@ -63,7 +64,9 @@ def test_the_demo_water_review_from_views_to_past_hearing(browser, water_server)
     expect(page.locator("main")).to_contain_text("Global South")
 
     page.goto(slug_url)
-    hearings.locator("li", has_text="Opening session: where SDG 6 stands").get_by_role("link", name=re.compile("Transcript")).click()
+    hearings.locator("li", has_text="Opening session: where SDG 6 stands").get_by_role(
+        "link", name=re.compile("Transcript")
+    ).click()
     record = page.locator("table", has_text="Toilets in rural schools")
     expect(record).to_be_visible()  # the speakers' record: four turns
     for topic in ("تمويل المرافق البلدية", "Données ouvertes sur la qualité de l'eau", "农村供水的资金"):

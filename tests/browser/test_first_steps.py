@@ -1,6 +1,7 @@
 """A newcomer's first steps: from a consultation to an account and back, the optional profile with
 its privacy note offered at registration, closing dates on open consultations, a profile in plain
 words, and the header's tally following a vote made with JavaScript."""
+
 import re
 import uuid
 
@@ -94,7 +95,9 @@ def test_the_header_tally_follows_a_vote_made_with_javascript(browser, small_sit
     before = int(re.sub(r"\D", "", votes.inner_text()))
     page.evaluate("window.stillTheSamePage = true")
     page.locator("li.view").first.get_by_role("button", name="Agree", exact=True).click()
-    expect(page.locator("li.view").first.get_by_role("button", name="Agree", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("li.view").first.get_by_role("button", name="Agree", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
     expect(votes).to_have_text(f"{before + 1} votes" if before + 1 != 1 else "1 vote")
     assert page.evaluate("window.stillTheSamePage === true")  # updated in place, not by reloading the page
     context.close()

@@ -2,6 +2,7 @@
 lists its hearings (live, upcoming with date, time and time zone, past with the transcript), the
 home page says what is live, and without JavaScript the hearing never reloads a message being
 typed while the newest messages still arrive."""
+
 import json
 import os
 import re
@@ -58,7 +59,9 @@ def ocean():
     url = separate_database("follow_hearing")
     env = {**os.environ, "AGORA_DATABASE_URL": url, "AGORA_SECRET_KEY": "live-test-secret"}
     env.pop("AGORA_REDIS_URL", None)
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     ids = json.loads(out.stdout.strip().splitlines()[-1])
     server = LiveServer(url, env={"AGORA_HEARING_REFRESH_SECONDS": str(REFRESH_SECONDS)}).wait()
@@ -137,7 +140,9 @@ def test_a_consultation_lists_its_hearings_and_the_home_page_what_is_live(browse
     expect(upcoming.locator("time")).to_have_attribute("datetime", "2031-05-14T09:30:00Z")
     past = hearings.locator("li", has_text="Opening session: baselines")
     expect(past).to_contain_text("ended")
-    past.get_by_role("link", name=re.compile(r"^Transcript and speakers' record\s*: Opening session: baselines$")).click()
+    past.get_by_role(
+        "link", name=re.compile(r"^Transcript and speakers' record\s*: Opening session: baselines$")
+    ).click()
     expect(page.locator("body")).to_contain_text("Les données de base sur la pêche doivent être publiques.")
 
     # at the hearing stage, the consultation's header leads straight to its live hearing
@@ -156,8 +161,22 @@ def test_a_consultation_lists_its_hearings_and_the_home_page_what_is_live(browse
 def _player(server, hearing_id, *args):
     env = {**os.environ, "AGORA_DATABASE_URL": server.database_url, "AGORA_SECRET_KEY": "live-test-secret"}
     env.pop("AGORA_REDIS_URL", None)
-    command = [sys.executable, "-m", "flask", "--app", "agora", "agora", "demo", "hearing", "--live",
-               "--url", server.url, "--hearing", str(hearing_id), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "agora",
+        "agora",
+        "demo",
+        "hearing",
+        "--live",
+        "--url",
+        server.url,
+        "--hearing",
+        str(hearing_id),
+        *args,
+    ]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -1,6 +1,7 @@
 """A chair and a participant in the same live hearing, in headless Chromium: the participant's
 message and request for the floor reach the chair's console live; the chair gives the floor and
 the participant sees it with a countdown. Then the same page without JavaScript still works."""
+
 import pytest
 from playwright.sync_api import expect
 

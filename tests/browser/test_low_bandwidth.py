@@ -1,6 +1,7 @@
 """Slow links: the consultation and hearing pages each transfer at most 100 KB compressed on a first
 load (HTML + CSS + JS, measured by Chromium's network stack), a second load fetches no static file
 again, and nothing is ever fetched from another origin (no external fonts, CDNs or trackers)."""
+
 from urllib.parse import urlparse
 
 import pytest
@@ -20,14 +21,24 @@ def measure(context, url: str) -> dict:
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
     kinds, sizes = {}, {}
-    cdp.on("Network.responseReceived", lambda e: kinds.__setitem__(e["requestId"], (e["type"], e["response"]["url"], e["response"].get("headers", {}))))
+    cdp.on(
+        "Network.responseReceived",
+        lambda e: kinds.__setitem__(
+            e["requestId"], (e["type"], e["response"]["url"], e["response"].get("headers", {}))
+        ),
+    )
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     page.goto(url, wait_until="load")
     page.wait_for_timeout(500)
     resources = [
-        {"type": kinds[r][0], "url": kinds[r][1], "bytes": sizes[r],
-         "encoding": {k.lower(): v for k, v in kinds[r][2].items()}.get("content-encoding", "")}
-        for r in sizes if r in kinds
+        {
+            "type": kinds[r][0],
+            "url": kinds[r][1],
+            "bytes": sizes[r],
+            "encoding": {k.lower(): v for k, v in kinds[r][2].items()}.get("content-encoding", ""),
+        }
+        for r in sizes
+        if r in kinds
     ]
     page.close()
     counted = [r for r in resources if r["type"] in COUNTED]
@@ -36,7 +47,8 @@ def measure(context, url: str) -> dict:
 
 def _report(name, result):
     lines = [f"{name}: {result['total'] / 1024:.1f} KB"] + [
-        f"  {r['type']:<10} {r['bytes'] / 1024:7.1f} KB {r['encoding'] or 'identity':<8} {urlparse(r['url']).path}" for r in result["resources"]
+        f"  {r['type']:<10} {r['bytes'] / 1024:7.1f} KB {r['encoding'] or 'identity':<8} {urlparse(r['url']).path}"
+        for r in result["resources"]
     ]
     print("\n".join(lines))
     return "\n".join(lines)
@@ -48,7 +60,9 @@ def test_first_load_fits_the_budget(browser, showcase, which, signed_in):  # noq
     context = browser.new_context(locale="en-GB")
     if signed_in:
         sign_in(context, showcase["base"], "a11y-participant@example.org")
-    path = f"/consultations/{showcase['open_slug']}" if which == "consultation" else f"/hearings/{showcase['hearing_id']}"
+    path = (
+        f"/consultations/{showcase['open_slug']}" if which == "consultation" else f"/hearings/{showcase['hearing_id']}"
+    )
     result = measure(context, showcase["base"] + path)
     text = _report(f"{which} ({'participant' if signed_in else 'visitor'})", result)
     assert {r["type"] for r in result["resources"]} >= {"Document", "Stylesheet", "Script"}
@@ -71,13 +85,25 @@ def test_static_files_are_cached_for_good_and_not_fetched_again(browser, showcas
     page = context.new_page()
     url = f"{showcase['base']}/consultations/{showcase['open_slug']}"
     page.goto(url)
-    statics = [u for u in page.eval_on_selector_all("link[rel=stylesheet], script[src]", "els => els.map(e => e.href || e.src)")]
+    statics = [
+        u
+        for u in page.eval_on_selector_all("link[rel=stylesheet], script[src]", "els => els.map(e => e.href || e.src)")
+    ]
     assert statics and all("?v=" in u for u in statics), statics  # content-hashed URLs
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     from_network, from_cache = [], set()
     cdp.on("Network.requestServedFromCache", lambda e: from_cache.add(e["requestId"]))
-    cdp.on("Network.responseReceived", lambda e: from_network.append((e["requestId"], e["response"]["url"], e["response"].get("fromDiskCache") or e["response"].get("fromPrefetchCache"))))
+    cdp.on(
+        "Network.responseReceived",
+        lambda e: from_network.append(
+            (
+                e["requestId"],
+                e["response"]["url"],
+                e["response"].get("fromDiskCache") or e["response"].get("fromPrefetchCache"),
+            )
+        ),
+    )
     page.goto(url)
     page.wait_for_timeout(300)
     refetched = [u for rid, u, cached in from_network if "/static/" in u and not cached and rid not in from_cache]
@@ -96,10 +122,23 @@ def test_nothing_comes_from_another_origin(browser, showcase):  # noqa: F811
             email, password = CREDENTIALS[role]
             sign_in(context, showcase["base"], email, *([password] if password else []))
         page = context.new_page()
-        page.on("request", lambda r: foreign.append(r.url) if urlparse(r.url).scheme in ("http", "https", "ws", "wss") and urlparse(r.url).netloc != origin else None)
+        page.on(
+            "request",
+            lambda r: (
+                foreign.append(r.url)
+                if urlparse(r.url).scheme in ("http", "https", "ws", "wss") and urlparse(r.url).netloc != origin
+                else None
+            ),
+        )
         for path in paths:
             page.goto(showcase["base"] + path)
-            for selector, attribute in (("link[href]", "href"), ("script[src]", "src"), ("img[src]", "src"), ("iframe[src]", "src"), ("source[src]", "src")):
+            for selector, attribute in (
+                ("link[href]", "href"),
+                ("script[src]", "src"),
+                ("img[src]", "src"),
+                ("iframe[src]", "src"),
+                ("source[src]", "src"),
+            ):
                 for value in page.eval_on_selector_all(selector, f"els => els.map(e => e.{attribute})"):
                     parsed = urlparse(value)
                     if parsed.scheme in ("http", "https") and parsed.netloc != origin:

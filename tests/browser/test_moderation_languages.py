@@ -1,5 +1,6 @@
 """Abuse in Arabic and Chinese is held, reaches the moderators' queue, and the moderator is told
 which language the score was made for and how reliable the model is there (Chromium, no JS)."""
+
 import uuid
 
 import pytest

@@ -5,6 +5,7 @@ The pages are those of the small seeded site, for a visitor and for the secretar
 and report states show on the secretariat's pages). User content (titles, views, names) is not
 in the catalogue, so it is never counted; a frozen report's own English text is declared by the
 page itself, and tested for that note."""
+
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,8 +20,26 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 # Stored values that must never reach a page as they are (case matters: "Web" is a word in French).
-RAW_VALUES = {"draft", "open", "closed", "reported", "frozen", "recorded", "pending", "delivered", "failed",
-              "published", "held", "hidden", "rejected", "round_table", "conference", "partnership", "socket", "import"}
+RAW_VALUES = {
+    "draft",
+    "open",
+    "closed",
+    "reported",
+    "frozen",
+    "recorded",
+    "pending",
+    "delivered",
+    "failed",
+    "published",
+    "held",
+    "hidden",
+    "rejected",
+    "round_table",
+    "conference",
+    "partnership",
+    "socket",
+    "import",
+}
 
 
 NUMBER = "[\\d\\s,.\u00a0\u202f\u066b\u066c]+"  # a number in any of the locales' digit groupings
@@ -72,11 +91,25 @@ def _english_patterns(lang: str) -> list[tuple[str, re.Pattern]]:
 
 
 def _pages(s: dict) -> list[str]:
-    return ["/", "/consultations/", f"/consultations/{s['slug']}", f"/consultations/{s['closed_slug']}",
-            f"/consultations/{s['closed_slug']}/themes", f"/consultations/{s['closed_slug']}/opinions",
-            f"/consultations/{s['closed_slug']}/balance", "/hearings/", f"/hearings/{s['hearing_id']}",
-            f"/hearings/{s['past_hearing_id']}/transcript", "/reports/", f"/reports/{s['report_id']}", "/reports/verify",
-            "/organisations/", "/about", "/account/register", "/account/login"]
+    return [
+        "/",
+        "/consultations/",
+        f"/consultations/{s['slug']}",
+        f"/consultations/{s['closed_slug']}",
+        f"/consultations/{s['closed_slug']}/themes",
+        f"/consultations/{s['closed_slug']}/opinions",
+        f"/consultations/{s['closed_slug']}/balance",
+        "/hearings/",
+        f"/hearings/{s['hearing_id']}",
+        f"/hearings/{s['past_hearing_id']}/transcript",
+        "/reports/",
+        f"/reports/{s['report_id']}",
+        "/reports/verify",
+        "/organisations/",
+        "/about",
+        "/account/register",
+        "/account/login",
+    ]
 
 
 SECRETARIAT_PAGES = ["/admin/", "/admin/reports", "/reports/{draft_report_id}", "/admin/roles", "/hearings/new"]
@@ -85,8 +118,12 @@ SECRETARIAT_PAGES = ["/admin/", "/admin/reports", "/reports/{draft_report_id}", 
 def _signed_in(base: str, role: str) -> requests.Session:
     session = requests.Session()
     page = session.get(base + "/account/login?lang=en").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(r'name="csrf_token" value="([^"]+)"', page)
-    response = session.post(base + "/account/login", data={"email": ROLES[role], "password": PASSWORD, "csrf_token": token[1]})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    response = session.post(
+        base + "/account/login", data={"email": ROLES[role], "password": PASSWORD, "csrf_token": token[1]}
+    )
     assert response.ok and "/account/logout" in response.text, response.status_code
     return session
 

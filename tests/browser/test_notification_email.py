@@ -5,6 +5,7 @@ mail job hands the email to a real local SMTP server (aiosmtpd): to the particip
 Arabic, saying what was decided and why, with a link to the view on the server's PUBLIC_URL
 that opens it, and an unsubscribe link. The other author whose view the moderator rejected,
 who never asked for email, gets none; nor does the moderator."""
+
 import json
 import re
 
@@ -61,10 +62,17 @@ def mail_site():
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         database_url = separate_database("mail")
-        server = LiveServer(database_url, port=port, env={
-            "AGORA_SMTP_HOST": "127.0.0.1", "AGORA_SMTP_PORT": str(smtp_port), "AGORA_SMTP_SECURITY": "none",
-            "AGORA_MAIL_FROM": "Agora <agora@example.org>", "AGORA_PUBLIC_URL": url,
-        }).wait(timeout=240)
+        server = LiveServer(
+            database_url,
+            port=port,
+            env={
+                "AGORA_SMTP_HOST": "127.0.0.1",
+                "AGORA_SMTP_PORT": str(smtp_port),
+                "AGORA_SMTP_SECURITY": "none",
+                "AGORA_MAIL_FROM": "Agora <agora@example.org>",
+                "AGORA_PUBLIC_URL": url,
+            },
+        ).wait(timeout=240)
         server.database_url = database_url
         try:
             data = run_seed(server, SEED, PASSWORD, json.dumps(ROLES), QUIET, SPAM, TITLE_AR)
@@ -90,7 +98,9 @@ def test_a_moderators_decision_reaches_the_author_by_email_in_arabic(browser, ma
     page.goto(f"{base}/consultations/{mail_site['slug']}")
     page.get_by_role("textbox", name=ar("Your view")).fill(INSULT)
     page.get_by_role("button", name=ar("Submit my view")).click()
-    expect(page.locator(".flashes")).to_contain_text(ar("Thank you: your view is saved and will be published once a moderator has reviewed it."))
+    expect(page.locator(".flashes")).to_contain_text(
+        ar("Thank you: your view is saved and will be published once a moderator has reviewed it.")
+    )
 
     moderator = browser.new_context(locale="en-GB")
     queue = moderator.new_page()
@@ -99,18 +109,26 @@ def test_a_moderators_decision_reaches_the_author_by_email_in_arabic(browser, ma
         queue.goto(base + "/moderation/?lang=en")
         queue.locator("tr", has_text=text).get_by_role("link").first.click()
         reject = queue.locator("form.decide-form", has=queue.locator("input[name=action][value=reject]"))
-        reject.get_by_label("Reason (code of conduct)").select_option(label="Spam: advertising, link floods, repeated posting" if text == SPAM else "Abuse: hate, harassment, threats or insults")
+        reject.get_by_label("Reason (code of conduct)").select_option(
+            label="Spam: advertising, link floods, repeated posting"
+            if text == SPAM
+            else "Abuse: hate, harassment, threats or insults"
+        )
         reject.get_by_role("button", name="Reject").click()
         expect(queue.locator(".flashes")).to_contain_text("Decision recorded.")
     moderator.close()
 
     received = inbox.wait_for(ROLES["participant"], timeout=MAIL_WAIT_SECONDS)
-    assert len(received) == 1, f"{len(received)} email(s) to the participant in {MAIL_WAIT_SECONDS} s; all received: {inbox.messages}"
+    assert len(received) == 1, (
+        f"{len(received)} email(s) to the participant in {MAIL_WAIT_SECONDS} s; all received: {inbox.messages}"
+    )
     [message] = received
     assert message["To"] == ROLES["participant"]
     assert message["Subject"].startswith(ar("Agora: %(text)s") % {"text": ""})
     said = ar("A moderator rejected your view in “%(title)s” (%(reason)s). You may appeal once, from “My views”.") % {
-        "title": TITLE_AR, "reason": ar("Abuse: hate, harassment, threats or insults")}
+        "title": TITLE_AR,
+        "reason": ar("Abuse: hate, harassment, threats or insults"),
+    }
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert said in text and ar("Here is what happened to your input on Agora.") in text
@@ -118,8 +136,13 @@ def test_a_moderators_decision_reaches_the_author_by_email_in_arabic(browser, ma
     link = re.search(re.escape(base) + r"/account/views#v\d+", text).group(0)
     assert f'href="{link}"' in html
     unsubscribe = message["List-Unsubscribe"]
-    assert unsubscribe.startswith(f"<{base}/notifications/unsubscribe/") and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert [rcpt for rcpt, _message in inbox.messages] == [[ROLES["participant"]]]  # not the moderator, not the other author
+    assert (
+        unsubscribe.startswith(f"<{base}/notifications/unsubscribe/")
+        and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    )
+    assert [rcpt for rcpt, _message in inbox.messages] == [
+        [ROLES["participant"]]
+    ]  # not the moderator, not the other author
 
     sign_out(page)  # she reads her mail elsewhere: the link asks her to sign in, then shows her view
     page.goto(link)

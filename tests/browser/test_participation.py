@@ -1,4 +1,5 @@
 """A new user registers, opens a consultation, submits a view and votes — with and without JavaScript."""
+
 import uuid
 
 import pytest
@@ -23,7 +24,9 @@ def test_register_submit_and_vote(browser, demo_server, javascript):
 
     page.goto(demo_server.url + "/consultations/")
     page.get_by_role("link", name="Governing artificial intelligence for sustainable development").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Governing artificial intelligence for sustainable development")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Governing artificial intelligence for sustainable development"
+    )
 
     view = f"Countries with little computing capacity need shared public AI infrastructure ({'js' if javascript else 'no-js'})."
     page.get_by_role("textbox", name="Your view").fill(view)
@@ -44,7 +47,9 @@ def test_register_submit_and_vote(browser, demo_server, javascript):
     page.reload()
     page.locator("li.view").first.get_by_role("button", name="Disagree", exact=True).click()
     if javascript:
-        expect(page.locator("li.view").first.get_by_role("button", name="Disagree", exact=True)).to_have_attribute("aria-pressed", "true")
+        expect(page.locator("li.view").first.get_by_role("button", name="Disagree", exact=True)).to_have_attribute(
+            "aria-pressed", "true"
+        )
     else:
         expect(page.locator(".flashes")).to_contain_text("Your vote is recorded.")
     page.reload()

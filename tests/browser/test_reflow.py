@@ -4,6 +4,7 @@ The list of pages is the app's own URL map (every GET route that renders HTML), 
 small seeded site, so a page added later is checked too (or the test says which value it lacks).
 Wide tables may scroll inside their own labelled, focusable region: that region is not the page.
 One browser, one context: visitor first, then each role signed in."""
+
 import pytest
 
 from tests.browser.small_site import sign_in, sign_out, small_site  # noqa: F401  (fixture)
@@ -12,23 +13,48 @@ pytestmark = pytest.mark.browser
 
 WIDTH = 320
 # Not pages: machine formats, redirects and probes.
-NOT_PAGES = {"static", "main.healthz", "main.readyz", "main.set_language", "main.favicon", "auth.export_data",
-             "moderation.audit_export"}
+NOT_PAGES = {
+    "static",
+    "main.healthz",
+    "main.readyz",
+    "main.set_language",
+    "main.favicon",
+    "auth.export_data",
+    "moderation.audit_export",
+}
 # Routes whose only stored instance the small site cannot make (a spam campaign needs dozens of
 # near-identical views); checked by tests/browser/test_accessibility.py on the demo instead.
 UNSEEDED = {"moderation.campaign", "notifications.unsubscribe"}  # the second: a token only an email carries
 # Who opens a page when a visitor cannot.
-ROLE_OF = {"admin.": "admin", "reports.admin_index": "admin", "hearings.new": "admin", "offline.": "admin",
-           "sms.": "admin", "moderation.queue": "moderator", "moderation.appeals": "moderator",
-           "moderation.item": "moderator", "moderation.audit_log": "admin",
-           "organisations.accreditation_requests": "admin", "organisations.new": "participant",
-           "auth.profile": "participant", "auth.security": "participant", "auth.two_factor": "participant",
-           "moderation.my_views": "participant", "main.dashboard": "admin"}
+ROLE_OF = {
+    "admin.": "admin",
+    "reports.admin_index": "admin",
+    "hearings.new": "admin",
+    "offline.": "admin",
+    "sms.": "admin",
+    "moderation.queue": "moderator",
+    "moderation.appeals": "moderator",
+    "moderation.item": "moderator",
+    "moderation.audit_log": "admin",
+    "organisations.accreditation_requests": "admin",
+    "organisations.new": "participant",
+    "auth.profile": "participant",
+    "auth.security": "participant",
+    "auth.two_factor": "participant",
+    "moderation.my_views": "participant",
+    "main.dashboard": "admin",
+}
 
 
 def _values(s: dict) -> dict:
-    return {"slug": s["slug"], "consultation_id": s["consultation_id"], "hearing_id": s["hearing_id"],
-            "report_id": s["report_id"], "organisation_id": s["organisation_id"], "submission_id": s["submission_id"]}
+    return {
+        "slug": s["slug"],
+        "consultation_id": s["consultation_id"],
+        "hearing_id": s["hearing_id"],
+        "report_id": s["report_id"],
+        "organisation_id": s["organisation_id"],
+        "submission_id": s["submission_id"],
+    }
 
 
 def _pages(app, s: dict) -> tuple[dict[str, list[str]], list[str]]:
@@ -55,13 +81,25 @@ def _pages(app, s: dict) -> tuple[dict[str, list[str]], list[str]]:
             if endpoint == "organisations.statement":
                 args["submission_id"] = s["statement_id"]  # an organisation's statement, not the held view
             path = url_for(endpoint, **args)
-        role = next((r for prefix, r in ROLE_OF.items() if endpoint == prefix or (prefix.endswith(".") and endpoint.startswith(prefix))), "visitor")
+        role = next(
+            (
+                r
+                for prefix, r in ROLE_OF.items()
+                if endpoint == prefix or (prefix.endswith(".") and endpoint.startswith(prefix))
+            ),
+            "visitor",
+        )
         by_role[role].append(path)
     # The pages that look different for someone: the closed consultation and its analyses, the
     # ended hearing, the chair's console, the draft report on the desk.
     closed = s["closed_slug"]
-    by_role["visitor"] += [f"/consultations/{closed}", f"/consultations/{closed}/themes", f"/consultations/{closed}/opinions",
-                           f"/consultations/{closed}/balance", f"/hearings/{s['past_hearing_id']}/transcript"]
+    by_role["visitor"] += [
+        f"/consultations/{closed}",
+        f"/consultations/{closed}/themes",
+        f"/consultations/{closed}/opinions",
+        f"/consultations/{closed}/balance",
+        f"/hearings/{s['past_hearing_id']}/transcript",
+    ]
     by_role["chair"] += [f"/hearings/{s['hearing_id']}"]
     by_role["admin"] += [f"/reports/{s['draft_report_id']}", f"/admin/consultations/{s['closed_id']}"]
     return by_role, missing

@@ -1,5 +1,6 @@
 """The demo's frozen report renders in Chromium with its charts and text alternatives, prints
 to PDF, and its package verifies on the public verification page."""
+
 import pytest
 import requests
 from playwright.sync_api import expect

@@ -1,6 +1,7 @@
 """The voting card in Chromium, with and without JavaScript: agree, disagree, pass and next, the
 progress and the header tally, the opinion map with "You" on it and its table; a reader who is
 not signed in is brought back to the card; a closed consultation does not invite votes."""
+
 import json
 import os
 import re
@@ -57,10 +58,20 @@ with app.app_context():
 def card_site():
     database_url = separate_database("cardsite")
     server = LiveServer(database_url).wait(timeout=240)
-    env = {**os.environ, "AGORA_DATABASE_URL": database_url, "AGORA_INSTANCE_PATH": server.instance,
-           "AGORA_SECRET_KEY": "live-test-secret"}
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, json.dumps(VIEWS)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "AGORA_DATABASE_URL": database_url,
+        "AGORA_INSTANCE_PATH": server.instance,
+        "AGORA_SECRET_KEY": "live-test-secret",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", SEED, PASSWORD, json.dumps(VIEWS)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(data["states"]) == {"published"}, data
@@ -106,10 +117,17 @@ def test_vote_one_view_at_a_time(browser, card_site, javascript):
         if javascript:
             assert page.url == url  # the card advanced in place
             expect(page.locator("#card-votes-total")).to_have_text(f"{total + done} votes")  # the header tally
-            message = {"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped: it comes back later."}[button]
+            message = {
+                "Agree": "Agreed.",
+                "Disagree": "Disagreed.",
+                "Pass": "Passed.",
+                "Next": "Skipped: it comes back later.",
+            }[button]
             expect(page.locator("#card-status")).to_have_text(f"{message} You have voted on {done} of 12 views.")
         else:
-            expect(page.locator(".flashes")).to_contain_text({"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped"}[button])
+            expect(page.locator(".flashes")).to_contain_text(
+                {"Agree": "Agreed.", "Disagree": "Disagreed.", "Pass": "Passed.", "Next": "Skipped"}[button]
+            )
             assert votes_in_header(page) == total + done
     # the map appeared after the first vote; "You" joins it at 7 votes
     expect(page.locator("#card-map-summary")).to_contain_text("Vote on 4 more views to appear on the map.")
@@ -130,7 +148,9 @@ def test_vote_one_view_at_a_time(browser, card_site, javascript):
     expect(page.locator("#opinion-map-you")).not_to_have_attribute("visibility", "hidden")
     expect(page.get_by_role("table", name="Opinion groups on the map").locator("tbody tr")).to_have_count(2)
     # (16 seeded voters, more once a refit places the test's own voters)
-    expect(page.locator("#opinion-map-summary")).to_have_text(re.compile(r"^\d+ participants with enough votes are on the map\. 2 opinion groups"))
+    expect(page.locator("#opinion-map-summary")).to_have_text(
+        re.compile(r"^\d+ participants with enough votes are on the map\. 2 opinion groups")
+    )
     context.close()
 
 

@@ -1,4 +1,5 @@
 """Abuse/spam scoring: the public contract and decisions on small fixed corpora. Pure: no app."""
+
 import ast
 import dataclasses
 import json
@@ -30,8 +31,10 @@ ABUSIVE = [
     "these dirty faggots should all be shot",
     "you ugly hoe, fuck off back to where you came from",
 ]
-LINK_FLOOD = ("Buy now!!! cheap pills http://pills.example.com http://pills.example.net "
-              "https://deals.example.org/offer www.cheap-pills.biz")
+LINK_FLOOD = (
+    "Buy now!!! cheap pills http://pills.example.com http://pills.example.net "
+    "https://deals.example.org/offer www.cheap-pills.biz"
+)
 
 
 MODERATOR = Moderator.load()
@@ -89,26 +92,36 @@ def test_link_flood_flagged_as_spam(m):
 
 
 def test_shouting_and_repeated_characters_have_reasons(m):
-    caps, repeated = m.score(["THIS COUNCIL HAS IGNORED OUR ROADS FOR TEN YEARS AND WE ARE TIRED",
-                              "the new park is sooooooooooo nice"])
+    caps, repeated = m.score(
+        ["THIS COUNCIL HAS IGNORED OUR ROADS FOR TEN YEARS AND WE ARE TIRED", "the new park is sooooooooooo nice"]
+    )
     assert "all_caps" in caps.reasons
     assert "repeated_chars" in repeated.reasons
     assert caps.decision == "publish" and repeated.decision == "publish"  # style alone is not spam
 
 
 SIX_LANGUAGES = {  # (abusive, ordinary civic) in each UN language; written for this test
-    "fr": ("Vous êtes des connards et des salopes, allez vous faire foutre, bande de cons",
-           "Nous devons améliorer les transports publics dans toute la région."),
-    "es": ("Eres un imbécil y un parásito, cállate y lárgate de aquí, basura",
-           "Necesitamos más escuelas y mejores hospitales en las zonas rurales del país."),
-    "ar": ("أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر",
-           "نحن بحاجة إلى مزيد من المدارس والمستشفيات في المناطق الريفية"),
-    "ru": ("Ты тупой идиот и мразь, заткнись и убирайся отсюда, урод",
-           "Нам нужно больше школ и больниц в сельских районах страны."),
-    "zh": ("你这个白痴，滚出去，你们这些垃圾都该去死",
-           "我们需要在农村地区建设更多的学校和医院。"),
-    "en": ("You are a worthless idiot, shut up and get out, you piece of trash",
-           "We need more schools and better hospitals in rural areas."),
+    "fr": (
+        "Vous êtes des connards et des salopes, allez vous faire foutre, bande de cons",
+        "Nous devons améliorer les transports publics dans toute la région.",
+    ),
+    "es": (
+        "Eres un imbécil y un parásito, cállate y lárgate de aquí, basura",
+        "Necesitamos más escuelas y mejores hospitales en las zonas rurales del país.",
+    ),
+    "ar": (
+        "أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر",
+        "نحن بحاجة إلى مزيد من المدارس والمستشفيات في المناطق الريفية",
+    ),
+    "ru": (
+        "Ты тупой идиот и мразь, заткнись и убирайся отсюда, урод",
+        "Нам нужно больше школ и больниц в сельских районах страны.",
+    ),
+    "zh": ("你这个白痴，滚出去，你们这些垃圾都该去死", "我们需要在农村地区建设更多的学校和医院。"),
+    "en": (
+        "You are a worthless idiot, shut up and get out, you piece of trash",
+        "We need more schools and better hospitals in rural areas.",
+    ),
 }
 
 
@@ -123,15 +136,21 @@ def test_abuse_is_held_and_civic_text_published_in_every_un_language(m, language
 
 
 def test_other_languages_are_never_held_on_abuse_only_on_rule_signals(m):
-    texts = ["Wewe ni mjinga na mpumbavu, nyamaza kabisa, hatutaki kusikia upuuzi wako",  # Swahili
-             "Precisamos urgentemente de mais escolas e hospitais nas zonas rurais do nosso país, obrigado."]  # Portuguese
+    texts = [
+        "Wewe ni mjinga na mpumbavu, nyamaza kabisa, hatutaki kusikia upuuzi wako",  # Swahili
+        "Precisamos urgentemente de mais escolas e hospitais nas zonas rurais do nosso país, obrigado.",
+    ]  # Portuguese
     strict = Thresholds(hold=0.0, reject=0.0)  # any abuse score at all would hold and reject
     for text, s in zip(texts, m.score(texts, thresholds=strict)):
         assert s.language in ("sw", "pt"), (text, s)
         assert "unsupported_language" in s.reasons and "abuse" not in s.reasons
         assert s.decision == "publish", (text, s)
-    flood = m.score(["Compre agora http://a.example.com http://b.example.com http://c.example.com "
-                     "http://d.example.com oferta especial para todos os cidadãos da região"])[0]
+    flood = m.score(
+        [
+            "Compre agora http://a.example.com http://b.example.com http://c.example.com "
+            "http://d.example.com oferta especial para todos os cidadãos da região"
+        ]
+    )[0]
     assert "unsupported_language" in flood.reasons and "link_flood" in flood.reasons
     assert flood.decision in ("hold", "reject")
 
@@ -170,9 +189,21 @@ def test_assess_adds_app_context(m):
 
 
 BAD_INPUTS = [
-    "", " ", "\n\t", None, 12345, b"bytes", "\x00\x01\x02\x1b[31m", "a" * 200_000, "😀" * 50,
-    "<script>alert('x')</script><img src=x onerror=alert(1)>", "\ud800\udfff lone surrogates \ud800",
-    "مرحبا hello 你好 привет שלום", "‮reversed‬", "http://" * 500, "&amp;&lt;&#128514;" * 100,
+    "",
+    " ",
+    "\n\t",
+    None,
+    12345,
+    b"bytes",
+    "\x00\x01\x02\x1b[31m",
+    "a" * 200_000,
+    "😀" * 50,
+    "<script>alert('x')</script><img src=x onerror=alert(1)>",
+    "\ud800\udfff lone surrogates \ud800",
+    "مرحبا hello 你好 привет שלום",
+    "‮reversed‬",
+    "http://" * 500,
+    "&amp;&lt;&#128514;" * 100,
 ]
 
 

@@ -1,5 +1,6 @@
 """The embedding process answers exactly what embedding in-process would, survives bad batches,
 comes back after it is killed, and says clearly when it cannot answer at all."""
+
 import io
 import json
 import os

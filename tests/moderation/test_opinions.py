@@ -1,4 +1,5 @@
 """Opinion groups: planted groups, consensus, divisive statements and the degenerate inputs."""
+
 import json
 
 import numpy as np
@@ -196,8 +197,13 @@ def test_groups_do_not_depend_on_the_seed():
 def test_three_planted_groups_are_found():
     rng = np.random.default_rng(3)
     stance = rng.choice([1, -1], size=(3, 30))
-    votes = [(f"{g}-{i}", s, int(stance[g, s]) if rng.random() > 0.1 else -int(stance[g, s]))
-             for g in range(3) for i in range(40) for s in range(30) if rng.random() < 0.7]
+    votes = [
+        (f"{g}-{i}", s, int(stance[g, s]) if rng.random() > 0.1 else -int(stance[g, s]))
+        for g in range(3)
+        for i in range(40)
+        for s in range(30)
+        if rng.random() < 0.7
+    ]
     op = opinions.fit(votes)
     assert len(op.group_sizes) == 3
     for g in range(3):

@@ -1,4 +1,5 @@
 """Near-duplicate campaigns and posting floods. Pure: no app."""
+
 import json
 import random
 from datetime import UTC
@@ -6,8 +7,10 @@ from datetime import UTC
 from moderation.neardup import NearDuplicateIndex
 from moderation.rules import FloodTracker, signals
 
-BASE = ("We demand that the ministry stops the construction of the new dam on the river, "
-        "because it will flood three villages and destroy the farmland of thousands of families.")
+BASE = (
+    "We demand that the ministry stops the construction of the new dam on the river, "
+    "because it will flood three villages and destroy the farmland of thousands of families."
+)
 OTHER = [
     "Public libraries should stay open later on weekdays so working parents can use them.",
     "Small farmers need fair prices and access to credit to adapt to drought.",

@@ -1,4 +1,5 @@
 """Themes: structure and behaviour on small fixed corpora (quality figures live in evaluate_themes)."""
+
 import json
 import subprocess
 import sys
@@ -186,8 +187,13 @@ def test_default_backend_never_imports_torch():
         f"ts = themes.fit({CORPUS!r}); themes.place(ts, ['water']); "
         "print('torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -255,8 +261,10 @@ def test_names_are_phrases_from_the_themes_own_views_in_each_language(six):
     texts, topics, languages, ts = six
     water = ts.theme(ts.assignments[0])
     assert set(water.labels) == {"en", "fr", "es", "ar", "zh", "ru"}
-    own = {lang: " ".join(t for t, language, top in zip(texts, languages, topics) if language == lang and top == 0)
-           for lang in water.labels}
+    own = {
+        lang: " ".join(t for t, language, top in zip(texts, languages, topics) if language == lang and top == 0)
+        for lang in water.labels
+    }
     for lang, name in water.labels.items():
         assert name in own[lang], (lang, name)  # taken from the theme's own views in that language
         assert " · " not in name
@@ -272,8 +280,9 @@ def test_quotes_cover_the_themes_languages(six):
 def test_place_a_new_view_in_any_language(six):
     texts, topics, languages, ts = six
     water, school, internet = (ts.assignments[topics.index(t)] for t in range(3))
-    placed = themes.place(ts, ["Il n'y a pas d'eau potable au village", "老师太少了，学校缺人",
-                               "Мобильный интернет очень дорогой"])
+    placed = themes.place(
+        ts, ["Il n'y a pas d'eau potable au village", "老师太少了，学校缺人", "Мобильный интернет очень дорогой"]
+    )
     assert placed == [water, school, internet]
 
 

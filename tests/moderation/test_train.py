@@ -1,4 +1,5 @@
 """Retraining from moderators' decisions: promoted only without regression. Pure: no app (~20 s)."""
+
 import dataclasses
 
 import pytest

@@ -1,4 +1,5 @@
 """The API v1 blueprint and how a caller is authenticated (the routes are in ``routes`` and ``reports``)."""
+
 from flask import Blueprint, g, request
 from flask_login import current_user
 
@@ -38,4 +39,3 @@ def require_user():
     if g.api_user is None:
         raise Unauthorized("Sign in or send a personal API token to do this.")
     return g.api_user
-

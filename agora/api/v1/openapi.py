@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of API v1; a test checks it against the URL map and real responses."""
+
 from agora.services.sanitize import VISIBLE_TEXT_PATTERN
 
 ERROR = {
@@ -69,23 +70,34 @@ REPORT_SUMMARY = {
     "type": "object",
     "required": ["id", "title", "version", "consultation_id", "sha256", "frozen_at"],
     "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}, "version": {"type": "integer"},
-        "consultation_id": {"type": "integer"}, "hearing_id": {"type": ["integer", "null"]},
-        "supersedes": {"type": ["integer", "null"]}, "sha256": {"type": "string"}, "frozen_at": {"type": "string"},
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "version": {"type": "integer"},
+        "consultation_id": {"type": "integer"},
+        "hearing_id": {"type": ["integer", "null"]},
+        "supersedes": {"type": ["integer", "null"]},
+        "sha256": {"type": "string"},
+        "frozen_at": {"type": "string"},
     },
 }
 VERIFICATION = {
     "type": "object",
     "required": ["ok", "message", "problems"],
     "properties": {
-        "ok": {"type": "boolean"}, "report_id": {"type": ["integer", "null"]}, "message": {"type": "string"},
-        "problems": {"type": "array", "items": {"type": "string"}}, "checked": {"type": "array", "items": {"type": "string"}},
+        "ok": {"type": "boolean"},
+        "report_id": {"type": ["integer", "null"]},
+        "message": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "string"}},
+        "checked": {"type": "array", "items": {"type": "string"}},
     },
 }
 
 
 def _error(description):
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _ok(description, schema):
@@ -107,9 +119,13 @@ def spec(base: str = "/api/v1") -> dict:
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         {"name": "language", "in": "query", "schema": {"type": "string"}},
         {"name": "constituency", "in": "query", "schema": {"type": "string"}},
-        {"name": "q", "in": "query", "description": "Search: views that mean the same as these words, in any "
-         "language, or contain them; best first (sort, language and constituency then do not apply).",
-         "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": VISIBLE_TEXT_PATTERN}},
+        {
+            "name": "q",
+            "in": "query",
+            "description": "Search: views that mean the same as these words, in any "
+            "language, or contain them; best first (sort, language and constituency then do not apply).",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": VISIBLE_TEXT_PATTERN},
+        },
     ]
     return {
         "openapi": "3.1.0",
@@ -123,8 +139,14 @@ def spec(base: str = "/api/v1") -> dict:
         "servers": [{"url": base}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR, "Consultation": CONSULTATION, "Submission": SUBMISSION, "Votes": VOTES,
-                        "ReportSummary": REPORT_SUMMARY, "Verification": VERIFICATION},
+            "schemas": {
+                "Error": ERROR,
+                "Consultation": CONSULTATION,
+                "Submission": SUBMISSION,
+                "Votes": VOTES,
+                "ReportSummary": REPORT_SUMMARY,
+                "Verification": VERIFICATION,
+            },
         },
         "paths": {
             "/consultations": {
@@ -132,11 +154,29 @@ def spec(base: str = "/api/v1") -> dict:
                     "operationId": "listConsultations",
                     "summary": "Consultations that are open, closed or reported (never drafts)",
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "closed", "reported"]}},
-                        {"name": "stage", "in": "query", "schema": {"type": "string", "enum": ["round_table", "conference", "partnership", "hearing"]}},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["open", "closed", "reported"]},
+                        },
+                        {
+                            "name": "stage",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["round_table", "conference", "partnership", "hearing"],
+                            },
+                        },
                     ],
                     "responses": {
-                        "200": _ok("The consultations", {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("Consultation")}}}),
+                        "200": _ok(
+                            "The consultations",
+                            {
+                                "type": "object",
+                                "required": ["items"],
+                                "properties": {"items": {"type": "array", "items": _ref("Consultation")}},
+                            },
+                        ),
                         "422": _error("Unknown filter value"),
                     },
                 }
@@ -145,7 +185,10 @@ def spec(base: str = "/api/v1") -> dict:
                 "get": {
                     "operationId": "getConsultation",
                     "parameters": [_id_param("consultation_id")],
-                    "responses": {"200": _ok("The consultation with its briefing", _ref("Consultation")), "404": _error("No such consultation")},
+                    "responses": {
+                        "200": _ok("The consultation with its briefing", _ref("Consultation")),
+                        "404": _error("No such consultation"),
+                    },
                 }
             },
             "/consultations/{consultation_id}/submissions": {
@@ -178,18 +221,33 @@ def spec(base: str = "/api/v1") -> dict:
                     "security": [{"bearer": []}],
                     "parameters": [
                         _id_param("consultation_id"),
-                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                         "description": "Retrying with the same key returns the first submission instead of a duplicate."},
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                            "description": "Retrying with the same key returns the first submission instead of a duplicate.",
+                        },
                     ],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["text"], "additionalProperties": False,
-                            "properties": {"text": {
-                                "type": "string", "minLength": 1, "maxLength": 5000, "pattern": VISIBLE_TEXT_PATTERN,
-                                "description": "Plain text with at least one character that is not whitespace or a control character",
-                            }},
-                        }}},
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["text"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "text": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            "maxLength": 5000,
+                                            "pattern": VISIBLE_TEXT_PATTERN,
+                                            "description": "Plain text with at least one character that is not whitespace or a control character",
+                                        }
+                                    },
+                                }
+                            }
+                        },
                     },
                     "responses": {
                         "201": _ok("Stored (state says whether it is published or held)", _ref("Submission")),
@@ -208,7 +266,10 @@ def spec(base: str = "/api/v1") -> dict:
                 "get": {
                     "operationId": "getSubmission",
                     "parameters": [_id_param("submission_id")],
-                    "responses": {"200": _ok("A published view, or your own in any state", _ref("Submission")), "404": _error("No such view")},
+                    "responses": {
+                        "200": _ok("A published view, or your own in any state", _ref("Submission")),
+                        "404": _error("No such view"),
+                    },
                 }
             },
             "/submissions/{submission_id}/vote": {
@@ -219,17 +280,32 @@ def spec(base: str = "/api/v1") -> dict:
                     "parameters": [_id_param("submission_id")],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["vote"], "additionalProperties": False,
-                            "properties": {"vote": {"type": "string", "enum": ["agree", "disagree", "pass"]}},
-                        }}},
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["vote"],
+                                    "additionalProperties": False,
+                                    "properties": {"vote": {"type": "string", "enum": ["agree", "disagree", "pass"]}},
+                                }
+                            }
+                        },
                     },
                     "responses": {
-                        "200": _ok("The new tallies", {
-                            "type": "object", "required": ["id", "vote", "agree", "disagree", "pass"],
-                            "properties": {"id": {"type": "integer"}, "vote": {"type": "string"},
-                                           "agree": {"type": "integer"}, "disagree": {"type": "integer"}, "pass": {"type": "integer"}},
-                        }),
+                        "200": _ok(
+                            "The new tallies",
+                            {
+                                "type": "object",
+                                "required": ["id", "vote", "agree", "disagree", "pass"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "vote": {"type": "string"},
+                                    "agree": {"type": "integer"},
+                                    "disagree": {"type": "integer"},
+                                    "pass": {"type": "integer"},
+                                },
+                            },
+                        ),
                         "400": _error("Malformed JSON"),
                         "401": _error("Not signed in"),
                         "404": _error("No such published view"),
@@ -240,31 +316,83 @@ def spec(base: str = "/api/v1") -> dict:
                 }
             },
             "/reports": {
-                "get": {"operationId": "listReports", "summary": "Frozen reports",
-                        "responses": {"200": _ok("Frozen reports", {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("ReportSummary")}}})}}
+                "get": {
+                    "operationId": "listReports",
+                    "summary": "Frozen reports",
+                    "responses": {
+                        "200": _ok(
+                            "Frozen reports",
+                            {
+                                "type": "object",
+                                "required": ["items"],
+                                "properties": {"items": {"type": "array", "items": _ref("ReportSummary")}},
+                            },
+                        )
+                    },
+                }
             },
             "/reports/{report_id}": {
-                "get": {"operationId": "getReport", "summary": "A frozen report with its canonical content",
-                        "parameters": [_id_param("report_id")],
-                        "responses": {"200": _ok("The report", {"allOf": [_ref("ReportSummary"), {"type": "object", "required": ["content"], "properties": {"content": {"type": "object"}}}]}),
-                                      "404": _error("No frozen report with this number")}}
+                "get": {
+                    "operationId": "getReport",
+                    "summary": "A frozen report with its canonical content",
+                    "parameters": [_id_param("report_id")],
+                    "responses": {
+                        "200": _ok(
+                            "The report",
+                            {
+                                "allOf": [
+                                    _ref("ReportSummary"),
+                                    {
+                                        "type": "object",
+                                        "required": ["content"],
+                                        "properties": {"content": {"type": "object"}},
+                                    },
+                                ]
+                            },
+                        ),
+                        "404": _error("No frozen report with this number"),
+                    },
+                }
             },
             "/reports/{report_id}/package": {
-                "get": {"operationId": "getReportPackage", "summary": "The transmission package (zip: JSON, HTML, PDF, CSV tables, manifest of hashes)",
-                        "parameters": [_id_param("report_id")],
-                        "responses": {"200": {"description": "The package", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                                      "404": _error("No frozen report with this number")}}
+                "get": {
+                    "operationId": "getReportPackage",
+                    "summary": "The transmission package (zip: JSON, HTML, PDF, CSV tables, manifest of hashes)",
+                    "parameters": [_id_param("report_id")],
+                    "responses": {
+                        "200": {
+                            "description": "The package",
+                            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        "404": _error("No frozen report with this number"),
+                    },
+                }
             },
             "/reports/{report_id}/verify": {
-                "get": {"operationId": "verifyReport", "summary": "Check that a stored report still matches its frozen SHA-256",
-                        "parameters": [_id_param("report_id")],
-                        "responses": {"200": _ok("The verdict", _ref("Verification")), "404": _error("Not a report number")}}
+                "get": {
+                    "operationId": "verifyReport",
+                    "summary": "Check that a stored report still matches its frozen SHA-256",
+                    "parameters": [_id_param("report_id")],
+                    "responses": {
+                        "200": _ok("The verdict", _ref("Verification")),
+                        "404": _error("Not a report number"),
+                    },
+                }
             },
             "/reports/verify": {
-                "post": {"operationId": "verifyPackage", "summary": "Check an uploaded package against what was frozen",
-                         "requestBody": {"required": True, "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                         "responses": {"200": _ok("The verdict, naming every file that changed", _ref("Verification")),
-                                       "413": _error("Package too large"), "422": _error("Not a zip body")}}
+                "post": {
+                    "operationId": "verifyPackage",
+                    "summary": "Check an uploaded package against what was frozen",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "responses": {
+                        "200": _ok("The verdict, naming every file that changed", _ref("Verification")),
+                        "413": _error("Package too large"),
+                        "422": _error("Not a zip body"),
+                    },
+                }
             },
             "/openapi.json": {
                 "get": {"operationId": "openapi", "responses": {"200": {"description": "This document"}}}

@@ -1,4 +1,5 @@
 """API v1 for reports: list, get the frozen JSON, download the package, verify."""
+
 import json
 
 from flask import Response, request
@@ -10,8 +11,13 @@ from agora.services.reporting import reports
 
 def _summary(report) -> dict:
     return {
-        "id": report.id, "title": report.title, "version": report.version, "consultation_id": report.consultation_id,
-        "hearing_id": report.hearing_id, "supersedes": report.supersedes_id, "sha256": report.sha256,
+        "id": report.id,
+        "title": report.title,
+        "version": report.version,
+        "consultation_id": report.consultation_id,
+        "hearing_id": report.hearing_id,
+        "supersedes": report.supersedes_id,
+        "sha256": report.sha256,
         "frozen_at": report.frozen_at.isoformat() + "Z" if report.frozen_at else None,
     }
 
@@ -30,14 +36,22 @@ def get_report(report_id):
 @bp.get("/reports/<int:report_id>/package")
 def get_package(report_id):
     report = reports.readable(report_id)
-    return Response(report.package, mimetype="application/zip",
-                    headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}-package.zip"})
+    return Response(
+        report.package,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=agora-report-{report.id}-package.zip"},
+    )
 
 
 @bp.get("/reports/<int:report_id>/verify")
 def verify_stored(report_id):
     result = reports.verify_report(report_id)
-    return {"ok": result.ok, "report_id": result.report_id, "message": result.message, "problems": list(result.problems)}
+    return {
+        "ok": result.ok,
+        "report_id": result.report_id,
+        "message": result.message,
+        "problems": list(result.problems),
+    }
 
 
 @bp.post("/reports/verify")
@@ -49,4 +63,10 @@ def verify_upload():
     if len(data) > reports.MAX_PACKAGE_BYTES:
         raise TooLarge("Packages are limited to 50 MB.")
     result = reports.verify_package(data)
-    return {"ok": result.ok, "report_id": result.report_id, "message": result.message, "problems": list(result.problems), "checked": list(result.checked)}
+    return {
+        "ok": result.ok,
+        "report_id": result.report_id,
+        "message": result.message,
+        "problems": list(result.problems),
+        "checked": list(result.checked),
+    }

@@ -1,4 +1,5 @@
 """API v1 routes: thin parsers around services."""
+
 import json
 
 from flask import current_app, g, request, url_for
@@ -85,7 +86,10 @@ def list_submissions(consultation_id):
     consultation = _public_consultation(consultation_id)
     if "q" in request.args:  # by meaning and words, best first
         page = search.search(
-            consultation.id, request.args["q"], page=int_arg("page", 1, 1, 1_000_000), per_page=int_arg("per_page", 20, 1, 100)
+            consultation.id,
+            request.args["q"],
+            page=int_arg("page", 1, 1, 1_000_000),
+            per_page=int_arg("per_page", 20, 1, 100),
         )
     else:
         page = submissions.list_published(

@@ -1,5 +1,6 @@
 """Models to JSON for API v1. Authors are shown by display name only; profiles stay private
 unless the author chose to show their constituency with their views."""
+
 from agora.services.participation.submissions import shown_profile
 from agora.services.sanitize import render_text
 

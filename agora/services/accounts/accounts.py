@@ -1,4 +1,5 @@
 """Accounts: registration, sign-in, profiles, roles and personal API tokens."""
+
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -34,9 +35,7 @@ def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ())
     """Length, then zxcvbn: refuses common and breached-list passwords (its frequency lists
     include the most common leaked passwords) and ones built from the user's own name or email."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise Invalid(
-            f"Please choose a password of at least {MIN_PASSWORD} characters.", field="password"
-        )
+        raise Invalid(f"Please choose a password of at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > MAX_PASSWORD:
         raise Invalid(f"Passwords are limited to {MAX_PASSWORD} characters.", field="password")
     from zxcvbn import zxcvbn
@@ -54,7 +53,9 @@ def register(email: object, password: str, display_name: object) -> User:
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict("An account with this email already exists.", field="email")
     # Werkzeug's default is scrypt, a memory-hard hash.
-    user = User(email=email, password_hash=generate_password_hash(password), display_name=name, password_changed_at=utcnow())
+    user = User(
+        email=email, password_hash=generate_password_hash(password), display_name=name, password_changed_at=utcnow()
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -139,7 +140,9 @@ def start_session(user: User) -> str:
     """Record a new signed-in session; the user's get_id() (what Flask-Login puts in the session
     and remember-me cookies) now carries its random id, of which only a hash is stored."""
     sid = secrets.token_urlsafe(24)
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.created_at < utcnow() - SESSION_MAX_AGE))
+    db.session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.created_at < utcnow() - SESSION_MAX_AGE)
+    )
     db.session.add(UserSession(id_hash=_hash_token(sid), user_id=user.id))
     db.session.commit()
     user.session_id = sid
@@ -182,7 +185,11 @@ def user_for_pending(token: str) -> User | None:
 _SESSION_USER = (
     select(User)
     .join(UserSession, UserSession.user_id == User.id)
-    .where(User.id == bindparam("user_id"), UserSession.id_hash == bindparam("id_hash"), UserSession.created_at >= bindparam("since"))
+    .where(
+        User.id == bindparam("user_id"),
+        UserSession.id_hash == bindparam("id_hash"),
+        UserSession.created_at >= bindparam("since"),
+    )
 )
 
 
@@ -192,7 +199,9 @@ def user_for_session(token: str) -> User | None:
     user_id, version, sid = (str(token).split(":") + ["", ""])[:3]
     if not user_id.isdigit() or not version.isdigit() or not sid or len(sid) > 64:
         return None
-    user = db.session.scalar(_SESSION_USER, {"user_id": int(user_id), "id_hash": _hash_token(sid), "since": utcnow() - SESSION_MAX_AGE})
+    user = db.session.scalar(
+        _SESSION_USER, {"user_id": int(user_id), "id_hash": _hash_token(sid), "since": utcnow() - SESSION_MAX_AGE}
+    )
     user = _account(user, version)
     if user is not None:
         user.session_id = sid
@@ -200,6 +209,7 @@ def user_for_session(token: str) -> User | None:
 
 
 # --- two-factor authentication (TOTP) for moderators, chairs and admins ------------------
+
 
 def totp_provisioning(user: User, secret: str) -> str:
     import pyotp
@@ -238,29 +248,58 @@ def verify_totp_code(secret: str, code: object) -> bool:
 
 # --- privacy: export and deletion --------------------------------------------------------
 
+
 def export_data(user: User) -> dict:
     """Everything we hold about the user, as JSON-able data."""
     from agora.models import Flag, Submission, Vote
 
-    submissions = db.session.scalars(select(Submission).where(Submission.author_id == user.id).order_by(Submission.id)).all()
-    votes = db.session.execute(select(Vote.submission_id, Vote.value, Vote.created_at).where(Vote.user_id == user.id).order_by(Vote.id)).all()
+    submissions = db.session.scalars(
+        select(Submission).where(Submission.author_id == user.id).order_by(Submission.id)
+    ).all()
+    votes = db.session.execute(
+        select(Vote.submission_id, Vote.value, Vote.created_at).where(Vote.user_id == user.id).order_by(Vote.id)
+    ).all()
     flags = db.session.scalars(select(Flag).where(Flag.user_id == user.id)).all()
     iso = lambda d: d.isoformat() + "Z" if d else None  # noqa: E731
     return {
         "account": {
-            "id": user.id, "email": user.email, "display_name": user.display_name, "created_at": iso(user.created_at),
-            "constituency": user.constituency, "country": user.country, "gender": user.gender,
-            "languages": user.languages, "locale": user.locale, "show_constituency": user.show_constituency, "two_factor": bool(user.totp_secret),
-            "roles": [{"role": r.role, "consultation_id": r.consultation_id, "hearing_id": r.hearing_id} for r in user.roles],
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "created_at": iso(user.created_at),
+            "constituency": user.constituency,
+            "country": user.country,
+            "gender": user.gender,
+            "languages": user.languages,
+            "locale": user.locale,
+            "show_constituency": user.show_constituency,
+            "two_factor": bool(user.totp_secret),
+            "roles": [
+                {"role": r.role, "consultation_id": r.consultation_id, "hearing_id": r.hearing_id} for r in user.roles
+            ],
         },
         "submissions": [
-            {"id": s.id, "consultation_id": s.consultation_id, "hearing_id": s.hearing_id, "text": s.text, "state": s.state,
-             "channel": s.channel, "created_at": iso(s.created_at), "constituency": s.constituency, "country": s.country,
-             "gender": s.gender}
+            {
+                "id": s.id,
+                "consultation_id": s.consultation_id,
+                "hearing_id": s.hearing_id,
+                "text": s.text,
+                "state": s.state,
+                "channel": s.channel,
+                "created_at": iso(s.created_at),
+                "constituency": s.constituency,
+                "country": s.country,
+                "gender": s.gender,
+            }
             for s in submissions
         ],
-        "votes": [{"submission_id": sid, "vote": {1: "agree", -1: "disagree", 0: "pass"}[v], "at": iso(at)} for sid, v, at in votes],
-        "reports_of_views": [{"submission_id": f.submission_id, "reason": f.reason, "at": iso(f.created_at)} for f in flags],
+        "votes": [
+            {"submission_id": sid, "vote": {1: "agree", -1: "disagree", 0: "pass"}[v], "at": iso(at)}
+            for sid, v, at in votes
+        ],
+        "reports_of_views": [
+            {"submission_id": f.submission_id, "reason": f.reason, "at": iso(f.created_at)} for f in flags
+        ],
         "api_tokens": [{"name": t.name, "created_at": iso(t.created_at)} for t in tokens_of(user)],
         "note": "IP addresses are not stored; rate limits keep counters for at most a day.",
     }
@@ -447,7 +486,8 @@ def revoke_token(user: User, token_id: int) -> None:
 def tokens_of(user: User) -> list[ApiToken]:
     return list(
         db.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .order_by(ApiToken.created_at.desc())
         )
     )

@@ -8,6 +8,7 @@ sent; a failure is logged with the server's answer and retried with backoff; aft
 ``agora mail retry``), never dropped. Each recipient gets at most ``MAIL_PER_RECIPIENT_PER_HOUR``
 emails an hour; the rest wait for the next hour.
 """
+
 import logging
 import smtplib
 import ssl
@@ -35,6 +36,7 @@ STALE_SENDING = timedelta(minutes=15)  # a row left "sending" by a job that died
 
 # --- rendering --------------------------------------------------------------------------
 
+
 def _locale_of(user: User) -> str:
     if user.locale is not None and user.locale in current_app.config["LANGUAGES"]:
         return user.locale
@@ -52,16 +54,28 @@ def render(user: User, items: list[Notification], *, digest: bool) -> OutgoingEm
         token = notifications.unsubscribe_token(user.id)
         unsubscribe_url = notifications.absolute(url_for("notifications.unsubscribe", token=token))
         values = {
-            "user": user, "items": described, "absolute": notifications.absolute, "digest": digest,
-            "unsubscribe_url": unsubscribe_url, "preferences_url": notifications.absolute(url_for("notifications.preferences")),
-            "locale": locale, "direction": "rtl" if locale in ("ar", "he", "fa", "ur") else "ltr",
+            "user": user,
+            "items": described,
+            "absolute": notifications.absolute,
+            "digest": digest,
+            "unsubscribe_url": unsubscribe_url,
+            "preferences_url": notifications.absolute(url_for("notifications.preferences")),
+            "locale": locale,
+            "direction": "rtl" if locale in ("ar", "he", "fa", "ur") else "ltr",
         }
         # in a template: the catalogue extraction keeps plurals from templates (scripts/translations.py)
-        subject = " ".join(render_template(
-            "notifications/email_subject.html", digest=digest, count=len(described), text=_shorten(described[0].text, 120)
-        ).split())
+        subject = " ".join(
+            render_template(
+                "notifications/email_subject.html",
+                digest=digest,
+                count=len(described),
+                text=_shorten(described[0].text, 120),
+            ).split()
+        )
         return OutgoingEmail(
-            user_id=user.id, to_address=user.email, subject=subject,
+            user_id=user.id,
+            to_address=user.email,
+            subject=subject,
             text_body=render_template("notifications/email.txt", **values),
             html_body=render_template("notifications/email.html", **values),
             unsubscribe_url=unsubscribe_url,
@@ -76,16 +90,25 @@ def _claim_notifications(ids: list[int], state: str) -> list[int]:
     """Take these notifications out of ``state`` for this run; others running at once get none of them."""
     claimed = []
     for notification_id in ids:
-        if cast(CursorResult, db.session.execute(  # an UPDATE's result
-            update(Notification).where(Notification.id == notification_id, Notification.email_state == state).values(email_state="sent")
-        )).rowcount:
+        if cast(
+            CursorResult,
+            db.session.execute(  # an UPDATE's result
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.email_state == state)
+                .values(email_state="sent")
+            ),
+        ).rowcount:
             claimed.append(notification_id)
     return claimed
 
 
 def queue_singles() -> int:
     """One email per notification waiting in state "queued"."""
-    ids = list(db.session.scalars(select(Notification.id).where(Notification.email_state == "queued").order_by(Notification.id).limit(BATCH)))
+    ids = list(
+        db.session.scalars(
+            select(Notification.id).where(Notification.email_state == "queued").order_by(Notification.id).limit(BATCH)
+        )
+    )
     made = 0
     for notification_id in _claim_notifications(ids, "queued"):
         notification = db.session.get(Notification, notification_id)
@@ -107,7 +130,8 @@ def queue_digests(now: datetime | None = None) -> int:
     due_before = now - timedelta(hours=DIGEST_HOURS)
     rows = db.session.execute(
         select(Notification.user_id, func.min(Notification.created_at))
-        .where(Notification.email_state == "digest").group_by(Notification.user_id)
+        .where(Notification.email_state == "digest")
+        .group_by(Notification.user_id)
     ).all()
     made = 0
     for user_id, oldest in rows:
@@ -115,15 +139,21 @@ def queue_digests(now: datetime | None = None) -> int:
         last = settings.digest_sent_at if settings else None
         if (last or oldest) > due_before:
             continue
-        ids = list(db.session.scalars(
-            select(Notification.id).where(Notification.user_id == user_id, Notification.email_state == "digest").order_by(Notification.id)
-        ))
+        ids = list(
+            db.session.scalars(
+                select(Notification.id)
+                .where(Notification.user_id == user_id, Notification.email_state == "digest")
+                .order_by(Notification.id)
+            )
+        )
         claimed = _claim_notifications(ids, "digest")
         user = db.session.get(User, user_id)
         if not claimed or user is None or not user.email:
             db.session.commit()
             continue
-        items = list(db.session.scalars(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)))
+        items = list(
+            db.session.scalars(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id))
+        )
         db.session.add(render(user, items, digest=True))
         settings = settings or NotificationSettings(user_id=user_id)
         settings.digest_sent_at = now
@@ -134,6 +164,7 @@ def queue_digests(now: datetime | None = None) -> int:
 
 
 # --- sending ----------------------------------------------------------------------------
+
 
 def message_for(email: OutgoingEmail) -> EmailMessage:
     """The MIME message: text and HTML alternatives; RFC 8058 one-click unsubscribe headers."""
@@ -175,7 +206,9 @@ def _sent_last_hour(user_ids: set[int], now: datetime) -> defaultdict[int, list[
     sent: defaultdict[int, list[datetime]] = defaultdict(list)
     for user_id, sent_at in db.session.execute(
         select(OutgoingEmail.user_id, OutgoingEmail.sent_at)
-        .where(OutgoingEmail.user_id.in_(user_ids or {-1}), OutgoingEmail.state == "sent", OutgoingEmail.sent_at >= since)
+        .where(
+            OutgoingEmail.user_id.in_(user_ids or {-1}), OutgoingEmail.state == "sent", OutgoingEmail.sent_at >= since
+        )
         .order_by(OutgoingEmail.sent_at)
     ):
         if user_id is not None and sent_at is not None:  # always, by the WHERE: the columns are nullable
@@ -191,12 +224,19 @@ def send_due(now: datetime | None = None) -> dict:
     if not config.get("SMTP_HOST"):
         return outcome
     db.session.execute(
-        update(OutgoingEmail).where(OutgoingEmail.state == "sending", OutgoingEmail.next_attempt_at < now - STALE_SENDING).values(state="queued")
+        update(OutgoingEmail)
+        .where(OutgoingEmail.state == "sending", OutgoingEmail.next_attempt_at < now - STALE_SENDING)
+        .values(state="queued")
     )
     db.session.commit()
-    due = list(db.session.scalars(
-        select(OutgoingEmail).where(OutgoingEmail.state == "queued", OutgoingEmail.next_attempt_at <= now).order_by(OutgoingEmail.id).limit(BATCH)
-    ))
+    due = list(
+        db.session.scalars(
+            select(OutgoingEmail)
+            .where(OutgoingEmail.state == "queued", OutgoingEmail.next_attempt_at <= now)
+            .order_by(OutgoingEmail.id)
+            .limit(BATCH)
+        )
+    )
     if not due:
         return outcome
     limit = config["MAIL_PER_RECIPIENT_PER_HOUR"]
@@ -208,12 +248,22 @@ def send_due(now: datetime | None = None) -> dict:
             if limit and len(stamps) >= limit:
                 email.next_attempt_at = stamps[-limit] + timedelta(hours=1)
                 outcome["deferred"] += 1
-                log.info("email %s to user %s waits until %s: %d sent in the last hour", email.id, email.user_id, email.next_attempt_at, len(stamps))
+                log.info(
+                    "email %s to user %s waits until %s: %d sent in the last hour",
+                    email.id,
+                    email.user_id,
+                    email.next_attempt_at,
+                    len(stamps),
+                )
                 continue
-            claimed = cast(CursorResult, db.session.execute(  # an UPDATE's result
-                update(OutgoingEmail).where(OutgoingEmail.id == email.id, OutgoingEmail.state == "queued")
-                .values(state="sending", attempts=OutgoingEmail.attempts + 1, next_attempt_at=now)
-            )).rowcount
+            claimed = cast(
+                CursorResult,
+                db.session.execute(  # an UPDATE's result
+                    update(OutgoingEmail)
+                    .where(OutgoingEmail.id == email.id, OutgoingEmail.state == "queued")
+                    .values(state="sending", attempts=OutgoingEmail.attempts + 1, next_attempt_at=now)
+                ),
+            ).rowcount
             db.session.commit()
             if not claimed:
                 continue
@@ -230,12 +280,27 @@ def send_due(now: datetime | None = None) -> dict:
                 if email.attempts >= config["MAIL_MAX_ATTEMPTS"]:
                     email.state = "failed"
                     outcome["failed"] += 1
-                    log.error("email %s to user %s failed for good after %d attempts: %s", email.id, email.user_id, email.attempts, why)
+                    log.error(
+                        "email %s to user %s failed for good after %d attempts: %s",
+                        email.id,
+                        email.user_id,
+                        email.attempts,
+                        why,
+                    )
                 else:
                     email.state = "queued"
-                    email.next_attempt_at = now + timedelta(seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (email.attempts - 1))
+                    email.next_attempt_at = now + timedelta(
+                        seconds=config["MAIL_RETRY_SECONDS"] * 2 ** (email.attempts - 1)
+                    )
                     outcome["retry"] += 1
-                    log.warning("email %s to user %s not sent (attempt %d), retried at %s: %s", email.id, email.user_id, email.attempts, email.next_attempt_at, why)
+                    log.warning(
+                        "email %s to user %s not sent (attempt %d), retried at %s: %s",
+                        email.id,
+                        email.user_id,
+                        email.attempts,
+                        email.next_attempt_at,
+                        why,
+                    )
             else:
                 email.state, email.sent_at, email.last_error = "sent", utcnow(), None
                 stamps.append(email.sent_at)
@@ -268,7 +333,9 @@ def process(now: datetime | None = None, *, wait: bool = True) -> dict:
             totals[key] += value
         if not wait or now is not None:
             break
-        upcoming = db.session.scalar(select(func.min(OutgoingEmail.next_attempt_at)).where(OutgoingEmail.state == "queued"))
+        upcoming = db.session.scalar(
+            select(func.min(OutgoingEmail.next_attempt_at)).where(OutgoingEmail.state == "queued")
+        )
         pause = (upcoming - utcnow()).total_seconds() if upcoming else None
         if pause is None or pause > current_app.config["MAIL_WAIT_SECONDS"]:
             break
@@ -277,17 +344,33 @@ def process(now: datetime | None = None, *, wait: bool = True) -> dict:
 
 
 def failed(limit: int = 100) -> list[OutgoingEmail]:
-    return list(db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.state == "failed").order_by(OutgoingEmail.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(OutgoingEmail).where(OutgoingEmail.state == "failed").order_by(OutgoingEmail.id.desc()).limit(limit)
+        )
+    )
 
 
 def retry_failed() -> int:
     """Put every failed email back in the queue with fresh attempts (after fixing the server)."""
-    changed = cast(CursorResult, db.session.execute(  # an UPDATE's result
-        update(OutgoingEmail).where(OutgoingEmail.state == "failed").values(state="queued", attempts=0, next_attempt_at=utcnow())
-    )).rowcount
+    changed = cast(
+        CursorResult,
+        db.session.execute(  # an UPDATE's result
+            update(OutgoingEmail)
+            .where(OutgoingEmail.state == "failed")
+            .values(state="queued", attempts=0, next_attempt_at=utcnow())
+        ),
+    ).rowcount
     db.session.commit()
     return changed
 
 
 def pending_count() -> int:
-    return db.session.scalar(select(func.count(OutgoingEmail.id)).where(or_(OutgoingEmail.state == "queued", OutgoingEmail.state == "sending"))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(OutgoingEmail.id)).where(
+                or_(OutgoingEmail.state == "queued", OutgoingEmail.state == "sending")
+            )
+        )
+        or 0
+    )

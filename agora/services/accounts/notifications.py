@@ -7,6 +7,7 @@ the transaction that makes the decision; events about a whole consultation (its 
 forum's response) reach every participant through a background job (``fan_out``). Email leaves
 through the outbox (``agora.services.accounts.mail``), never from a request.
 """
+
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ _UNSUBSCRIBE_SALT = "agora.unsubscribe"
 
 # --- preferences ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Preferences:
     channels: dict  # kind -> in_app | email | off
@@ -46,9 +48,13 @@ def mail_configured() -> bool:
 
 
 def preferences(user: User) -> Preferences:
-    rows = dict(db.session.execute(
-        select(NotificationPreference.kind, NotificationPreference.channel).where(NotificationPreference.user_id == user.id)
-    ).all())
+    rows = dict(
+        db.session.execute(
+            select(NotificationPreference.kind, NotificationPreference.channel).where(
+                NotificationPreference.user_id == user.id
+            )
+        ).all()
+    )
     settings = db.session.get(NotificationSettings, user.id)
     return Preferences(
         {kind: rows.get(kind, "in_app") for kind in NOTIFICATION_KINDS},
@@ -66,7 +72,10 @@ def set_preferences(user: User, channels: dict, digest: bool) -> Preferences:
             raise Invalid("Choose in the app, by email, or off.", field=kind)
         if channel == "email" and not user.email:
             raise Invalid("Your account has no email address to write to.", field=kind)
-    existing = {p.kind: p for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+    existing = {
+        p.kind: p
+        for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    }
     for kind, channel in channels.items():
         if kind in existing:
             existing[kind].channel = channel
@@ -103,17 +112,22 @@ def unsubscribe(token: str) -> User:
     from agora.models import OutgoingEmail
 
     user = user_for_token(token)
-    for preference in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)):
+    for preference in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+    ):
         if preference.channel == "email":
             preference.channel = "in_app"
     settings = db.session.get(NotificationSettings, user.id) or NotificationSettings(user_id=user.id)
     settings.unsubscribed_at = utcnow()
     db.session.add(settings)
     db.session.execute(
-        update(Notification).where(Notification.user_id == user.id, Notification.email_state.in_(("queued", "digest"))).values(email_state="none")
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.email_state.in_(("queued", "digest")))
+        .values(email_state="none")
     )
     db.session.execute(
-        update(OutgoingEmail).where(OutgoingEmail.user_id == user.id, OutgoingEmail.state == "queued")
+        update(OutgoingEmail)
+        .where(OutgoingEmail.user_id == user.id, OutgoingEmail.state == "queued")
         .values(state="cancelled", last_error="the recipient unsubscribed")
     )
     db.session.commit()
@@ -123,13 +137,17 @@ def unsubscribe(token: str) -> User:
 
 # --- adding notifications ---------------------------------------------------------------
 
+
 def _channels_of(user_ids: list[int], kind: str) -> dict[int, tuple[str, bool]]:
     """user id -> (channel, digest) for accounts that can be told (not deleted, not SMS)."""
     found = {}
     for chunk in _chunks(sorted(set(user_ids)), FAN_OUT_BATCH):
         rows = db.session.execute(
             select(User.id, User.email, NotificationPreference.channel, NotificationSettings.digest)
-            .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id) & (NotificationPreference.kind == kind))
+            .outerjoin(
+                NotificationPreference,
+                (NotificationPreference.user_id == User.id) & (NotificationPreference.kind == kind),
+            )
             .outerjoin(NotificationSettings, NotificationSettings.user_id == User.id)
             .where(User.id.in_(chunk), User.kind == "account", User.deleted_at.is_(None))
         ).all()
@@ -169,7 +187,14 @@ def add_each(kind: str, items: Iterable[tuple[int | None, dict]]) -> int:
         if channel == "email" and mail:
             state = "digest" if digest else "queued"
             emails += 1
-        rows.append(Notification(user_id=user_id, kind=kind, params=json.dumps(params, sort_keys=True, separators=(",", ":")), email_state=state))
+        rows.append(
+            Notification(
+                user_id=user_id,
+                kind=kind,
+                params=json.dumps(params, sort_keys=True, separators=(",", ":")),
+                email_state=state,
+            )
+        )
     db.session.add_all(rows)
     if emails:
         db.session.info["agora_mail_waiting"] = True
@@ -218,15 +243,22 @@ def for_moderation_many(submissions: Iterable[Submission], action: str, reason: 
 def participants_of(consultation_id: int) -> list[int]:
     """Every account that gave input to a consultation: wrote a view (in any state) or voted.
     Imported and SMS participants have no account to read a notification in."""
-    authors = select(Submission.author_id.label("user_id")).where(Submission.consultation_id == consultation_id, Submission.author_id.is_not(None))
+    authors = select(Submission.author_id.label("user_id")).where(
+        Submission.consultation_id == consultation_id, Submission.author_id.is_not(None)
+    )
     voters = (
-        select(Vote.user_id.label("user_id")).join(Submission, Submission.id == Vote.submission_id)
+        select(Vote.user_id.label("user_id"))
+        .join(Submission, Submission.id == Vote.submission_id)
         .where(Submission.consultation_id == consultation_id)
     )
     people = union(authors, voters).subquery()
-    return list(db.session.scalars(
-        select(User.id).join(people, people.c.user_id == User.id).where(User.kind == "account", User.deleted_at.is_(None))
-    ))
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .join(people, people.c.user_id == User.id)
+            .where(User.kind == "account", User.deleted_at.is_(None))
+        )
+    )
 
 
 def announce_to_participants(kind: str, consultation_id: int, params: dict) -> None:
@@ -259,10 +291,14 @@ def fan_out(kind: str, consultation_id: int, params_json: str) -> int:
 
 # --- reading ----------------------------------------------------------------------------
 
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def list_for(user: User, before_id: int | None = None, limit: int = PAGE) -> list[Notification]:
@@ -283,6 +319,7 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
 
 
 # --- describing -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Described:
@@ -324,35 +361,62 @@ def describe(notifications: list[Notification], locale: str) -> list[Described]:
 
     decoded = [(n, json.loads(n.params or "{}")) for n in notifications]
     consultation_ids = {p.get("consultation_id") for _n, p in decoded if p.get("consultation_id")}
-    found = {c.id: c for c in db.session.scalars(select(Consultation).where(Consultation.id.in_(consultation_ids or {-1})))}
+    found = {
+        c.id: c for c in db.session.scalars(select(Consultation).where(Consultation.id.in_(consultation_ids or {-1})))
+    }
     translations = consultations.translations_in(locale, consultation_ids) if consultation_ids else {}
     out = []
     for notification, params in decoded:
         consultation = found.get(params.get("consultation_id"))
-        title = consultations.localized(consultation, locale, translations.get(consultation.id, False)).title if consultation else "—"
+        title = (
+            consultations.localized(consultation, locale, translations.get(consultation.id, False)).title
+            if consultation
+            else "—"
+        )
         slug = consultation.slug if consultation else None
         kind = notification.kind
         url = url_for("notifications.index")
         if kind in ("view_published", "view_held", "view_decided", "appeal_decided"):
             action = params.get("action", "")
-            reason = gettext(CODE_OF_CONDUCT.get(params.get("reason", ""), "")) if params.get("reason") in CODE_OF_CONDUCT else ""
+            reason = (
+                gettext(CODE_OF_CONDUCT.get(params.get("reason", ""), ""))
+                if params.get("reason") in CODE_OF_CONDUCT
+                else ""
+            )
             text = gettext(ACTION_TEXT.get(action, "Your view in “%(title)s” was decided."), title=title, reason=reason)
             url = url_for("moderation.my_views") + f"#v{params.get('submission_id')}"
         elif kind == "report_transmitted":
-            text = gettext("The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.", title=title, forum=params.get("forum", "—"))
+            text = gettext(
+                "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.",
+                title=title,
+                forum=params.get("forum", "—"),
+            )
             url = url_for("reports.show", report_id=params.get("report_id", 0))
         elif kind == "forum_response":
             response = db.session.get(ForumResponse, params.get("response_id", 0))
-            decision = gettext(FORUM_DECISIONS[response.decision]) if response and response.decision in FORUM_DECISIONS else "—"
+            decision = (
+                gettext(FORUM_DECISIONS[response.decision])
+                if response and response.decision in FORUM_DECISIONS
+                else "—"
+            )
             forum = db.session.get(Forum, response.forum_id) if response and response.forum_id else None
             if forum:
-                text = gettext("%(forum)s responded to the report on “%(title)s”: %(decision)s.", forum=forum.name, title=title, decision=decision)
+                text = gettext(
+                    "%(forum)s responded to the report on “%(title)s”: %(decision)s.",
+                    forum=forum.name,
+                    title=title,
+                    decision=decision,
+                )
             else:
-                text = gettext("The forum responded to the report on “%(title)s”: %(decision)s.", title=title, decision=decision)
+                text = gettext(
+                    "The forum responded to the report on “%(title)s”: %(decision)s.", title=title, decision=decision
+                )
             url = (url_for("consultations.detail", slug=slug) if slug else url_for("reports.index")) + "#what-happened"
         else:
             text = kind
-        out.append(Described(notification.id, kind, text, url, notification.created_at, notification.read_at is not None))
+        out.append(
+            Described(notification.id, kind, text, url, notification.created_at, notification.read_at is not None)
+        )
     return out
 
 

@@ -2,6 +2,7 @@
 public log, submissions on behalf of an organisation, and networks' joint statements endorsed by
 their members. Aggregating views through networks is encouraged, never required.
 """
+
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -36,9 +37,13 @@ from agora.services.sanitize import clean_line, clean_text
 # Published criteria (shown at /organisations/accreditation-criteria); a decision cites those it rests on.
 CRITERIA = {
     "works_on_issue": N_("Works on the issue under consultation, or represents people affected by it."),
-    "legal_or_recognised": N_("Is a legal entity, or a community group recognised by its members or by a local or traditional authority."),
+    "legal_or_recognised": N_(
+        "Is a legal entity, or a community group recognised by its members or by a local or traditional authority."
+    ),
     "discloses_funding": N_("Discloses its main sources of funding (on its website or in its request)."),
-    "accountable": N_("Is accountable to its members or constituency (a governing body, a mandate, published decisions)."),
+    "accountable": N_(
+        "Is accountable to its members or constituency (a governing body, a mandate, published decisions)."
+    ),
     "code_of_conduct": N_("Accepts the code of conduct of the consultation."),
 }
 DECISIONS = {"accredit": "accredited", "refuse": "refused", "withdraw": "withdrawn"}
@@ -88,12 +93,22 @@ def register(user: User, data: OrganisationInput) -> Organisation:
         if found is None:
             raise Invalid("Unknown country.", field="country")
         country = found.code
-    description = clean_text(data.description, max_chars=2000, field="description") if (data.description or "").strip() else ""
+    description = (
+        clean_text(data.description, max_chars=2000, field="description") if (data.description or "").strip() else ""
+    )
     if db.session.scalar(select(Organisation.id).where(Organisation.name_key == key)):
-        raise Conflict("An organisation with this name is already registered; ask its admin to add you as a member.", field="name")
+        raise Conflict(
+            "An organisation with this name is already registered; ask its admin to add you as a member.", field="name"
+        )
     organisation = Organisation(
-        name=name, name_key=key, constituency=data.constituency, country=country, website=_website(data.website),
-        description=description, is_network=bool(data.is_network), created_by_id=user.id,
+        name=name,
+        name_key=key,
+        constituency=data.constituency,
+        country=country,
+        website=_website(data.website),
+        description=description,
+        is_network=bool(data.is_network),
+        created_by_id=user.id,
     )
     db.session.add(organisation)
     try:
@@ -102,7 +117,9 @@ def register(user: User, data: OrganisationInput) -> Organisation:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("An organisation with this name is already registered; ask its admin to add you as a member.", field="name") from None
+        raise Conflict(
+            "An organisation with this name is already registered; ask its admin to add you as a member.", field="name"
+        ) from None
     return organisation
 
 
@@ -146,8 +163,10 @@ def organisations_of(user: User | None, *, admin_only: bool = False) -> list[Org
     """The organisations the user is a member (or an admin) of, by name."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    query = select(Organisation).join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id).where(
-        OrganisationMember.user_id == user.id
+    query = (
+        select(Organisation)
+        .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+        .where(OrganisationMember.user_id == user.id)
     )
     if admin_only:
         query = query.where(OrganisationMember.role == "admin")
@@ -155,9 +174,13 @@ def organisations_of(user: User | None, *, admin_only: bool = False) -> list[Org
 
 
 def members(organisation_id: int) -> list[OrganisationMember]:
-    return list(db.session.scalars(
-        select(OrganisationMember).where(OrganisationMember.organisation_id == organisation_id).order_by(OrganisationMember.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(OrganisationMember)
+            .where(OrganisationMember.organisation_id == organisation_id)
+            .order_by(OrganisationMember.id)
+        )
+    )
 
 
 def add_member(organisation_id: int, actor: User, email: str, role: str = "member") -> OrganisationMember:
@@ -177,6 +200,7 @@ def add_member(organisation_id: int, actor: User, email: str, role: str = "membe
 
 # Networks ------------------------------------------------------------------------------------
 
+
 def join_network(network_id: int, organisation_id: int, actor: User) -> NetworkMember:
     """An organisation's admin federates it in a network (aggregation is the organisation's choice)."""
     network, organisation = get(network_id), get(organisation_id)
@@ -185,7 +209,11 @@ def join_network(network_id: int, organisation_id: int, actor: User) -> NetworkM
         raise Invalid("This organisation is not a network.", field="network_id")
     if network.id == organisation.id:
         raise Invalid("A network cannot be its own member.", field="network_id")
-    if db.session.scalar(select(NetworkMember.id).where(NetworkMember.network_id == network.id, NetworkMember.organisation_id == organisation.id)):
+    if db.session.scalar(
+        select(NetworkMember.id).where(
+            NetworkMember.network_id == network.id, NetworkMember.organisation_id == organisation.id
+        )
+    ):
         raise Conflict("This organisation is already a member of the network.", field="network_id")
     link = NetworkMember(network_id=network.id, organisation_id=organisation.id)
     db.session.add(link)
@@ -194,24 +222,37 @@ def join_network(network_id: int, organisation_id: int, actor: User) -> NetworkM
 
 
 def network_members(network_id: int) -> list[Organisation]:
-    return list(db.session.scalars(
-        select(Organisation).join(NetworkMember, NetworkMember.organisation_id == Organisation.id)
-        .where(NetworkMember.network_id == network_id).order_by(Organisation.name_key)
-    ))
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .join(NetworkMember, NetworkMember.organisation_id == Organisation.id)
+            .where(NetworkMember.network_id == network_id)
+            .order_by(Organisation.name_key)
+        )
+    )
 
 
 def networks_of(organisation_id: int) -> list[Organisation]:
-    return list(db.session.scalars(
-        select(Organisation).join(NetworkMember, NetworkMember.network_id == Organisation.id)
-        .where(NetworkMember.organisation_id == organisation_id).order_by(Organisation.name_key)
-    ))
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .join(NetworkMember, NetworkMember.network_id == Organisation.id)
+            .where(NetworkMember.organisation_id == organisation_id)
+            .order_by(Organisation.name_key)
+        )
+    )
 
 
 def networks() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).where(Organisation.is_network.is_(True)).order_by(Organisation.name_key)))
+    return list(
+        db.session.scalars(
+            select(Organisation).where(Organisation.is_network.is_(True)).order_by(Organisation.name_key)
+        )
+    )
 
 
 # Submitting on behalf --------------------------------------------------------------------------
+
 
 def check_can_speak_for(user: User | None, organisation_id: int | None) -> Organisation | None:
     """None for a personal view; the organisation if the user is one of its members; else Forbidden."""
@@ -219,17 +260,23 @@ def check_can_speak_for(user: User | None, organisation_id: int | None) -> Organ
         return None
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or membership(user, organisation_id) is None:
-        raise Forbidden("You can only submit on behalf of an organisation you are a member of.", field="organisation_id")
+        raise Forbidden(
+            "You can only submit on behalf of an organisation you are a member of.", field="organisation_id"
+        )
     return organisation
 
 
-def submit_on_behalf(consultation_id: int, user: User, text: object, organisation_id: int | None, **kwargs: Any) -> tuple[Submission, bool]:
+def submit_on_behalf(
+    consultation_id: int, user: User, text: object, organisation_id: int | None, **kwargs: Any
+) -> tuple[Submission, bool]:
     """submissions.submit, attributed to an organisation the author belongs to."""
     check_can_speak_for(user, organisation_id)
     return submissions.submit(consultation_id, user, text, organisation_id=organisation_id, **kwargs)
 
 
-def publish_joint_statement(network_id: int, consultation_id: int, actor: User, text: object, *, max_chars: int = submissions.MAX_CHARS_DEFAULT) -> Submission:
+def publish_joint_statement(
+    network_id: int, consultation_id: int, actor: User, text: object, *, max_chars: int = submissions.MAX_CHARS_DEFAULT
+) -> Submission:
     """A network's admin publishes a joint statement (moderated like any view) for members to endorse."""
     network = get(network_id)
     if not network.is_network:
@@ -243,8 +290,10 @@ def publish_joint_statement(network_id: int, consultation_id: int, actor: User, 
 
 def _statement(submission_id: int, viewer: User | None = None) -> Submission:
     statement = db.session.get(Submission, submission_id)
-    if statement is None or statement.kind != "joint_statement" or (
-        statement.state != "published" and (viewer is None or statement.author_id != getattr(viewer, "id", None))
+    if (
+        statement is None
+        or statement.kind != "joint_statement"
+        or (statement.state != "published" and (viewer is None or statement.author_id != getattr(viewer, "id", None)))
     ):
         raise NotFound("There is no published joint statement with this number.")
     return statement
@@ -261,10 +310,14 @@ def endorse(submission_id: int, organisation_id: int, actor: User) -> Endorsemen
         raise Conflict("Only a published joint statement can be endorsed.")
     organisation = get(organisation_id)
     _require_org_admin(actor, organisation.id)
-    if not db.session.scalar(select(NetworkMember.id).where(
-        NetworkMember.network_id == statement.organisation_id, NetworkMember.organisation_id == organisation.id
-    )):
-        raise Forbidden("Only member organisations of the network can endorse its joint statement.", field="organisation_id")
+    if not db.session.scalar(
+        select(NetworkMember.id).where(
+            NetworkMember.network_id == statement.organisation_id, NetworkMember.organisation_id == organisation.id
+        )
+    ):
+        raise Forbidden(
+            "Only member organisations of the network can endorse its joint statement.", field="organisation_id"
+        )
     consultation = db.session.get(Consultation, statement.consultation_id)
     if consultation is None or not consultation.is_open:
         raise Conflict("This consultation is closed: statements can no longer be endorsed.", code="closed")
@@ -303,16 +356,24 @@ def endorsements(submission_ids: list[int]) -> dict[int, EndorsementSummary]:
         by_constituency: dict[str, int] = {}
         for org in orgs:
             by_constituency[org.constituency] = by_constituency.get(org.constituency, 0) + 1
-        summaries[submission_id] = EndorsementSummary(len(orgs), dict(sorted(by_constituency.items(), key=lambda kv: (-kv[1], kv[0]))), orgs)
+        summaries[submission_id] = EndorsementSummary(
+            len(orgs), dict(sorted(by_constituency.items(), key=lambda kv: (-kv[1], kv[0]))), orgs
+        )
     return summaries
 
 
 def statements_of(network_id: int) -> list[Submission]:
-    return list(db.session.scalars(
-        select(Submission).where(
-            Submission.organisation_id == network_id, Submission.kind == "joint_statement", Submission.state == "published"
-        ).order_by(Submission.created_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(
+                Submission.organisation_id == network_id,
+                Submission.kind == "joint_statement",
+                Submission.state == "published",
+            )
+            .order_by(Submission.created_at.desc())
+        )
+    )
 
 
 def for_submissions(items: Iterable[Submission]) -> dict[int, Organisation]:
@@ -327,12 +388,19 @@ def accredited_ids(consultation_id: int, organisation_ids: Iterable[int]) -> set
     ids = set(organisation_ids)
     if not ids:
         return set()
-    return set(db.session.scalars(select(Accreditation.organisation_id).where(
-        Accreditation.consultation_id == consultation_id, Accreditation.organisation_id.in_(ids), Accreditation.state == "accredited"
-    )))
+    return set(
+        db.session.scalars(
+            select(Accreditation.organisation_id).where(
+                Accreditation.consultation_id == consultation_id,
+                Accreditation.organisation_id.in_(ids),
+                Accreditation.state == "accredited",
+            )
+        )
+    )
 
 
 # Accreditation ---------------------------------------------------------------------------------
+
 
 def request_accreditation(organisation_id: int, consultation_id: int, actor: User, motivation: object) -> Accreditation:
     """An organisation's admin asks to be accredited to a consultation, saying why."""
@@ -344,16 +412,24 @@ def request_accreditation(organisation_id: int, consultation_id: int, actor: Use
     if consultation.status in ("closed", "reported"):
         raise Conflict("This consultation is closed.", code="closed")
     text = clean_text(motivation, max_chars=3000, field="motivation")
-    existing = db.session.scalar(select(Accreditation).where(
-        Accreditation.organisation_id == organisation.id, Accreditation.consultation_id == consultation.id
-    ))
+    existing = db.session.scalar(
+        select(Accreditation).where(
+            Accreditation.organisation_id == organisation.id, Accreditation.consultation_id == consultation.id
+        )
+    )
     if existing is not None:
         if existing.state in ("requested", "accredited"):
             raise Conflict(
-                "This organisation is already accredited to this consultation." if existing.state == "accredited"
-                else "A request is already waiting for the secretariat's decision.", field="consultation_id",
+                "This organisation is already accredited to this consultation."
+                if existing.state == "accredited"
+                else "A request is already waiting for the secretariat's decision.",
+                field="consultation_id",
             )
-        existing.state, existing.motivation, existing.requested_by_id = "requested", text, actor.id  # asking again after a refusal
+        existing.state, existing.motivation, existing.requested_by_id = (
+            "requested",
+            text,
+            actor.id,
+        )  # asking again after a refusal
         db.session.commit()
         return existing
     accreditation = Accreditation(
@@ -364,19 +440,33 @@ def request_accreditation(organisation_id: int, consultation_id: int, actor: Use
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("A request is already waiting for the secretariat's decision.", field="consultation_id") from None
+        raise Conflict(
+            "A request is already waiting for the secretariat's decision.", field="consultation_id"
+        ) from None
     return accreditation
 
 
 def pending_requests() -> list[Accreditation]:
-    return list(db.session.scalars(select(Accreditation).where(Accreditation.state == "requested").order_by(Accreditation.created_at)))
+    return list(
+        db.session.scalars(
+            select(Accreditation).where(Accreditation.state == "requested").order_by(Accreditation.created_at)
+        )
+    )
 
 
 def accreditations_of(organisation_id: int) -> list[Accreditation]:
-    return list(db.session.scalars(select(Accreditation).where(Accreditation.organisation_id == organisation_id).order_by(Accreditation.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Accreditation)
+            .where(Accreditation.organisation_id == organisation_id)
+            .order_by(Accreditation.created_at.desc())
+        )
+    )
 
 
-def decide(accreditation_id: int, actor: User, decision: str, criteria: list[str], reason: object) -> AccreditationDecision:
+def decide(
+    accreditation_id: int, actor: User, decision: str, criteria: list[str], reason: object
+) -> AccreditationDecision:
     """The secretariat accredits, refuses or withdraws, citing the published criteria and a reason."""
     if not permissions.is_admin(actor):
         raise Forbidden("Only the secretariat decides on accreditation.")
@@ -389,7 +479,10 @@ def decide(accreditation_id: int, actor: User, decision: str, criteria: list[str
     if unknown:
         raise Invalid(f"Unknown criteria: {', '.join(unknown)}.", field="criteria")
     if not criteria:
-        raise Invalid("Cite the published criteria the decision rests on (met, for an accreditation; not met, for a refusal).", field="criteria")
+        raise Invalid(
+            "Cite the published criteria the decision rests on (met, for an accreditation; not met, for a refusal).",
+            field="criteria",
+        )
     if decision == "withdraw" and accreditation.state != "accredited":
         raise Conflict("Only an accreditation in force can be withdrawn.")
     if decision != "withdraw" and accreditation.state != "requested":
@@ -397,8 +490,11 @@ def decide(accreditation_id: int, actor: User, decision: str, criteria: list[str
     text = clean_text(reason, max_chars=2000, field="reason")
     accreditation.state = DECISIONS[decision]
     entry = AccreditationDecision(
-        accreditation_id=accreditation.id, decision=DECISIONS[decision],
-        criteria=",".join(sorted(set(criteria), key=list(CRITERIA).index))[:200], reason=text, decided_by_id=actor.id,
+        accreditation_id=accreditation.id,
+        decision=DECISIONS[decision],
+        criteria=",".join(sorted(set(criteria), key=list(CRITERIA).index))[:200],
+        reason=text,
+        decided_by_id=actor.id,
     )
     db.session.add(entry)
     db.session.commit()
@@ -437,7 +533,10 @@ def count_members(organisation_ids: Iterable[int]) -> dict[int, int]:
     ids = list(organisation_ids)
     if not ids:
         return {}
-    return dict(db.session.execute(
-        select(OrganisationMember.organisation_id, func.count()).where(OrganisationMember.organisation_id.in_(ids))
-        .group_by(OrganisationMember.organisation_id)
-    ).all())
+    return dict(
+        db.session.execute(
+            select(OrganisationMember.organisation_id, func.count())
+            .where(OrganisationMember.organisation_id.in_(ids))
+            .group_by(OrganisationMember.organisation_id)
+        ).all()
+    )

@@ -5,6 +5,7 @@ derived from the content so a frozen report renders the same bytes every time), 
 the same numbers in a table beside it. On a right-to-left page they are mirrored: labels on the
 right, bars growing leftwards.
 """
+
 import hashlib
 import unicodedata
 from collections.abc import Iterable
@@ -21,7 +22,15 @@ def for_direction(rtl: bool) -> SimpleNamespace:
     return SimpleNamespace(bar_chart=partial(bar_chart, rtl=rtl), scatter=partial(scatter, rtl=rtl))
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640, max_rows: int = 12, rtl: bool = False) -> Markup:
+def bar_chart(
+    title: str,
+    rows: list[tuple[str, float]],
+    *,
+    unit: str = "",
+    width: int = 640,
+    max_rows: int = 12,
+    rtl: bool = False,
+) -> Markup:
     """Horizontal bars: label, bar, value. `rows` are (label, value)."""
     rows = rows[:max_rows]
     bar_h, gap, label_w = 22, 8, 260
@@ -38,15 +47,23 @@ def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", widt
     for i, (label, value) in enumerate(rows):
         y = 5 + i * (bar_h + gap)
         w = max(int((width - label_w - 70) * (value / top)) if top else 0, 1)
-        label_x, bar_x, value_x = (width - label_w + 6, width - label_w - w, width - label_w - w - 6) if rtl else (label_w - 6, label_w, label_w + w + 6)
+        label_x, bar_x, value_x = (
+            (width - label_w + 6, width - label_w - w, width - label_w - w - 6)
+            if rtl
+            else (label_w - 6, label_w, label_w + w + 6)
+        )
         parts.append(f'<text x="{label_x}" y="{y + 15}" text-anchor="end"{text}>{escape(_clip(label))}</text>')
         parts.append(f'<rect x="{bar_x}" y="{y}" width="{w}" height="{bar_h}" fill="{PALETTE[0]}"/>')
-        parts.append(f'<text x="{value_x}" y="{y + 15}" text-anchor="start"{text}>{escape(_fmt(value))}{escape(unit)}</text>')
+        parts.append(
+            f'<text x="{value_x}" y="{y + 15}" text-anchor="start"{text}>{escape(_fmt(value))}{escape(unit)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def scatter(title: str, points: list[tuple[float, float, int]], legend: dict[int, str], *, size: int = 420, rtl: bool = False) -> Markup:
+def scatter(
+    title: str, points: list[tuple[float, float, int]], legend: dict[int, str], *, size: int = 420, rtl: bool = False
+) -> Markup:
     """A 2-D map of items coloured by group (theme); -1 is grey ("other")."""
     if not points:
         return Markup("")
@@ -70,7 +87,9 @@ def scatter(title: str, points: list[tuple[float, float, int]], legend: dict[int
         cx = 10 + (x - x0) * sx
         cx = size - cx if rtl else cx  # the map's axes mean nothing: mirrored, it reads the same way as the page
         cy = size - 10 - (y - y0) * sy
-        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{colour.get(g, "#9aa3ad")}" fill-opacity="0.7"/>')
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{colour.get(g, "#9aa3ad")}" fill-opacity="0.7"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

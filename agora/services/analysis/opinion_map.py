@@ -6,6 +6,7 @@ reader is placed from their current votes with the snapshot's axes (``moderation
 so the marker moves as they vote, before the groups are next recomputed. Participants are never
 named: the map carries positions and group keys only, and the reader sees only themselves.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ def _areas(snapshot: ThemeSnapshot, vote: dict) -> _Areas:
 def _my_votes(consultation_id: int, user: User) -> dict[int, int]:
     return dict(
         db.session.execute(
-            select(Vote.submission_id, Vote.value).join(Submission, Submission.id == Vote.submission_id)
+            select(Vote.submission_id, Vote.value)
+            .join(Submission, Submission.id == Vote.submission_id)
             .where(Vote.user_id == user.id, *themes.published_filter(consultation_id, None))
         ).all()
     )

@@ -5,6 +5,7 @@ votes on a consultation's published views: vote-derived groups (as in Pol.is), p
 group-aware statistics over the groups people declared (constituency) and over their regions.
 Only aggregates are shown; a participant's identity never leaves this module.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,7 +85,9 @@ def _profiles(consultation_id: int) -> dict[int, dict]:
     return out
 
 
-def refit(consultation_id: int, *, progress: Callable[[str], None] = lambda message: None, force: bool = False) -> ThemeSnapshot | None:
+def refit(
+    consultation_id: int, *, progress: Callable[[str], None] = lambda message: None, force: bool = False
+) -> ThemeSnapshot | None:
     """Compute and store an opinions snapshot; returns it, or None (no votes, or a run is going)."""
     from moderation import opinions as opinion_lib
 
@@ -125,7 +128,8 @@ def refit(consultation_id: int, *, progress: Callable[[str], None] = lambda mess
                 "method": "Pol.is-style PCA + k-means of the vote matrix (moderation.opinions)",
                 "k_chosen_by": derived.k_chosen_by,
                 "last_vote_id": db.session.scalar(
-                    select(func.max(Vote.id)).join(Submission, Submission.id == Vote.submission_id)
+                    select(func.max(Vote.id))
+                    .join(Submission, Submission.id == Vote.submission_id)
                     .where(*published_filter(consultation_id, None))
                 ),
                 "seconds": round(seconds, 2),
@@ -146,8 +150,13 @@ def _quote(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
-def _summarise(consultation_id: int, votes: list[tuple[int, int, int]], derived: OpinionGroups, declared: dict[str, OpinionGroups],
-               profiles: dict[int, dict]) -> dict:
+def _summarise(
+    consultation_id: int,
+    votes: list[tuple[int, int, int]],
+    derived: OpinionGroups,
+    declared: dict[str, OpinionGroups],
+    profiles: dict[int, dict],
+) -> dict:
     """Aggregates only: group sizes and compositions, statements with their shares per group."""
     results = {"vote": derived, **declared}
     wanted = set()
@@ -167,7 +176,11 @@ def _summarise(consultation_id: int, votes: list[tuple[int, int, int]], derived:
     tallies = {name: tally(votes, result, wanted) for name, result in results.items()}
 
     def statement(result_name: str, s: int) -> dict:
-        return {"id": s, "text": _quote(texts.get(s, "")), **statement_shares(results[result_name], tallies[result_name], s)}
+        return {
+            "id": s,
+            "text": _quote(texts.get(s, "")),
+            **statement_shares(results[result_name], tallies[result_name], s),
+        }
 
     out: dict[str, Any] = {"participants": len({p for p, _, _ in votes}), "votes": len(votes)}
     for name, result in results.items():
@@ -184,7 +197,12 @@ def _summarise(consultation_id: int, votes: list[tuple[int, int, int]], derived:
                     "constituency": dict(Counter(m["constituency"] or NOT_STATED for m in composition).most_common()),
                     "region": dict(Counter(m["region"] or NOT_STATED for m in composition).most_common()),
                     "representative": [
-                        {**statement(name, item["statement"]), "own": str(group), "direction": item["direction"], "ratio": item["ratio"]}
+                        {
+                            **statement(name, item["statement"]),
+                            "own": str(group),
+                            "direction": item["direction"],
+                            "ratio": item["ratio"],
+                        }
                         for item in result.representative_detail.get(group, [])
                     ],
                 }
@@ -232,7 +250,10 @@ def statement_shares(result: OpinionGroups, counts: dict, statement: int) -> dic
     n = stats.get("votes", 0)
     agree, disagree = stats.get("agree", 0), stats.get("disagree", 0)
     return {
-        "votes": n, "agree": _share(agree, n), "disagree": _share(disagree, n), "pass": _share(n - agree - disagree, n),
+        "votes": n,
+        "agree": _share(agree, n),
+        "disagree": _share(disagree, n),
+        "pass": _share(n - agree - disagree, n),
         "groups": per_group,
     }
 
@@ -254,14 +275,22 @@ def refit_due(consultation_id: int) -> tuple[bool, str]:
     newest = latest_snapshot(consultation_id, None, "opinions", status=None)
     if newest is not None and newest.status == "running" and now - newest.created_at <= STALE_RUNNING:
         return False, "a computation is running"
-    if newest is not None and newest.status == "failed" and now - (newest.finished_at or newest.created_at) < FAILED_BACKOFF:
+    if (
+        newest is not None
+        and newest.status == "failed"
+        and now - (newest.finished_at or newest.created_at) < FAILED_BACKOFF
+    ):
         return False, "the last computation failed less than 5 minutes ago"
     ready = latest_snapshot(consultation_id, None, "opinions")
     last = params(ready).get("last_vote_id") or 0 if ready is not None else 0
-    new = db.session.scalar(
-        select(func.count(Vote.id)).join(Submission, Submission.id == Vote.submission_id)
-        .where(*published_filter(consultation_id, None), Vote.id > last)
-    ) or 0
+    new = (
+        db.session.scalar(
+            select(func.count(Vote.id))
+            .join(Submission, Submission.id == Vote.submission_id)
+            .where(*published_filter(consultation_id, None), Vote.id > last)
+        )
+        or 0
+    )
     if ready is None:
         return new >= 1, f"{new} votes, no snapshot yet"
     needed = max(1, min(REFIT_MIN_NEW_VOTES, math.ceil(REFIT_VOTE_FRACTION * ready.n_items)))
@@ -316,20 +345,41 @@ def balance(consultation_id: int) -> dict:
     _consultation(consultation_id, None)
     submitters: dict[object, dict] = {}  # keyed by user id, or ("sms", sender) / ("offline", view id)
     for author_id, constituency, region, south, gender in db.session.execute(
-        select(Submission.author_id, Submission.constituency, Submission.region, Submission.global_south, Submission.gender)
+        select(
+            Submission.author_id, Submission.constituency, Submission.region, Submission.global_south, Submission.gender
+        )
         .where(*published_filter(consultation_id, None), Submission.author_id.is_not(None))
         .order_by(Submission.id)
     ).all():
-        submitters[author_id] = {"constituency": constituency, "region": region, "global_south": south, "gender": gender}
+        submitters[author_id] = {
+            "constituency": constituency,
+            "region": region,
+            "global_south": south,
+            "gender": gender,
+        }
     # People without an account count as the report counts them: one per SMS sender, one per view
     # gathered offline, with the profile stated with their view.
     for submission_id, channel, sender, constituency, region, south, gender in db.session.execute(
-        select(Submission.id, Submission.channel, Submission.sender_hash, Submission.constituency, Submission.region, Submission.global_south, Submission.gender)
-        .where(*published_filter(consultation_id, None), Submission.author_id.is_(None), Submission.channel.in_(("sms", "import")))
+        select(
+            Submission.id,
+            Submission.channel,
+            Submission.sender_hash,
+            Submission.constituency,
+            Submission.region,
+            Submission.global_south,
+            Submission.gender,
+        )
+        .where(
+            *published_filter(consultation_id, None),
+            Submission.author_id.is_(None),
+            Submission.channel.in_(("sms", "import")),
+        )
         .order_by(Submission.id)
     ).all():
         key = ("sms", sender) if channel == "sms" else ("offline", submission_id)
-        submitters.setdefault(key, {"constituency": constituency, "region": region, "global_south": south, "gender": gender})
+        submitters.setdefault(
+            key, {"constituency": constituency, "region": region, "global_south": south, "gender": gender}
+        )
     voters = _profiles(consultation_id)
     everyone: dict[Any, dict] = {**voters, **submitters}
     groups: dict[str, Mapping[Any, dict]] = {"submitters": submitters, "voters": voters, "everyone": everyone}
@@ -356,7 +406,10 @@ def balance(consultation_id: int) -> dict:
             {
                 "key": key,
                 **{
-                    name: {"n": by_group[name].get(key, 0), "share": by_group[name].get(key, 0) / totals[name] if totals[name] else 0.0}
+                    name: {
+                        "n": by_group[name].get(key, 0),
+                        "share": by_group[name].get(key, 0) / totals[name] if totals[name] else 0.0,
+                    }
                     for name in groups
                 },
             }

@@ -17,6 +17,7 @@ placement model, kept in memory per consultation.
 Why one module of ~650 lines: every function reads or writes the same snapshots and shares this
 process's placement models and debounce state; split, each part would reach into the others'.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,9 @@ TRENDS = ("rising", "falling", "steady", "new", "unknown")
 # --------------------------------------------------------------------------- snapshots (shared)
 
 
-def _scope_filter(model: type[Submission] | type[ThemeSnapshot], consultation_id: int, hearing_id: int | None) -> list[ColumnElement[bool]]:
+def _scope_filter(
+    model: type[Submission] | type[ThemeSnapshot], consultation_id: int, hearing_id: int | None
+) -> list[ColumnElement[bool]]:
     conditions = [model.consultation_id == consultation_id]
     conditions.append(model.hearing_id.is_(None) if hearing_id is None else model.hearing_id == hearing_id)
     return conditions
@@ -83,22 +86,30 @@ def published_filter(consultation_id: int, hearing_id: int | None = None) -> lis
     ]
 
 
-def latest_snapshot(consultation_id: int, hearing_id: int | None, kind: str, status: str | None = "ready") -> ThemeSnapshot | None:
+def latest_snapshot(
+    consultation_id: int, hearing_id: int | None, kind: str, status: str | None = "ready"
+) -> ThemeSnapshot | None:
     """The newest snapshot of this kind and scope (data not loaded), optionally of one status."""
-    query = select(ThemeSnapshot).options(defer(ThemeSnapshot.data_json)).where(
-        *_scope_filter(ThemeSnapshot, consultation_id, hearing_id), ThemeSnapshot.kind == kind
+    query = (
+        select(ThemeSnapshot)
+        .options(defer(ThemeSnapshot.data_json))
+        .where(*_scope_filter(ThemeSnapshot, consultation_id, hearing_id), ThemeSnapshot.kind == kind)
     )
     if status:
         query = query.where(ThemeSnapshot.status == status)
     return db.session.scalar(query.order_by(ThemeSnapshot.id.desc()).limit(1))
 
 
-def start_snapshot(consultation_id: int, hearing_id: int | None, kind: str, *, force: bool = False) -> ThemeSnapshot | None:
+def start_snapshot(
+    consultation_id: int, hearing_id: int | None, kind: str, *, force: bool = False
+) -> ThemeSnapshot | None:
     """Claim a run: a ``running`` row, or None when a fresh run of this scope is already going."""
     now = utcnow()
     running = list(
         db.session.scalars(
-            select(ThemeSnapshot).options(defer(ThemeSnapshot.data_json)).where(
+            select(ThemeSnapshot)
+            .options(defer(ThemeSnapshot.data_json))
+            .where(
                 *_scope_filter(ThemeSnapshot, consultation_id, hearing_id),
                 ThemeSnapshot.kind == kind,
                 ThemeSnapshot.status == "running",
@@ -187,8 +198,13 @@ def _consultation(consultation_id: int, hearing_id: int | None) -> Consultation:
 # --------------------------------------------------------------------------- computing
 
 
-def refit(consultation_id: int, hearing_id: int | None = None, *, progress: Callable[[str], None] = lambda message: None,
-          force: bool = False) -> ThemeSnapshot | None:
+def refit(
+    consultation_id: int,
+    hearing_id: int | None = None,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+    force: bool = False,
+) -> ThemeSnapshot | None:
     """Cluster the published views into themes and store a snapshot; returns it (or None).
 
     None when there is nothing to cluster or another run of this scope is going. CPU-heavy:
@@ -197,15 +213,25 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress: Call
     from moderation import themes as theme_lib
 
     _consultation(consultation_id, hearing_id)
-    rows = list(reversed(db.session.execute(  # the newest MAX_TEXTS, oldest first
-        select(
-            Submission.id, Submission.text, Submission.created_at, Submission.constituency,
-            Submission.region, Submission.global_south, Submission.gender, Submission.language,
+    rows = list(
+        reversed(
+            db.session.execute(  # the newest MAX_TEXTS, oldest first
+                select(
+                    Submission.id,
+                    Submission.text,
+                    Submission.created_at,
+                    Submission.constituency,
+                    Submission.region,
+                    Submission.global_south,
+                    Submission.gender,
+                    Submission.language,
+                )
+                .where(*published_filter(consultation_id, hearing_id))
+                .order_by(Submission.id.desc())
+                .limit(MAX_TEXTS)
+            ).all()
         )
-        .where(*published_filter(consultation_id, hearing_id))
-        .order_by(Submission.id.desc())
-        .limit(MAX_TEXTS)
-    ).all()))
+    )
     if not rows:
         progress("No published views: no themes to compute.")
         return None
@@ -217,7 +243,11 @@ def refit(consultation_id: int, hearing_id: int | None = None, *, progress: Call
     try:
         previous_row = latest_snapshot(consultation_id, hearing_id, "themes")
         previous = themeset_of(previous_row) if previous_row is not None else None
-        progress(f"Clustering {len(rows):,} views" + (f" (ids kept from snapshot #{previous_row.id})" if previous and previous_row is not None else "") + "…")
+        progress(
+            f"Clustering {len(rows):,} views"
+            + (f" (ids kept from snapshot #{previous_row.id})" if previous and previous_row is not None else "")
+            + "…"
+        )
         started = time.perf_counter()
         vectors = embeddings.vectors_for([r.id for r in rows])  # stored once per view; missing ones now
         embedded = time.perf_counter() - started
@@ -260,10 +290,15 @@ def prune(consultation_id: int, hearing_id: int | None = None, keep: int = KEEP_
     Their summaries stay, so a report that cites an older snapshot can still be checked.
     """
     older = db.session.scalars(
-        select(ThemeSnapshot).options(defer(ThemeSnapshot.data_json)).where(
+        select(ThemeSnapshot)
+        .options(defer(ThemeSnapshot.data_json))
+        .where(
             *_scope_filter(ThemeSnapshot, consultation_id, hearing_id),
-            ThemeSnapshot.kind == "themes", ThemeSnapshot.status == "ready",
-        ).order_by(ThemeSnapshot.id.desc()).offset(keep)
+            ThemeSnapshot.kind == "themes",
+            ThemeSnapshot.status == "ready",
+        )
+        .order_by(ThemeSnapshot.id.desc())
+        .offset(keep)
     ).all()
     pruned = 0
     for snapshot in older:
@@ -331,7 +366,7 @@ def _summarise(ts: ThemeSet, rows: Sequence[Row], previous: ThemeSet | None) -> 
     weeks = sorted({_week(r.created_at) for r in rows})[-52:]
     # Trend: the theme's share among the most recent quarter of views against the rest.
     order = sorted(range(n), key=lambda i: (rows[i].created_at, rows[i].id))
-    recent = set(order[n - max(1, n // 4):]) if n >= 8 else set()
+    recent = set(order[n - max(1, n // 4) :]) if n >= 8 else set()
     previous_ids = {t.id for t in previous.themes} if previous is not None else None
     themes = []
     for theme in ts.themes:
@@ -358,9 +393,7 @@ def _summarise(ts: ThemeSet, rows: Sequence[Row], previous: ThemeSet | None) -> 
             }
         )
     step = max(1, math.ceil(n / MAP_POINTS))
-    points = [
-        [round(x, 4), round(y, 4), int(t)] for (x, y), t in list(zip(ts.coords, ts.assignments))[::step]
-    ]
+    points = [[round(x, 4), round(y, 4), int(t)] for (x, y), t in list(zip(ts.coords, ts.assignments))[::step]]
     return {
         "n": n,
         "other": len(by_theme.get(-1, [])),
@@ -423,8 +456,11 @@ def _placement_model(consultation_id: int, hearing_id: int | None) -> ThemeSet |
         return hit[1]
     latest = db.session.execute(
         select(ThemeSnapshot.id, ThemeSnapshot.created_at)
-        .where(*_scope_filter(ThemeSnapshot, consultation_id, hearing_id), ThemeSnapshot.kind == "themes",
-               ThemeSnapshot.status == "ready")
+        .where(
+            *_scope_filter(ThemeSnapshot, consultation_id, hearing_id),
+            ThemeSnapshot.kind == "themes",
+            ThemeSnapshot.status == "ready",
+        )
         .order_by(ThemeSnapshot.id.desc())
         .limit(1)
     ).first()
@@ -490,7 +526,9 @@ def place_newly_embedded(ids: list[int], vectors: np.ndarray) -> None:
 
     rows = db.session.execute(
         select(Submission.id, Submission.consultation_id, Submission.hearing_id, Submission.text).where(
-            Submission.id.in_(ids), Submission.state == "published", Submission.theme_id.is_(None),
+            Submission.id.in_(ids),
+            Submission.state == "published",
+            Submission.theme_id.is_(None),
             Submission.kind != "chair_summary",
         )
     ).all()
@@ -523,11 +561,18 @@ def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool
     newest = latest_snapshot(consultation_id, hearing_id, "themes", status=None)
     if newest is not None and newest.status == "running" and now - newest.created_at <= STALE_RUNNING:
         return False, "a computation is running"
-    if newest is not None and newest.status == "failed" and now - (newest.finished_at or newest.created_at) < FAILED_BACKOFF:
+    if (
+        newest is not None
+        and newest.status == "failed"
+        and now - (newest.finished_at or newest.created_at) < FAILED_BACKOFF
+    ):
         return False, "the last computation failed less than 5 minutes ago"
     ready = latest_snapshot(consultation_id, hearing_id, "themes")
     if ready is None:
-        count = db.session.scalar(select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id))) or 0
+        count = (
+            db.session.scalar(select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id)))
+            or 0
+        )
         return (count >= MIN_TEXTS, f"{count} published views, first snapshot at {MIN_TEXTS}")
     if ready.n_items >= LARGE and now - (ready.finished_at or ready.created_at) < LARGE_MIN_INTERVAL:
         return False, "a large consultation is refitted at most every 2 minutes"
@@ -536,9 +581,14 @@ def refit_due(consultation_id: int, hearing_id: int | None = None) -> tuple[bool
         # new messages are placed at once and the themes themselves are refitted at this pace.
         return False, "refitted less than MIN_INTERVAL ago"
     last_id = params(ready).get("last_id", 0)
-    new = db.session.scalar(
-        select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id), Submission.id > last_id)
-    ) or 0
+    new = (
+        db.session.scalar(
+            select(func.count(Submission.id)).where(
+                *published_filter(consultation_id, hearing_id), Submission.id > last_id
+            )
+        )
+        or 0
+    )
     needed = max(1, min(REFIT_MIN_NEW, math.ceil(REFIT_FRACTION * ready.n_items)))
     return new >= needed, f"{new} new views since snapshot #{ready.id}, refit at {needed}"
 
@@ -635,7 +685,9 @@ def status(consultation_id: int, hearing_id: int | None, kind: str) -> dict:
     return {
         "ready": ready,
         "running": newer is not None and newer.status == "running",
-        "failed_at": (newer.finished_at or newer.created_at) if newer is not None and newer.status == "failed" else None,
+        "failed_at": (newer.finished_at or newer.created_at)
+        if newer is not None and newer.status == "failed"
+        else None,
     }
 
 
@@ -643,7 +695,9 @@ def page(consultation_id: int, hearing_id: int | None = None) -> dict:
     """Everything the themes page shows: the snapshot summary, its status, what arrived since."""
     _consultation(consultation_id, hearing_id)
     state = status(consultation_id, hearing_id, "themes")
-    published = db.session.scalar(select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id)))
+    published = db.session.scalar(
+        select(func.count(Submission.id)).where(*published_filter(consultation_id, hearing_id))
+    )
     result = {**state, "published": published or 0, "summary": None, "placed_since": {}, "new_since": 0}
     ready = state["ready"]
     if ready is None:
@@ -666,9 +720,7 @@ def page(consultation_id: int, hearing_id: int | None = None) -> dict:
 
 def listing_page(submission_id: int, consultation_id: int, per_page: int) -> int:
     """The page of the consultation's newest-first listing on which a published view appears."""
-    row = db.session.execute(
-        select(Submission.created_at, Submission.id).where(Submission.id == submission_id)
-    ).first()
+    row = db.session.execute(select(Submission.created_at, Submission.id).where(Submission.id == submission_id)).first()
     if row is None:
         return 1
     newer = db.session.scalar(

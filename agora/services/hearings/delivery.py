@@ -7,6 +7,7 @@ number of people present rides on the next frame, or goes alone after ``PRESENCE
 (re)joining does not cost a frame per client every interval. Presence is a Redis hash across
 processes when scaled out.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """A hearing's life: create, find, appoint chairs, open and close, and the chair's settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ def create(consultation_id: int, title: object, scheduled_at: datetime | None = 
     return hearing
 
 
-_HEARING_WITH_CONSULTATION = select(Hearing).options(joinedload(Hearing.consultation)).where(Hearing.id == bindparam("id"))
+_HEARING_WITH_CONSULTATION = (
+    select(Hearing).options(joinedload(Hearing.consultation)).where(Hearing.id == bindparam("id"))
+)
 
 
 def get(hearing_id: int | str) -> Hearing:
@@ -78,7 +81,9 @@ class ConsultationHearings:
 
 def of_consultation(consultation_id: int) -> ConsultationHearings:
     """Every hearing of one consultation, by state (one query)."""
-    found = list(db.session.scalars(select(Hearing).where(Hearing.consultation_id == consultation_id).order_by(Hearing.id)))
+    found = list(
+        db.session.scalars(select(Hearing).where(Hearing.consultation_id == consultation_id).order_by(Hearing.id))
+    )
     far = datetime.max
     return ConsultationHearings(
         live=[h for h in found if h.state == "live"],

@@ -3,6 +3,7 @@
 A chair connected to a process asks for it; new messages mark a hearing dirty and a ticker
 refreshes it at most every ``THEMES_MIN_INTERVAL`` seconds, one computation per hearing at a time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,11 @@ def balance(hearing: Hearing) -> dict:
     for author_id, constituency, region in posters:
         seen.setdefault(author_id, (constituency or "unstated", region or "unstated"))
     return {
-        "speakers": {"constituency": dict(speaker_constituencies), "region": dict(speaker_regions), "total": len(speakers)},
+        "speakers": {
+            "constituency": dict(speaker_constituencies),
+            "region": dict(speaker_regions),
+            "total": len(speakers),
+        },
         "posters": {
             "constituency": dict(Counter(c for c, _ in seen.values())),
             "region": dict(Counter(r for _, r in seen.values())),
@@ -71,7 +76,9 @@ def _region_of(user: User | None) -> str:
 THEME_QUOTES = 4
 
 
-def compute_themes(rows: list[Row], vectors: np.ndarray, previous: ThemeSet | None = None, since: int = 0) -> tuple[dict, ThemeSet | None]:
+def compute_themes(
+    rows: list[Row], vectors: np.ndarray, previous: ThemeSet | None = None, since: int = 0
+) -> tuple[dict, ThemeSet | None]:
     """The chair's themes from the hearing's messages (``theme_inputs``) and their vectors.
 
     Pure and CPU-heavy: run it in a native thread, never on the event loop. Vectors not stored
@@ -93,8 +100,11 @@ def compute_themes(rows: list[Row], vectors: np.ndarray, previous: ThemeSet | No
     if len(missing):
         vectors[missing] = model.encode([texts[i] for i in missing])
     result = theme_lib.fit(
-        texts, max_k=min(8, max(2, len(texts) // 3)), vectors=vectors,
-        languages=[r.language for r in rows], previous=previous,
+        texts,
+        max_k=min(8, max(2, len(texts) // 3)),
+        vectors=vectors,
+        languages=[r.language for r in rows],
+        previous=previous,
     )
     room_constituencies = {r.constituency or "unstated" for r in rows}
     room_regions = {r.region or "unstated" for r in rows}
@@ -106,23 +116,27 @@ def compute_themes(rows: list[Row], vectors: np.ndarray, previous: ThemeSet | No
         passed = sum(r.pass_count for r in members)
         constituencies = Counter(r.constituency or "unstated" for r in members)
         regions = Counter(r.region or "unstated" for r in members)
-        out.append({
-            "id": theme.id,
-            "label": theme.label,
-            "labels": dict(theme.labels),
-            "size": theme.size,
-            "share": round(theme.share, 3),
-            "new": sum(1 for r in members if r.id > since),
-            "languages": dict(theme.languages),
-            "lean": {"agree": agree, "disagree": disagree, "pass": passed, "votes": agree + disagree + passed},
-            "constituencies": {"present": dict(constituencies.most_common()),
-                               "absent": sorted(room_constituencies - set(constituencies))},
-            "regions": {"present": dict(regions.most_common()), "absent": sorted(room_regions - set(regions))},
-            "quotes": [
-                {"id": rows[i].id, "text": texts[i][:280], "language": rows[i].language}
-                for i in list(theme.representatives)[: THEME_QUOTES + 3]
-            ],
-        })
+        out.append(
+            {
+                "id": theme.id,
+                "label": theme.label,
+                "labels": dict(theme.labels),
+                "size": theme.size,
+                "share": round(theme.share, 3),
+                "new": sum(1 for r in members if r.id > since),
+                "languages": dict(theme.languages),
+                "lean": {"agree": agree, "disagree": disagree, "pass": passed, "votes": agree + disagree + passed},
+                "constituencies": {
+                    "present": dict(constituencies.most_common()),
+                    "absent": sorted(room_constituencies - set(constituencies)),
+                },
+                "regions": {"present": dict(regions.most_common()), "absent": sorted(room_regions - set(regions))},
+                "quotes": [
+                    {"id": rows[i].id, "text": texts[i][:280], "language": rows[i].language}
+                    for i in list(theme.representatives)[: THEME_QUOTES + 3]
+                ],
+            }
+        )
     return {"status": "ok", "n": len(rows), "new": sum(1 for r in rows if r.id > since), "themes": out}, result
 
 
@@ -130,8 +144,16 @@ def theme_inputs(hearing: Hearing, limit: int = 5000) -> list[Row]:
     """The hearing's published messages (newest ``limit``), oldest first, with what the summary
     shows about each: language, the author's declared constituency and region, its votes."""
     rows = db.session.execute(
-        select(Submission.id, Submission.text, Submission.language, Submission.constituency, Submission.region,
-               Submission.agree_count, Submission.disagree_count, Submission.pass_count)
+        select(
+            Submission.id,
+            Submission.text,
+            Submission.language,
+            Submission.constituency,
+            Submission.region,
+            Submission.agree_count,
+            Submission.disagree_count,
+            Submission.pass_count,
+        )
         .where(Submission.hearing_id == hearing.id, Submission.kind == "message", Submission.state == "published")
         .order_by(Submission.id.desc())
         .limit(limit)
@@ -153,10 +175,18 @@ def _stored_themes(hearing: Hearing) -> dict | None:
         "n": latest.get("n", 0),
         "computed_at": latest.get("computed_at"),
         "themes": [
-            {"id": t["id"], "label": t["label"], "labels": t.get("labels", {}), "size": t["size"],
-             "share": round(float(t["share"]), 3), "languages": t.get("languages", {}),
-             "quotes": [{"id": q.get("id"), "text": str(q.get("text", ""))[:280], "language": q.get("language")}
-                        for q in t.get("quotes", [])[:THEME_QUOTES]]}
+            {
+                "id": t["id"],
+                "label": t["label"],
+                "labels": t.get("labels", {}),
+                "size": t["size"],
+                "share": round(float(t["share"]), 3),
+                "languages": t.get("languages", {}),
+                "quotes": [
+                    {"id": q.get("id"), "text": str(q.get("text", ""))[:280], "language": q.get("language")}
+                    for q in t.get("quotes", [])[:THEME_QUOTES]
+                ],
+            }
             for t in sorted(latest["themes"], key=lambda t: -t["size"])
         ],
     }
@@ -182,7 +212,12 @@ def summary(hearing: Hearing) -> dict:
         except Exception:
             log.exception("themes failed for hearing %s", hearing.id)
             themes = {"status": "failed", "n": len(rows), "themes": []}
-    return {"hearing_id": hearing.id, "balance": balance(hearing), "themes": themes, "computed_at": utcnow().isoformat() + "Z"}
+    return {
+        "hearing_id": hearing.id,
+        "balance": balance(hearing),
+        "themes": themes,
+        "computed_at": utcnow().isoformat() + "Z",
+    }
 
 
 class _ThemeScheduler:
@@ -219,11 +254,16 @@ class _ThemeScheduler:
             try:
                 while True:
                     socketio.sleep(THEMES_MIN_INTERVAL)
-                    if not any(True for _ in socketio.server.manager.get_participants(NAMESPACE, realtime.chairs_room(hearing_id))):
+                    if not any(
+                        True
+                        for _ in socketio.server.manager.get_participants(NAMESPACE, realtime.chairs_room(hearing_id))
+                    ):
                         return
                     with app.app_context():
                         newest = db.session.scalar(
-                            select(func.max(Submission.id)).where(Submission.hearing_id == hearing_id, Submission.state == "published")
+                            select(func.max(Submission.id)).where(
+                                Submission.hearing_id == hearing_id, Submission.state == "published"
+                            )
                         )
                         db.session.remove()
                         if seen is not None and newest != seen:
@@ -256,7 +296,9 @@ class _ThemeScheduler:
                 with app.app_context():
                     hearing = db.session.get(Hearing, hearing_id)
                     if hearing is not None:
-                        realtime.publish(realtime.chairs_room(hearing_id), "summary", summary(hearing), namespace=NAMESPACE)
+                        realtime.publish(
+                            realtime.chairs_room(hearing_id), "summary", summary(hearing), namespace=NAMESPACE
+                        )
                     db.session.remove()
             except Exception:
                 log.exception("could not compute the summary of hearing %s", hearing_id)

@@ -7,6 +7,7 @@ call ``replay`` with the last id they saw and get what they missed, in order.
 ``retract(submission)`` and ``announce(submission)`` are called by the moderation service when a
 moderator hides a hearing message or approves a held one.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,12 +49,18 @@ def _last_post_at(hearing_id: int, user_id: int) -> datetime | None:
 def _already_posted(user: User, key: str | None) -> bool:
     if key is None:
         return False
-    return bool(db.session.scalar(
-        select(func.count(IdempotencyRecord.id)).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
-    ))
+    return bool(
+        db.session.scalar(
+            select(func.count(IdempotencyRecord.id)).where(
+                IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key
+            )
+        )
+    )
 
 
-def post_message(hearing: Hearing, user: User | None, text: object, *, client_id: str | None = None, channel: str = "socket") -> Submission:
+def post_message(
+    hearing: Hearing, user: User | None, text: object, *, client_id: str | None = None, channel: str = "socket"
+) -> Submission:
     """A participant's message: slow mode, then the submissions pipeline, then the room.
 
     ``client_id`` makes a retry after a lost acknowledgement return the first message instead of
@@ -67,7 +74,11 @@ def post_message(hearing: Hearing, user: User | None, text: object, *, client_id
         if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
             raise Invalid("client_id must be a string of 1 to 64 characters.", field="client_id")
         key = f"hearing:{hearing.id}:{client_id}"
-    if hearing.slow_mode_seconds and not _already_posted(user, key) and not permissions.can_chair_hearing(user, hearing):
+    if (
+        hearing.slow_mode_seconds
+        and not _already_posted(user, key)
+        and not permissions.can_chair_hearing(user, hearing)
+    ):
         last = _last_post_at(hearing.id, user.id)
         if last is not None:
             wait = hearing.slow_mode_seconds - (utcnow() - last).total_seconds()
@@ -103,8 +114,13 @@ def post_chair_summary(hearing: Hearing, chair: User, text: object) -> Submissio
         raise Closed("This hearing has not started yet.")
     with _batcher.in_flight(hearing.id):
         submission, created = submissions.submit(
-            hearing.consultation_id, chair, text, channel="socket", max_chars=SUMMARY_MAX_CHARS,
-            hearing_id=hearing.id, kind="chair_summary",
+            hearing.consultation_id,
+            chair,
+            text,
+            channel="socket",
+            max_chars=SUMMARY_MAX_CHARS,
+            hearing_id=hearing.id,
+            kind="chair_summary",
         )
         if created and submission.state == "published":
             _batcher.add_message(hearing.id, message_payload(submission))
@@ -128,7 +144,9 @@ def vote(hearing: Hearing, user: User | None, submission_id: int | str, choice: 
         raise Forbidden("Sign in to vote.")
     submission_id = _published_message(hearing, submission_id, N_("id must be a message number.")).id
     submission = submissions.vote(submission_id, user, choice, consultation_id=hearing.consultation_id)
-    _batcher.add_votes(hearing.id, submission.id, (submission.agree_count, submission.disagree_count, submission.pass_count))
+    _batcher.add_votes(
+        hearing.id, submission.id, (submission.agree_count, submission.disagree_count, submission.pass_count)
+    )
     return submission
 
 
@@ -153,7 +171,9 @@ def retract(submission: Submission) -> None:
         hearing.pinned_submission_id = None
         db.session.commit()
         publish_state(hearing)
-    realtime.publish(realtime.hearing_room(submission.hearing_id), "message_retracted", {"id": submission.id}, namespace=NAMESPACE)
+    realtime.publish(
+        realtime.hearing_room(submission.hearing_id), "message_retracted", {"id": submission.id}, namespace=NAMESPACE
+    )
 
 
 def announce(submission: Submission) -> None:
@@ -161,7 +181,10 @@ def announce(submission: Submission) -> None:
     if submission is None or submission.hearing_id is None or submission.state != "published":
         return
     realtime.publish(
-        realtime.hearing_room(submission.hearing_id), "message_published", message_payload(submission), namespace=NAMESPACE
+        realtime.hearing_room(submission.hearing_id),
+        "message_published",
+        message_payload(submission),
+        namespace=NAMESPACE,
     )
     _themes_dirty(submission.hearing_id)
 
@@ -171,7 +194,9 @@ def announce(submission: Submission) -> None:
 
 
 _MISSED = (
-    _MESSAGE_ROWS.where(Submission.hearing_id == bindparam("hearing_id"), Submission.id > bindparam("last_id"), *_visible_messages())
+    _MESSAGE_ROWS.where(
+        Submission.hearing_id == bindparam("hearing_id"), Submission.id > bindparam("last_id"), *_visible_messages()
+    )
     .order_by(Submission.id)
     .limit(REPLAY_LIMIT)
 )

@@ -4,6 +4,7 @@ The reads a state needs live here too, built once: the message rows (a crowd rej
 all at once), the open requests for the floor, and who is next by rotation (the state shows it;
 ``speakers.grant_floor`` gives the floor by it).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -52,7 +53,10 @@ _PUBLISHED_MESSAGE = _MESSAGE_ROWS.where(Submission.id == bindparam("id"), *_vis
 _REQUESTS_IN_STATES = (  # built once, like the replay's statements: every join reads the queue
     select(SpeakerRequest)
     .options(joinedload(SpeakerRequest.user))  # the payloads show each requester's name
-    .where(SpeakerRequest.hearing_id == bindparam("hearing_id"), SpeakerRequest.state.in_(bindparam("states", expanding=True)))
+    .where(
+        SpeakerRequest.hearing_id == bindparam("hearing_id"),
+        SpeakerRequest.state.in_(bindparam("states", expanding=True)),
+    )
     .order_by(SpeakerRequest.position, SpeakerRequest.id)
 )
 
@@ -79,13 +83,20 @@ def _next_by_rotation(hearing: Hearing, queued: list[SpeakerRequest]) -> Speaker
 
 def message_payload(s: Submission) -> dict:
     author = s.author
-    return _payload(s, author.display_name if author is not None and author.kind == "account" else None, submissions.shows_profile(author))
+    return _payload(
+        s,
+        author.display_name if author is not None and author.kind == "account" else None,
+        submissions.shows_profile(author),
+    )
 
 
 def _row_payload(row: Row) -> dict:
     """A row of ``_MESSAGE_ROWS`` as sent to pages."""
-    return _payload(row, row.author_name if row.author_kind == "account" else None,
-                    row.author_kind == "account" and bool(row.author_shows_constituency))
+    return _payload(
+        row,
+        row.author_name if row.author_kind == "account" else None,
+        row.author_kind == "account" and bool(row.author_shows_constituency),
+    )
 
 
 def _payload(s: Submission | Row, author_name: str | None, shows_constituency: bool = False) -> dict:

@@ -1,5 +1,6 @@
 """The speakers' queue: ask for the floor, withdraw, grant (by rotation when on), skip, reorder;
 and the record of who spoke."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from agora.services.sanitize import clean_line
 TOPIC_MAX_CHARS = 200
 
 
-def request_floor(hearing: Hearing, user: User | None, constituency: object = None, topic: object = "") -> SpeakerRequest:
+def request_floor(
+    hearing: Hearing, user: User | None, constituency: object = None, topic: object = ""
+) -> SpeakerRequest:
     """Ask for the floor, stating a constituency and a topic; one open request per person."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise Forbidden("Sign in to ask for the floor.")
@@ -116,7 +119,11 @@ def skip(hearing: Hearing, chair: User, request_id: int | str) -> None:
 def reorder(hearing: Hearing, chair: User, order: object) -> None:
     """Put the queue in this order (a list of every queued request id)."""
     require_chair(hearing, chair)
-    if not isinstance(order, list) or len(order) > 1000 or not all(isinstance(i, int) and not isinstance(i, bool) for i in order):
+    if (
+        not isinstance(order, list)
+        or len(order) > 1000
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in order)
+    ):
         raise Invalid("order must be a list of request numbers.", field="order")
     queued = _requests(hearing.id, ("queued",))
     if sorted(order) != sorted(r.id for r in queued):

@@ -2,6 +2,7 @@
 audit log, learning from moderators. One module per job, each importing only ``decisions``;
 callers keep using ``moderation.X``: the public names are re-exported here.
 """
+
 from agora.services.moderation.appeals import (
     Outcome,
     appeal,

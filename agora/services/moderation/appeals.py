@@ -1,5 +1,6 @@
 """What participants do about moderation: report a published view, see each outcome of their own
 views with its reason, appeal once; a different moderator decides the appeal, finally."""
+
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -33,7 +34,9 @@ def flag(user: User, submission_id: int, reason: str, note: str | None = None) -
     if db.session.scalar(select(Flag.id).where(Flag.submission_id == submission.id, Flag.user_id == user.id)):
         raise Conflict("You have already reported this view; moderators will look at it.", code="already_flagged")
     flag = Flag(
-        submission_id=submission.id, user_id=user.id, reason=reason,
+        submission_id=submission.id,
+        user_id=user.id,
+        reason=reason,
         note=clean_text(note, max_chars=1000, field="note") if note and note.strip() else None,
     )
     db.session.add(flag)
@@ -51,18 +54,29 @@ class Outcome:
 
     @property
     def can_appeal(self) -> bool:
-        return self.submission.state in ("hidden", "rejected") and self.appeal is None and self.decision is not None and not self.decision.automatic
+        return (
+            self.submission.state in ("hidden", "rejected")
+            and self.appeal is None
+            and self.decision is not None
+            and not self.decision.automatic
+        )
 
 
 def outcomes_for(user: User) -> list[Outcome]:
     """The author's own submissions with the latest decision and any appeal: authors are told why."""
-    submissions = db.session.scalars(select(Submission).where(Submission.author_id == user.id).order_by(Submission.id.desc()).limit(200)).all()
+    submissions = db.session.scalars(
+        select(Submission).where(Submission.author_id == user.id).order_by(Submission.id.desc()).limit(200)
+    ).all()
     ids = [s.id for s in submissions]
     latest = {}
     if ids:
-        for decision in db.session.scalars(select(ModerationDecision).where(ModerationDecision.submission_id.in_(ids)).order_by(ModerationDecision.id)):
+        for decision in db.session.scalars(
+            select(ModerationDecision).where(ModerationDecision.submission_id.in_(ids)).order_by(ModerationDecision.id)
+        ):
             latest[decision.submission_id] = decision
-    appeals = {a.submission_id: a for a in db.session.scalars(select(Appeal).where(Appeal.submission_id.in_(ids or [-1])))}
+    appeals = {
+        a.submission_id: a for a in db.session.scalars(select(Appeal).where(Appeal.submission_id.in_(ids or [-1])))
+    }
     return [Outcome(s, latest.get(s.id), appeals.get(s.id)) for s in submissions]
 
 
@@ -75,25 +89,45 @@ def appeal(user: User, submission_id: int, statement: object) -> Appeal:
     if submission.state not in ("hidden", "rejected"):
         raise Conflict("Only a hidden or rejected view can be appealed.", code="not_appealable")
     last_human = db.session.scalar(
-        select(ModerationDecision).where(ModerationDecision.submission_id == submission.id, ModerationDecision.automatic.is_(False))
-        .order_by(ModerationDecision.id.desc()).limit(1)
+        select(ModerationDecision)
+        .where(ModerationDecision.submission_id == submission.id, ModerationDecision.automatic.is_(False))
+        .order_by(ModerationDecision.id.desc())
+        .limit(1)
     )
     text = clean_text(statement, max_chars=2000, field="statement")
-    record = Appeal(submission_id=submission.id, author_id=user.id, statement=text, original_moderator_id=last_human.actor_id if last_human else None)
+    record = Appeal(
+        submission_id=submission.id,
+        author_id=user.id,
+        statement=text,
+        original_moderator_id=last_human.actor_id if last_human else None,
+    )
     db.session.add(record)
     audit.record(
-        submission_id=submission.id, actor_id=user.id, automatic=False, action="appeal",
-        from_state=submission.state, to_state=submission.state, reason="appeal", note=text,
+        submission_id=submission.id,
+        actor_id=user.id,
+        automatic=False,
+        action="appeal",
+        from_state=submission.state,
+        to_state=submission.state,
+        reason="appeal",
+        note=text,
     )
     db.session.commit()
-    realtime.notify_moderators({"id": submission.id, "consultation_id": submission.consultation_id, "state": "appealed"})
+    realtime.notify_moderators(
+        {"id": submission.id, "consultation_id": submission.consultation_id, "state": "appealed"}
+    )
     return record
 
 
 def open_appeals(user: User) -> list[Appeal]:
     if not permissions.can_moderate_anywhere(user):
         raise Forbidden("Only moderators see appeals.")
-    query = select(Appeal).join(Submission, Submission.id == Appeal.submission_id).where(Appeal.decided_at.is_(None)).order_by(Appeal.id)
+    query = (
+        select(Appeal)
+        .join(Submission, Submission.id == Appeal.submission_id)
+        .where(Appeal.decided_at.is_(None))
+        .order_by(Appeal.id)
+    )
     scope = _in_scope(user)
     if scope is not None:
         query = query.where(scope)
@@ -121,11 +155,17 @@ def decide_appeal(user: User, appeal_id: int, outcome: str, reason: str, note: s
         submission.state = "published"
     record.outcome, record.reason, record.decided_by_id, record.decided_at = outcome, reason, user.id, utcnow()
     audit.record(
-        submission_id=submission.id, actor_id=user.id, automatic=False,
+        submission_id=submission.id,
+        actor_id=user.id,
+        automatic=False,
         action="restore" if outcome == "restored" else "uphold",
-        from_state=before, to_state=submission.state, reason=reason,
+        from_state=before,
+        to_state=submission.state,
+        reason=reason,
         note=clean_text(note, max_chars=2000, field="note") if note and note.strip() else None,
-        model_version=submission.model_version, abuse_score=submission.abuse_score, spam_score=submission.spam_score,
+        model_version=submission.model_version,
+        abuse_score=submission.abuse_score,
+        spam_score=submission.spam_score,
     )
     notifications.for_moderation(submission, "restore" if outcome == "restored" else "uphold", reason)
     db.session.commit()

@@ -4,6 +4,7 @@ from the code of conduct, campaigns in bulk; the reasons each action may cite.
 People decide; the model only ranks and holds. Every decision is written to the audit log in
 the same transaction as the change it records.
 """
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,8 +30,12 @@ FLAG_REASONS = VIOLATIONS
 # The reasons that fit each decision: publishing or keeping says the item is within the code of
 # conduct; hiding, rejecting or upholding names the rule that was broken. Forms offer only these.
 REASONS_FOR = {
-    "approve": ("within_rules",), "keep": ("within_rules",), "restored": ("within_rules",),
-    "hide": VIOLATIONS, "reject": VIOLATIONS, "upheld": VIOLATIONS,
+    "approve": ("within_rules",),
+    "keep": ("within_rules",),
+    "restored": ("within_rules",),
+    "hide": VIOLATIONS,
+    "reject": VIOLATIONS,
+    "upheld": VIOLATIONS,
 }
 
 
@@ -72,7 +77,9 @@ def is_own(user: User, submission: Submission) -> bool:
 
 def is_own_appeal(user: User, record: Appeal) -> bool:
     """Whether ``record`` is an appeal on ``user``'s own view."""
-    return is_own(user, record.submission) or (record.author_id is not None and record.author_id == getattr(user, "id", None))
+    return is_own(user, record.submission) or (
+        record.author_id is not None and record.author_id == getattr(user, "id", None)
+    )
 
 
 def _require_not_own(user: User, submission: Submission) -> None:
@@ -110,7 +117,12 @@ def queue(user: User, consultation_id: int | None = None, limit: int = 100) -> l
     if consultation_id is not None:
         conditions.append(Submission.consultation_id == consultation_id)
     unscreened_first = case((Submission.state == "pending", 2.0), else_=0.0)
-    priority = unscreened_first + func.coalesce(Submission.abuse_score, 0.0) + func.coalesce(Submission.spam_score, 0.0) + 0.2 * flags
+    priority = (
+        unscreened_first
+        + func.coalesce(Submission.abuse_score, 0.0)
+        + func.coalesce(Submission.spam_score, 0.0)
+        + 0.2 * flags
+    )
     rows = db.session.execute(
         select(Submission, priority.label("priority"), flags.label("flags"))
         .outerjoin(open_flags, open_flags.c.submission_id == Submission.id)
@@ -119,7 +131,12 @@ def queue(user: User, consultation_id: int | None = None, limit: int = 100) -> l
         .limit(limit)
     ).all()
     campaigns = _campaign_sizes({s.campaign_id for s, _, _ in rows if s.campaign_id})
-    claimers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({s.claimed_by_id for s, _, _ in rows if s.claimed_by_id})))}
+    claimers = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({s.claimed_by_id for s, _, _ in rows if s.claimed_by_id}))
+        )
+    }
     now = utcnow()
     return [
         QueueItem(
@@ -127,7 +144,9 @@ def queue(user: User, consultation_id: int | None = None, limit: int = 100) -> l
             priority=float(p),
             campaign_size=campaigns.get(s.campaign_id, 0),
             open_flags=int(f),
-            claimed_by=claimers.get(s.claimed_by_id) if s.claimed_at and now - s.claimed_at < timedelta(minutes=CLAIM_MINUTES) else None,
+            claimed_by=claimers.get(s.claimed_by_id)
+            if s.claimed_at and now - s.claimed_at < timedelta(minutes=CLAIM_MINUTES)
+            else None,
             own=is_own(user, s),
         )
         for s, p, f in rows
@@ -140,14 +159,18 @@ def backlog(user: User) -> dict[str, int]:
     scope = _in_scope(user)
     if scope is not None:
         conditions.append(scope)
-    return dict(db.session.execute(select(Submission.state, func.count()).where(*conditions).group_by(Submission.state)).all())
+    return dict(
+        db.session.execute(select(Submission.state, func.count()).where(*conditions).group_by(Submission.state)).all()
+    )
 
 
 def _campaign_sizes(campaign_ids: set[int]) -> dict[int, int]:
     if not campaign_ids:
         return {}
     rows = db.session.execute(
-        select(Submission.campaign_id, func.count()).where(Submission.campaign_id.in_(campaign_ids)).group_by(Submission.campaign_id)
+        select(Submission.campaign_id, func.count())
+        .where(Submission.campaign_id.in_(campaign_ids))
+        .group_by(Submission.campaign_id)
     ).all()
     return {campaign_id: n for campaign_id, n in rows if campaign_id is not None}  # never None: filtered by in_
 
@@ -156,24 +179,32 @@ def context(user: User, submission_id: int) -> ItemContext:
     submission = _submission(submission_id)
     _require_moderator(user, submission.consultation_id)
     decisions = db.session.scalars(
-        select(ModerationDecision).where(ModerationDecision.submission_id == submission.id).order_by(ModerationDecision.id)
+        select(ModerationDecision)
+        .where(ModerationDecision.submission_id == submission.id)
+        .order_by(ModerationDecision.id)
     ).all()
     flags = db.session.scalars(select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.id)).all()
     recent: Sequence[Submission] = []
     if submission.author_id:
         recent = db.session.scalars(
-            select(Submission).where(Submission.author_id == submission.author_id, Submission.id != submission.id)
-            .order_by(Submission.id.desc()).limit(5)
+            select(Submission)
+            .where(Submission.author_id == submission.author_id, Submission.id != submission.id)
+            .order_by(Submission.id.desc())
+            .limit(5)
         ).all()
     near: Sequence[Submission] = []
     if submission.campaign_id:
         near = db.session.scalars(
-            select(Submission).where(Submission.campaign_id == submission.campaign_id, Submission.id != submission.id)
-            .order_by(Submission.id).limit(10)
+            select(Submission)
+            .where(Submission.campaign_id == submission.campaign_id, Submission.id != submission.id)
+            .order_by(Submission.id)
+            .limit(10)
         ).all()
     appeal = db.session.scalar(select(Appeal).where(Appeal.submission_id == submission.id))
     size = _campaign_sizes({submission.campaign_id}).get(submission.campaign_id, 0) if submission.campaign_id else 0
-    return ItemContext(submission, list(decisions), list(flags), list(recent), list(near), size, appeal, is_own(user, submission))
+    return ItemContext(
+        submission, list(decisions), list(flags), list(recent), list(near), size, appeal, is_own(user, submission)
+    )
 
 
 def claim(user: User, submission_id: int) -> Submission:
@@ -205,10 +236,14 @@ def _check_reason(action: str, reason: str) -> None:
     if reason not in REASONS_FOR[action]:
         if reason == "within_rules":
             raise Invalid("Hiding or rejecting needs the rule that was broken.", field="reason")
-        raise Invalid("Publishing or keeping an item says it is within the code of conduct: choose that reason.", field="reason")
+        raise Invalid(
+            "Publishing or keeping an item says it is within the code of conduct: choose that reason.", field="reason"
+        )
 
 
-def decide(user: User, submission_id: int, action: str, reason: str, note: str | None = None, *, commit: bool = True) -> Submission:
+def decide(
+    user: User, submission_id: int, action: str, reason: str, note: str | None = None, *, commit: bool = True
+) -> Submission:
     """approve / hide / reject an item in the queue, or hide / keep a flagged published one."""
     submission = _submission(submission_id)
     _require_moderator(user, submission.consultation_id)  # who may act comes before what they sent
@@ -216,7 +251,9 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
     if action not in ACTIONS and action != "keep":
         raise Invalid("The action is approve, hide, reject or keep.", field="action")
     _check_reason(action, reason)
-    open_flags = db.session.scalars(select(Flag).where(Flag.submission_id == submission.id, Flag.resolved_at.is_(None))).all()
+    open_flags = db.session.scalars(
+        select(Flag).where(Flag.submission_id == submission.id, Flag.resolved_at.is_(None))
+    ).all()
     decidable = submission.state in QUEUE_STATES or (submission.state == "published" and open_flags)
     if not decidable or (action == "approve" and submission.state == "published"):
         raise Conflict(f"This item was already decided (it is {submission.state}).", code="already_decided")
@@ -234,9 +271,17 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
         flag.resolved_at = utcnow()
     note_text = clean_text(note, max_chars=2000, field="note") if note and note.strip() else None
     audit.record(
-        submission_id=submission.id, actor_id=user.id, automatic=False, action=action,
-        from_state=before, to_state=after, reason=reason, note=note_text,
-        model_version=submission.model_version, abuse_score=submission.abuse_score, spam_score=submission.spam_score,
+        submission_id=submission.id,
+        actor_id=user.id,
+        automatic=False,
+        action=action,
+        from_state=before,
+        to_state=after,
+        reason=reason,
+        note=note_text,
+        model_version=submission.model_version,
+        abuse_score=submission.abuse_score,
+        spam_score=submission.spam_score,
     )
     notifications.for_moderation(submission, action, reason)  # the author is told, in the same transaction
     if commit:
@@ -246,7 +291,9 @@ def decide(user: User, submission_id: int, action: str, reason: str, note: str |
     return submission
 
 
-def decide_many(user: User, submission_ids: list[int], action: str, reason: str, note: str | None = None) -> list[Submission]:
+def decide_many(
+    user: User, submission_ids: list[int], action: str, reason: str, note: str | None = None
+) -> list[Submission]:
     """A bulk decision (e.g. on a campaign); all or nothing."""
     if not permissions.can_moderate_anywhere(user):
         raise Forbidden("Only moderators decide on submissions.")
@@ -268,7 +315,9 @@ def decide_many(user: User, submission_ids: list[int], action: str, reason: str,
 
 
 def campaign_members(user: User, campaign_id: int) -> list[Submission]:
-    members = db.session.scalars(select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id)).all()
+    members = db.session.scalars(
+        select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id)
+    ).all()
     if not members:
         raise NotFound("There is no campaign with this number.")
     _require_moderator(user, members[0].consultation_id)
@@ -284,14 +333,20 @@ def _announce_change(submission: Submission, before: str) -> None:
             from agora.services import hearings
 
             hearings.retract(submission)
-        realtime.publish(realtime.consultation_room(submission.consultation_id), "submission_retracted", {"id": submission.id})
+        realtime.publish(
+            realtime.consultation_room(submission.consultation_id), "submission_retracted", {"id": submission.id}
+        )
     elif before != "published" and submission.state == "published":
         if submission.hearing_id:
             from agora.services import hearings
 
             hearings.announce(submission)
         else:
-            realtime.publish(realtime.consultation_room(submission.consultation_id), "submission_published", {"id": submission.id, "consultation_id": submission.consultation_id})
+            realtime.publish(
+                realtime.consultation_room(submission.consultation_id),
+                "submission_published",
+                {"id": submission.id, "consultation_id": submission.consultation_id},
+            )
 
 
 def code_of_conduct() -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Learning from moderators: their decisions as labels, a retrained model promoted only if nothing
 regresses in any language, and what a moderator weighs a score by."""
+
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -20,7 +21,10 @@ def training_labels() -> list[tuple[str, int]]:
     rows = db.session.execute(
         select(Submission.text, ModerationDecision.action, ModerationDecision.reason)
         .join(Submission, Submission.id == ModerationDecision.submission_id)
-        .where(ModerationDecision.automatic.is_(False), ModerationDecision.action.in_(("approve", "hide", "reject", "restore", "keep")))
+        .where(
+            ModerationDecision.automatic.is_(False),
+            ModerationDecision.action.in_(("approve", "hide", "reject", "restore", "keep")),
+        )
         .order_by(ModerationDecision.id)
     ).all()
     labels: dict[str, int] = {}
@@ -44,11 +48,18 @@ def retrain(models_dir: str, progress: Callable[[str], None] = lambda message: N
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     out = Path(models_dir) / f"model-{stamp}"
     result = retrain_model(labels, out, base_dir=current.path if current else None)
-    metrics = {"before": result.before.__dict__, "after": result.after.__dict__, "reason": result.reason, "labels": len(labels)}
+    metrics = {
+        "before": result.before.__dict__,
+        "after": result.after.__dict__,
+        "reason": result.reason,
+        "labels": len(labels),
+    }
     if result.promoted:
         if current:
             current.active = False
-        db.session.add(ModelVersion(version=result.version_after, path=str(out), metrics_json=json.dumps(metrics), active=True))
+        db.session.add(
+            ModelVersion(version=result.version_after, path=str(out), metrics_json=json.dumps(metrics), active=True)
+        )
         db.session.commit()
         screening.reset()
     return result

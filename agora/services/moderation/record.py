@@ -1,5 +1,6 @@
 """What moderation did, in public figures that add up (each consultation's page and report), and
 the audit log as the secretariat reads and exports it."""
+
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,10 +45,22 @@ class Transparency:
 
 def transparency(consultation_id: int) -> Transparency:
     """Public counts of what moderation did in a consultation, by reason."""
-    base = select(
-        ModerationDecision.action, ModerationDecision.automatic, ModerationDecision.from_state, ModerationDecision.reason, func.count()
-    ).join(Submission, Submission.id == ModerationDecision.submission_id).where(Submission.consultation_id == consultation_id).group_by(
-        ModerationDecision.action, ModerationDecision.automatic, ModerationDecision.from_state, ModerationDecision.reason
+    base = (
+        select(
+            ModerationDecision.action,
+            ModerationDecision.automatic,
+            ModerationDecision.from_state,
+            ModerationDecision.reason,
+            func.count(),
+        )
+        .join(Submission, Submission.id == ModerationDecision.submission_id)
+        .where(Submission.consultation_id == consultation_id)
+        .group_by(
+            ModerationDecision.action,
+            ModerationDecision.automatic,
+            ModerationDecision.from_state,
+            ModerationDecision.reason,
+        )
     )
     counts: dict[str, int] = {}
     by_reason: dict[str, dict[str, int]] = {}
@@ -63,19 +76,32 @@ def transparency(consultation_id: int) -> Transparency:
             key = reason if action != "hold" else ("automatic hold: " + (reason or "score"))
             by_reason.setdefault(action, {})
             by_reason[action][key] = by_reason[action].get(key, 0) + n
-    waiting = dict(db.session.execute(
-        select(Submission.state, func.count()).where(Submission.consultation_id == consultation_id, Submission.state.in_(QUEUE_STATES))
-        .group_by(Submission.state)
-    ).all())
-    unscreened = db.session.scalar(
-        select(func.count()).select_from(Submission).where(
-            Submission.consultation_id == consultation_id, Submission.state == "pending",
-            ~select(ModerationDecision.id).where(ModerationDecision.submission_id == Submission.id).exists(),
+    waiting = dict(
+        db.session.execute(
+            select(Submission.state, func.count())
+            .where(Submission.consultation_id == consultation_id, Submission.state.in_(QUEUE_STATES))
+            .group_by(Submission.state)
+        ).all()
+    )
+    unscreened = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.consultation_id == consultation_id,
+                Submission.state == "pending",
+                ~select(ModerationDecision.id).where(ModerationDecision.submission_id == Submission.id).exists(),
+            )
         )
-    ) or 0
+        or 0
+    )
     campaigns = db.session.execute(
-        select(Submission.campaign_id, func.count()).where(Submission.consultation_id == consultation_id, Submission.campaign_id.is_not(None))
-        .group_by(Submission.campaign_id).having(func.count() > 1).order_by(func.count().desc()).limit(10)
+        select(Submission.campaign_id, func.count())
+        .where(Submission.consultation_id == consultation_id, Submission.campaign_id.is_not(None))
+        .group_by(Submission.campaign_id)
+        .having(func.count() > 1)
+        .order_by(func.count().desc())
+        .limit(10)
     ).all()
     return Transparency(
         screened=counts.get("publish", 0) + counts.get("hold", 0),
@@ -99,10 +125,28 @@ def recent_transparency(consultation_id: int) -> Transparency:
     """``transparency`` as a consultation's page shows it: kept briefly, like the page's counts (it
     counts every decision in the consultation: ~15 ms a page at 14,000 views). A commit in this
     process that changes the consultation's views drops it at once; reports count afresh."""
-    return consultations.kept_briefly("transparency", [consultation_id], lambda ids: {ids[0]: transparency(ids[0])})[consultation_id]
+    return consultations.kept_briefly("transparency", [consultation_id], lambda ids: {ids[0]: transparency(ids[0])})[
+        consultation_id
+    ]
 
 
-AUDIT_COLUMNS = ("id", "created_at", "submission_id", "consultation_id", "actor", "automatic", "action", "from_state", "to_state", "reason", "note", "model_version", "abuse_score", "spam_score", "entry_hash")
+AUDIT_COLUMNS = (
+    "id",
+    "created_at",
+    "submission_id",
+    "consultation_id",
+    "actor",
+    "automatic",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "note",
+    "model_version",
+    "abuse_score",
+    "spam_score",
+    "entry_hash",
+)
 
 
 def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None) -> Iterator[dict[str, object]]:
@@ -120,11 +164,20 @@ def audit_rows(user: User, limit: int | None = 500, before_id: int | None = None
         query = query.limit(limit)
     for decision, consultation_id, actor in db.session.execute(query):
         yield {
-            "id": decision.id, "created_at": decision.created_at.isoformat() + "Z", "submission_id": decision.submission_id,
-            "consultation_id": consultation_id, "actor": actor or ("model" if decision.automatic else ""),
-            "automatic": decision.automatic, "action": decision.action, "from_state": decision.from_state or "",
-            "to_state": decision.to_state, "reason": decision.reason, "note": decision.note or "",
-            "model_version": decision.model_version or "", "abuse_score": decision.abuse_score, "spam_score": decision.spam_score,
+            "id": decision.id,
+            "created_at": decision.created_at.isoformat() + "Z",
+            "submission_id": decision.submission_id,
+            "consultation_id": consultation_id,
+            "actor": actor or ("model" if decision.automatic else ""),
+            "automatic": decision.automatic,
+            "action": decision.action,
+            "from_state": decision.from_state or "",
+            "to_state": decision.to_state,
+            "reason": decision.reason,
+            "note": decision.note or "",
+            "model_version": decision.model_version or "",
+            "abuse_score": decision.abuse_score,
+            "spam_score": decision.spam_score,
             "entry_hash": decision.entry_hash,
         }
 

@@ -5,6 +5,7 @@ loaded or scoring fails, the submission stays "pending" and nothing unscreened i
 Near-duplicates (campaigns) are found per consultation in a MinHash index kept in memory and
 rebuilt from the database on first use; posting floods are tracked per author in memory.
 """
+
 import logging
 import threading
 import time
@@ -124,7 +125,9 @@ def _index_for(consultation_id: int) -> "NearDuplicateIndex":
         index = _indexes.get(consultation_id)
         if index is None:
             rows = db.session.execute(
-                select(Submission.id, Submission.text).where(Submission.consultation_id == consultation_id).order_by(Submission.id)
+                select(Submission.id, Submission.text)
+                .where(Submission.consultation_id == consultation_id)
+                .order_by(Submission.id)
             ).all()
             # ~0.2 ms a text: a large consultation's first post after a start would stop the event
             # loop for seconds; built in a native thread, only posts to this consultation wait.
@@ -186,8 +189,14 @@ def screen_many(items: list[tuple]) -> list[Screening]:
             if consultation is not None:
                 index = _index_for(consultation.id)
                 signature = index.signature(text)
-                near = tuple(sorted(cast(list[int], index.query_signature(signature))))  # the index holds submission ids
-                in_batch = tuple(index.similar_among(signature, [other if cid == consultation.id else None for cid, other in earlier]))
+                near = tuple(
+                    sorted(cast(list[int], index.query_signature(signature)))
+                )  # the index holds submission ids
+                in_batch = tuple(
+                    index.similar_among(
+                        signature, [other if cid == consultation.id else None for cid, other in earlier]
+                    )
+                )
             earlier.append((consultation.id if consultation is not None else None, signature))
             flood = author_key is not None and _flood_tracker().observe(author_key, time.time())
             if near or in_batch or flood:
@@ -197,19 +206,21 @@ def screen_many(items: list[tuple]) -> list[Screening]:
             earlier.append((None, None))
             out.append(Screening("pending", None, None, None, ("scoring_failed",), model.version, False))
             continue
-        out.append(Screening(
-            state="published" if score.decision == "publish" else "held",
-            abuse=float(score.abuse),
-            spam=float(score.spam),
-            language=score.language,
-            reasons=tuple(score.reasons),
-            model_version=model.version,
-            likely_violation=score.decision == "reject",
-            near_duplicate_of=near,
-            near_in_batch=in_batch,
-            signature=signature,
-            vector=vectors[position],
-        ))
+        out.append(
+            Screening(
+                state="published" if score.decision == "publish" else "held",
+                abuse=float(score.abuse),
+                spam=float(score.spam),
+                language=score.language,
+                reasons=tuple(score.reasons),
+                model_version=model.version,
+                likely_violation=score.decision == "reject",
+                near_duplicate_of=near,
+                near_in_batch=in_batch,
+                signature=signature,
+                vector=vectors[position],
+            )
+        )
     return out
 
 
@@ -247,7 +258,9 @@ def rescreen_pending(limit: int = 1000) -> int:
     model = moderator()
     if model is None:
         return 0
-    pending = db.session.scalars(select(Submission).where(Submission.state == "pending").order_by(Submission.id).limit(limit)).all()
+    pending = db.session.scalars(
+        select(Submission).where(Submission.state == "pending").order_by(Submission.id).limit(limit)
+    ).all()
     for submission in pending:
         verdict = screen(submission.text, submission.consultation)
         submission.state = verdict.state
@@ -256,10 +269,15 @@ def rescreen_pending(limit: int = 1000) -> int:
         submission.reasons = ",".join(verdict.reasons)
         submission.model_version = verdict.model_version
         audit.record(
-            submission_id=submission.id, automatic=True,
+            submission_id=submission.id,
+            automatic=True,
             action="publish" if verdict.state == "published" else "hold",
-            from_state="pending", to_state=verdict.state, reason=",".join(verdict.reasons),
-            model_version=verdict.model_version, abuse_score=verdict.abuse, spam_score=verdict.spam,
+            from_state="pending",
+            to_state=verdict.state,
+            reason=",".join(verdict.reasons),
+            model_version=verdict.model_version,
+            abuse_score=verdict.abuse,
+            spam_score=verdict.spam,
         )
         if verdict.state in ("published", "held"):  # its author waited: tell them
             notifications.for_moderation(submission, "publish" if verdict.state == "published" else "hold")

@@ -1,4 +1,5 @@
 """Consultations: creation and editing by the secretariat, listing for the public."""
+
 import re
 import threading
 import time
@@ -62,7 +63,11 @@ def _validated(data: ConsultationInput) -> dict:
         value = getattr(data, name)
         if value is not None and not 0.0 < value < 1.0:
             raise Invalid("A threshold is a probability between 0 and 1 (exclusive).", field=name)
-    if data.hold_threshold is not None and data.reject_threshold is not None and data.hold_threshold >= data.reject_threshold:
+    if (
+        data.hold_threshold is not None
+        and data.reject_threshold is not None
+        and data.hold_threshold >= data.reject_threshold
+    ):
         raise Invalid("The hold threshold must be below the likely-violation threshold.", field="hold_threshold")
     return {
         "title": clean_line(data.title, max_chars=200, field="title"),
@@ -74,9 +79,7 @@ def _validated(data: ConsultationInput) -> dict:
         "languages": (data.languages or "en").strip()[:80],
         "opens_at": data.opens_at,
         "closes_at": data.closes_at,
-        "attribution": clean_text(data.attribution, max_chars=2000, field="attribution")
-        if data.attribution
-        else None,
+        "attribution": clean_text(data.attribution, max_chars=2000, field="attribution") if data.attribution else None,
         "hold_threshold": data.hold_threshold,
         "reject_threshold": data.reject_threshold,
     }
@@ -212,7 +215,11 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
     however many) or a person whose published view was gathered offline (one per imported view)."""
     if not consultation_ids:
         return {}
-    in_record = (Submission.consultation_id.in_(consultation_ids), Submission.state == "published", Submission.kind != "chair_summary")
+    in_record = (
+        Submission.consultation_id.in_(consultation_ids),
+        Submission.state == "published",
+        Submission.kind != "chair_summary",
+    )
     subs = dict(
         db.session.execute(
             select(Submission.consultation_id, func.count(Submission.id))
@@ -263,6 +270,7 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
 
 # --- Translations of a consultation's title and briefing -------------------------------------
 
+
 @dataclass(frozen=True)
 class Localized:
     """What a page shows of a consultation in one language, and which language that text is in."""
@@ -289,7 +297,9 @@ def translation_for(consultation_id: int, language: str) -> ConsultationTranslat
     )
 
 
-def localized(consultation: Consultation, locale: str, translation: ConsultationTranslation | Literal[False] | None = None) -> Localized:
+def localized(
+    consultation: Consultation, locale: str, translation: ConsultationTranslation | Literal[False] | None = None
+) -> Localized:
     """The title, summary and briefing in ``locale`` when a translation exists, else the original."""
     original = original_language(consultation)
     if locale != original:
@@ -318,7 +328,9 @@ def translations_of(consultation: Consultation) -> list[ConsultationTranslation]
     )
 
 
-def save_translation(consultation: Consultation, language: str, title: str, summary: str = "", briefing_html: str = "") -> ConsultationTranslation:
+def save_translation(
+    consultation: Consultation, language: str, title: str, summary: str = "", briefing_html: str = ""
+) -> ConsultationTranslation:
     """Add or replace the consultation's translation into ``language`` (briefing sanitised)."""
     from babel import Locale, UnknownLocaleError
 
@@ -370,4 +382,6 @@ def _languages(consultation_id: int) -> list[tuple[str, int]]:
         )
         .group_by(Submission.language)
     ).all()
-    return sorted(((code or "", n) for code, n in rows), key=lambda row: (-row[1], row[0]))  # None is filtered out above
+    return sorted(
+        ((code or "", n) for code, n in rows), key=lambda row: (-row[1], row[0])
+    )  # None is filtered out above

@@ -18,6 +18,7 @@ This module is the layer below the service whose drafts it stores: it knows noth
 submissions, and the service hands it a ``Storage`` (how to store a batch, what to do after the
 commit, how to find the earlier result of a replayed request).
 """
+
 import logging
 import queue
 import threading
@@ -47,7 +48,9 @@ StoredT = TypeVar("StoredT")  # what it stores (a Submission)
 class Storage(Generic[DraftT, StoredT]):
     """What the writer does with drafts, given by the service that owns them."""
 
-    store: Callable[[list[DraftT]], Sequence[StoredT | Exception]]  # a stored object or an exception each, in one (uncommitted) transaction
+    store: Callable[
+        [list[DraftT]], Sequence[StoredT | Exception]
+    ]  # a stored object or an exception each, in one (uncommitted) transaction
     committed: Callable[[StoredT], None]  # after the commit, for each stored object (never raises)
     replay: Callable[[DraftT], StoredT | None]  # a draft refused as a duplicate: the earlier stored object, or None
 
@@ -154,7 +157,9 @@ def _store_and_commit(drafts: list[DraftT], storage: Storage[DraftT, StoredT]) -
         if shared_failure(error):
             raise
         if len(drafts) > 1:
-            log.info("group commit of %d drafts failed (%s); storing them one by one", len(drafts), type(error).__name__)
+            log.info(
+                "group commit of %d drafts failed (%s); storing them one by one", len(drafts), type(error).__name__
+            )
             return [_alone(draft, storage) for draft in drafts]
         draft = drafts[0]
         if isinstance(error, IntegrityError):

@@ -3,6 +3,7 @@
 Statements become submissions, participants become imported (login-less) users, votes are
 kept as cast. Pol.is moderation is carried over and recorded in the moderation log.
 """
+
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ def _read_csv(path: Path) -> list[dict]:
     checks), not the whole file."""
     with path.open(newline="", encoding="utf-8", errors="surrogateescape") as handle:
         # an export of Agora's own had its cells neutralised (csvfiles): read them as they were
-        return [{key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()} for row in csv.DictReader(handle)]
+        return [
+            {key: csvfiles.restore_cell(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def _number(value: object) -> bool:
@@ -45,7 +49,9 @@ def _number(value: object) -> bool:
     return isinstance(value, str) and value.isascii() and value.isdigit()
 
 
-def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progress: Callable[[str], None] = lambda message: None) -> ImportResult:
+def import_polis(
+    consultation: Consultation, folder: Path, *, prefix: str, progress: Callable[[str], None] = lambda message: None
+) -> ImportResult:
     comments = _read_csv(folder / "comments.csv")
     if not comments or not REQUIRED_COMMENT_COLUMNS <= set(comments[0]):
         raise Invalid(f"comments.csv needs the columns {', '.join(sorted(REQUIRED_COMMENT_COLUMNS))}.")
@@ -78,9 +84,7 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
     ]
     db.session.execute(insert(User), users)
     user_ids = dict(
-        db.session.execute(
-            select(User.external_ref, User.id).where(User.external_ref.like(f"{prefix}:p%"))
-        ).all()
+        db.session.execute(select(User.external_ref, User.id).where(User.external_ref.like(f"{prefix}:p%"))).all()
     )
     progress(f"Created {len(users)} imported participants.")
 
@@ -146,9 +150,9 @@ def import_polis(consultation: Consultation, folder: Path, *, prefix: str, progr
     )
     if vectors:
         stored = {row["external_ref"]: vector for row, vector in zip(submission_rows, vectors)}
-        embeddings.store_screened([
-            (_Stored(submission_ids[ref], consultation.id), vector) for ref, vector in stored.items()
-        ])
+        embeddings.store_screened(
+            [(_Stored(submission_ids[ref], consultation.id), vector) for ref, vector in stored.items()]
+        )
     progress(f"Stored {len(submission_rows)} submissions with their moderation record.")
 
     votes = []
@@ -194,7 +198,16 @@ class ExportResult:
     votes: int
 
 
-POLIS_COMMENT_COLUMNS = ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body"]
+POLIS_COMMENT_COLUMNS = [
+    "timestamp",
+    "datetime",
+    "comment-id",
+    "author-id",
+    "agrees",
+    "disagrees",
+    "moderated",
+    "comment-body",
+]
 POLIS_PARTICIPANT_COLUMNS = ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"]
 
 
@@ -235,8 +248,14 @@ def export_polis(consultation_id: int, folder: str | Path, *, include_moderated:
     states = ["published", "hidden", "rejected"] if include_moderated else ["published"]
     rows = db.session.execute(
         select(
-            Submission.id, Submission.author_id, Submission.text, Submission.state, Submission.created_at,
-            Submission.agree_count, Submission.disagree_count, Submission.external_ref,
+            Submission.id,
+            Submission.author_id,
+            Submission.text,
+            Submission.state,
+            Submission.created_at,
+            Submission.agree_count,
+            Submission.disagree_count,
+            Submission.external_ref,
         )
         .where(
             Submission.consultation_id == consultation_id,
@@ -249,19 +268,32 @@ def export_polis(consultation_id: int, folder: str | Path, *, include_moderated:
     votes = db.session.execute(
         select(Vote.user_id, Vote.submission_id, Vote.value)
         .join(Submission, Submission.id == Vote.submission_id)
-        .where(Submission.id.in_(select(Submission.id).where(
-            Submission.consultation_id == consultation_id, Submission.hearing_id.is_(None), Submission.state.in_(states)
-        )))
+        .where(
+            Submission.id.in_(
+                select(Submission.id).where(
+                    Submission.consultation_id == consultation_id,
+                    Submission.hearing_id.is_(None),
+                    Submission.state.in_(states),
+                )
+            )
+        )
         .order_by(Vote.user_id, Vote.submission_id)
     ).all()
     people = sorted({r.author_id for r in rows if r.author_id is not None} | {v.user_id for v in votes})
-    refs = dict(db.session.execute(select(User.id, User.external_ref).where(User.id.in_(people))).all()) if people else {}
+    refs = (
+        dict(db.session.execute(select(User.id, User.external_ref).where(User.id.in_(people))).all()) if people else {}
+    )
     person_no = _polis_numbers([(p, refs.get(p)) for p in people], "p")
     snapshot = db.session.scalar(
-        select(ThemeSnapshot.data_json).where(
-            ThemeSnapshot.consultation_id == consultation_id, ThemeSnapshot.hearing_id.is_(None),
-            ThemeSnapshot.kind == "opinions", ThemeSnapshot.status == "ready",
-        ).order_by(ThemeSnapshot.id.desc()).limit(1)
+        select(ThemeSnapshot.data_json)
+        .where(
+            ThemeSnapshot.consultation_id == consultation_id,
+            ThemeSnapshot.hearing_id.is_(None),
+            ThemeSnapshot.kind == "opinions",
+            ThemeSnapshot.status == "ready",
+        )
+        .order_by(ThemeSnapshot.id.desc())
+        .limit(1)
     )
     groups = {}
     if snapshot:
@@ -274,16 +306,18 @@ def export_polis(consultation_id: int, folder: str | Path, *, include_moderated:
         writer.writerow(POLIS_COMMENT_COLUMNS)
         for r in sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True):  # newest first, as Pol.is
             moment = r.created_at.replace(tzinfo=UTC)
-            writer.writerow([
-                int(moment.timestamp() * 1000),
-                moment.strftime("%a %b %d %H:%M:%S UTC %Y"),
-                comment_no[r.id],
-                person_no.get(r.author_id, ""),
-                r.agree_count,
-                r.disagree_count,
-                1 if r.state == "published" else -1,
-                r.text,
-            ])
+            writer.writerow(
+                [
+                    int(moment.timestamp() * 1000),
+                    moment.strftime("%a %b %d %H:%M:%S UTC %Y"),
+                    comment_no[r.id],
+                    person_no.get(r.author_id, ""),
+                    r.agree_count,
+                    r.disagree_count,
+                    1 if r.state == "published" else -1,
+                    r.text,
+                ]
+            )
     by_person: dict[int, dict[int, int]] = {}
     for user_id, submission_id, value in votes:
         by_person.setdefault(user_id, {})[comment_no[submission_id]] = value
@@ -296,16 +330,28 @@ def export_polis(consultation_id: int, folder: str | Path, *, include_moderated:
             cast = by_person.get(person, {})
             values = list(cast.values())
             writer.writerow(
-                [person_no[person], groups.get(person, ""), authored.get(person, 0), len(values),
-                 values.count(1), values.count(-1)]
+                [
+                    person_no[person],
+                    groups.get(person, ""),
+                    authored.get(person, 0),
+                    len(values),
+                    values.count(1),
+                    values.count(-1),
+                ]
                 + [cast.get(c, "") for c in columns]
             )
     return ExportResult(len(rows), len(people), len(votes))
 
 
-def import_polis_consultation(folder: str | Path, *, title: str, slug: str | None = None, status: str = "open",
-                              attribution: str | None = None, progress: Callable[[str], None] = lambda message: None,
-                              ) -> tuple[Consultation, ImportResult]:
+def import_polis_consultation(
+    folder: str | Path,
+    *,
+    title: str,
+    slug: str | None = None,
+    status: str = "open",
+    attribution: str | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> tuple[Consultation, ImportResult]:
     """Create a consultation and import a Pol.is export folder into it; nothing is kept on failure."""
     from agora.services.participation import consultations
 

@@ -6,6 +6,7 @@ every error is reported by line and column. A file already imported into the con
 nothing (ImportBatch.sha256), and a row already imported from another file is not added again
 (its key, "import:<sha256 of the normalised row>:<n>", is kept in Submission.external_ref).
 """
+
 import csv
 import hashlib
 import io
@@ -49,7 +50,12 @@ ORIGINS = {
 REQUIRED_COLUMNS = ("text", "channel")
 OPTIONAL_COLUMNS = ("language", "constituency", "country", "gender", "date", "note")
 # Spreadsheet headers people actually write, mapped to ours.
-COLUMN_ALIASES = {"facilitator's note": "note", "facilitator_note": "note", "facilitator note": "note", "origin": "channel"}
+COLUMN_ALIASES = {
+    "facilitator's note": "note",
+    "facilitator_note": "note",
+    "facilitator note": "note",
+    "origin": "channel",
+}
 EXAMPLE_CSV = (
     "text,language,constituency,country,gender,channel,date,note\n"
     '"Our wells run dry in March; the plan must fund boreholes.",en,indigenous_peoples,KE,woman,field_consultation,2026-10-14,Turkana meeting\n'
@@ -93,8 +99,12 @@ class ImportOutcome:
 
 def _duplicate(batch: ImportBatch) -> ImportOutcome:
     return ImportOutcome(
-        "duplicate_file", consultation_id=batch.consultation_id, batch_id=batch.id, batch_created_at=batch.created_at,
-        batch_rows_imported=batch.rows_imported, rows_total=batch.rows_total,
+        "duplicate_file",
+        consultation_id=batch.consultation_id,
+        batch_id=batch.id,
+        batch_created_at=batch.created_at,
+        batch_rows_imported=batch.rows_imported,
+        rows_total=batch.rows_total,
     )
 
 
@@ -112,8 +122,13 @@ class _Row:
 
     def key(self) -> str:
         normal = [
-            " ".join(self.text.split()).casefold(), self.language, self.constituency, self.country,
-            self.gender, self.origin, self.created_at.date().isoformat() if self.created_at else None,
+            " ".join(self.text.split()).casefold(),
+            self.language,
+            self.constituency,
+            self.country,
+            self.gender,
+            self.origin,
+            self.created_at.date().isoformat() if self.created_at else None,
             " ".join((self.note or "").split()),
         ]
         return hashlib.sha256(json.dumps(normal, ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -139,7 +154,8 @@ def _decode(data: bytes) -> str:
         raise Invalid(
             f"The file is not UTF-8 text (unexpected byte 0x{data[error.start]:02x} on line {line}). "
             "In your spreadsheet choose “Save as… CSV UTF-8”, then upload it again.",
-            field="file", code="encoding",
+            field="file",
+            code="encoding",
         ) from None
 
 
@@ -171,7 +187,6 @@ def _date(value: str) -> datetime:
         if "T" in value or " " in value:
             parsed = datetime.fromisoformat(value)
             if parsed.tzinfo is not None:
-
                 parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             return parsed
         return datetime.combine(date.fromisoformat(value), time(12, 0))
@@ -181,7 +196,11 @@ def _date(value: str) -> datetime:
 
 def _header(fieldnames: list[str] | None) -> list[str]:
     if not fieldnames:
-        raise Invalid("The file is empty: it needs a header line (text,channel,…) and at least one row.", field="file", code="empty")
+        raise Invalid(
+            "The file is empty: it needs a header line (text,channel,…) and at least one row.",
+            field="file",
+            code="empty",
+        )
     names = [COLUMN_ALIASES.get((n or "").strip().lower(), (n or "").strip().lower()) for n in fieldnames]
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
     problems = []
@@ -196,9 +215,12 @@ def _header(fieldnames: list[str] | None) -> list[str]:
         problems.append(f"repeated column{'s' if len(duplicated) > 1 else ''}: {', '.join(duplicated)}")
     if problems:
         raise Invalid(
-            "Line 1 (header): " + "; ".join(problems) + f". The columns are {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} "
+            "Line 1 (header): "
+            + "; ".join(problems)
+            + f". The columns are {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} "
             "(text and channel required, the others optional).",
-            field="file", code="columns",
+            field="file",
+            code="columns",
         )
     return names
 
@@ -220,10 +242,13 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
             if len(raw_rows) > max_rows:
                 raise TooLarge(
                     f"The file has more than {max_rows:,} rows; split it into several files of at most {max_rows:,} rows.",
-                    field="file", code="too_many_rows",
+                    field="file",
+                    code="too_many_rows",
                 )
     except csv.Error as error:
-        raise Invalid(f"Line {reader.line_num}: the file is not valid CSV ({error}).", field="file", code="csv") from None
+        raise Invalid(
+            f"Line {reader.line_num}: the file is not valid CSV ({error}).", field="file", code="csv"
+        ) from None
     today = utcnow().date()
     rows, errors, empty = [], [], []
     for line, values in raw_rows:
@@ -231,7 +256,14 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
             empty.append(line)
             continue
         if len(values) != len(names):
-            errors.append(RowError(line, "(row)", N_("has %(cells)s cells; the header has %(columns)s. Check for a missing or extra comma or quote."), {"cells": len(values), "columns": len(names)}))
+            errors.append(
+                RowError(
+                    line,
+                    "(row)",
+                    N_("has %(cells)s cells; the header has %(columns)s. Check for a missing or extra comma or quote."),
+                    {"cells": len(values), "columns": len(names)},
+                )
+            )
             continue
         cells = dict(zip(names, values))
         row_errors = []
@@ -253,24 +285,41 @@ def parse(data: bytes, *, max_chars: int, max_rows: int = MAX_ROWS) -> tuple[lis
             row_errors.append(RowError(line, "text", N_("is empty.") if error.code == "empty" else error.message))
         origin = (cells.get("channel") or "").strip().lower()
         if origin not in ORIGINS:
-            row_errors.append(RowError(
-                line, "channel",
-                N_("“%(value)s” is not a channel; use one of %(choices)s.") if origin else N_("is empty; use one of %(choices)s."),
-                {"value": origin, "choices": ", ".join(ORIGINS)},
-            ))
-        language = check("language", _language, N_("“%(value)s” is not a known ISO 639 language code (e.g. en, fr, sw, quz)."))
-        constituency = check(
-            "constituency", lambda v: v.lower() if v.lower() in CONSTITUENCIES else _raise(),
-            N_("“%(value)s” is not a constituency; use one of %(choices)s (or leave it empty)."), choices=", ".join(CONSTITUENCIES),
+            row_errors.append(
+                RowError(
+                    line,
+                    "channel",
+                    N_("“%(value)s” is not a channel; use one of %(choices)s.")
+                    if origin
+                    else N_("is empty; use one of %(choices)s."),
+                    {"value": origin, "choices": ", ".join(ORIGINS)},
+                )
+            )
+        language = check(
+            "language", _language, N_("“%(value)s” is not a known ISO 639 language code (e.g. en, fr, sw, quz).")
         )
-        country = check("country", _country, N_("“%(value)s” is not a country; use its ISO 3166 two-letter code (e.g. KE) or English name."))
+        constituency = check(
+            "constituency",
+            lambda v: v.lower() if v.lower() in CONSTITUENCIES else _raise(),
+            N_("“%(value)s” is not a constituency; use one of %(choices)s (or leave it empty)."),
+            choices=", ".join(CONSTITUENCIES),
+        )
+        country = check(
+            "country",
+            _country,
+            N_("“%(value)s” is not a country; use its ISO 3166 two-letter code (e.g. KE) or English name."),
+        )
         gender = check(
-            "gender", lambda v: v.lower() if v.lower() in GENDERS else _raise(),
-            N_("“%(value)s” is not a gender value; use one of %(choices)s (or leave it empty)."), choices=", ".join(GENDERS),
+            "gender",
+            lambda v: v.lower() if v.lower() in GENDERS else _raise(),
+            N_("“%(value)s” is not a gender value; use one of %(choices)s (or leave it empty)."),
+            choices=", ".join(GENDERS),
         )
         created_at = check("date", _date, N_("“%(value)s” is not a date; write it as YYYY-MM-DD (e.g. 2026-10-14)."))
         if created_at is not None and created_at.date() > today:
-            row_errors.append(RowError(line, "date", N_("%(value)s is in the future."), {"value": created_at.date().isoformat()}))
+            row_errors.append(
+                RowError(line, "date", N_("%(value)s is in the future."), {"value": created_at.date().isoformat()})
+            )
         note = None
         if (cells.get("note") or "").strip():
             try:
@@ -309,7 +358,10 @@ def import_csv(
     """
     consultation = _consultation_for(consultation_id, facilitator)
     if max_bytes is not None and len(data) > max_bytes:
-        raise TooLarge(f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes. Split it into smaller files.", field="file")
+        raise TooLarge(
+            f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes. Split it into smaller files.",
+            field="file",
+        )
     digest = hashlib.sha256(data).hexdigest()
     earlier = db.session.scalar(
         select(ImportBatch).where(ImportBatch.consultation_id == consultation.id, ImportBatch.sha256 == digest)
@@ -318,7 +370,13 @@ def import_csv(
         return _duplicate(earlier)
     rows, errors, empty = parse(data, max_chars=max_chars, max_rows=max_rows)
     if errors:
-        return ImportOutcome("invalid", consultation_id=consultation.id, rows_total=len(rows) + len({e.line for e in errors}), errors=errors, empty_lines=empty)
+        return ImportOutcome(
+            "invalid",
+            consultation_id=consultation.id,
+            rows_total=len(rows) + len({e.line for e in errors}),
+            errors=errors,
+            empty_lines=empty,
+        )
 
     keyed: list[tuple[_Row, str]] = []
     seen: dict[str, int] = {}
@@ -329,14 +387,20 @@ def import_csv(
     existing: set[str] = set()
     keys = [key for _row, key in keyed]
     for start in range(0, len(keys), 500):
-        existing.update(db.session.scalars(
-            select(Submission.external_ref).where(
-                Submission.consultation_id == consultation.id, Submission.external_ref.in_(keys[start:start + 500])
+        existing.update(
+            db.session.scalars(
+                select(Submission.external_ref).where(
+                    Submission.consultation_id == consultation.id,
+                    Submission.external_ref.in_(keys[start : start + 500]),
+                )
             )
-        ))
+        )
     batch = ImportBatch(
-        consultation_id=consultation.id, facilitator_id=facilitator.id if facilitator else None,
-        filename=(filename or "upload.csv")[-300:], sha256=digest, rows_total=len(rows),
+        consultation_id=consultation.id,
+        facilitator_id=facilitator.id if facilitator else None,
+        filename=(filename or "upload.csv")[-300:],
+        sha256=digest,
+        rows_total=len(rows),
     )
     db.session.add(batch)
     outcome = ImportOutcome("imported", consultation_id=consultation.id, rows_total=len(rows), empty_lines=empty)
@@ -348,9 +412,17 @@ def import_csv(
                 outcome.already_imported.append(row.line)
                 continue
             submission, _ = submissions.submit(
-                consultation.id, None, row.text, channel="import", max_chars=max_chars,
-                origin=row.origin, facilitator_note=row.note, import_batch_id=batch.id, external_ref=key,
-                created_at=row.created_at, language=row.language,
+                consultation.id,
+                None,
+                row.text,
+                channel="import",
+                max_chars=max_chars,
+                origin=row.origin,
+                facilitator_note=row.note,
+                import_batch_id=batch.id,
+                external_ref=key,
+                created_at=row.created_at,
+                language=row.language,
                 profile={"constituency": row.constituency, "country": row.country, "gender": row.gender},
                 commit=False,
             )
@@ -362,9 +434,13 @@ def import_csv(
         batch_id, batch_created_at = batch.id, batch.created_at
         batch.rows_imported = len(created)
         batch.rows_skipped = len(outcome.already_imported)
-        batch.report_json = json.dumps({
-            "already_imported_lines": outcome.already_imported, "empty_lines": empty, "states": outcome.states,
-        })
+        batch.report_json = json.dumps(
+            {
+                "already_imported_lines": outcome.already_imported,
+                "empty_lines": empty,
+                "states": outcome.states,
+            }
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -378,8 +454,17 @@ def import_csv(
             raise
         # A concurrent import of another file stored some of the same rows first: import again,
         # which now finds them and skips them.
-        return import_csv(consultation_id, facilitator, data, filename=filename, max_chars=max_chars,
-                          max_rows=max_rows, max_bytes=max_bytes, announce=announce, _retried=True)
+        return import_csv(
+            consultation_id,
+            facilitator,
+            data,
+            filename=filename,
+            max_chars=max_chars,
+            max_rows=max_rows,
+            max_bytes=max_bytes,
+            announce=announce,
+            _retried=True,
+        )
     except Exception:
         db.session.rollback()
         # The near-duplicate index saw ids that were rolled back: rebuild it from the database.
@@ -401,7 +486,8 @@ def announce_batch(outcome: ImportOutcome) -> None:
         payload = {"consultation_id": outcome.consultation_id, "import_batch_id": outcome.batch_id}
         if outcome.published_ids:
             realtime.publish(
-                realtime.consultation_room(outcome.consultation_id), "submission_published",
+                realtime.consultation_room(outcome.consultation_id),
+                "submission_published",
                 {**payload, "id": outcome.published_ids[-1], "count": len(outcome.published_ids)},
             )
         if outcome.held_ids:
@@ -413,6 +499,10 @@ def announce_batch(outcome: ImportOutcome) -> None:
 
 
 def batches(consultation_id: int) -> list[ImportBatch]:
-    return list(db.session.scalars(
-        select(ImportBatch).where(ImportBatch.consultation_id == consultation_id).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ImportBatch)
+            .where(ImportBatch.consultation_id == consultation_id)
+            .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+        )
+    )

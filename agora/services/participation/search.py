@@ -9,6 +9,7 @@ too short for either (two Chinese characters). Each list is ranked on its own, t
 reciprocal rank (Cormack et al. 2009): a view found both ways comes first. "Views like this one"
 is the meaning ranking alone, from the view's own vector.
 """
+
 from __future__ import annotations
 
 import threading
@@ -51,7 +52,9 @@ def clean_query(query: object) -> str:
         raise Invalid("A search is at most 200 characters.", field="q") from None
 
 
-def search(consultation_id: int, query: str, *, hearing_id: int | None = None, page: int = 1, per_page: int = 20) -> Page:
+def search(
+    consultation_id: int, query: str, *, hearing_id: int | None = None, page: int = 1, per_page: int = 20
+) -> Page:
     """Published views that mean the same as ``query`` or contain its words, best first."""
     query = clean_query(query)
     if page < 1 or not 1 <= per_page <= 100:
@@ -100,9 +103,12 @@ def _vector_index(consultation_id: int, hearing_id: int | None) -> tuple[np.ndar
     query = (
         select(SubmissionVector.submission_id, SubmissionVector.vector)
         .join(Submission, Submission.id == SubmissionVector.submission_id)
-        .where(SubmissionVector.consultation_id == consultation_id, SubmissionVector.model == MODEL,
-               SubmissionVector.submission_id > after,
-               Submission.hearing_id.is_(None) if hearing_id is None else Submission.hearing_id == hearing_id)
+        .where(
+            SubmissionVector.consultation_id == consultation_id,
+            SubmissionVector.model == MODEL,
+            SubmissionVector.submission_id > after,
+            Submission.hearing_id.is_(None) if hearing_id is None else Submission.hearing_id == hearing_id,
+        )
         .order_by(SubmissionVector.submission_id)
     )
     rows = db.session.execute(query).all()
@@ -125,10 +131,13 @@ def _by_meaning(consultation_id: int, hearing_id: int | None, vector: np.ndarray
     candidates = [int(ids[i]) for i in top if sims[i] >= MIN_SIMILARITY]
     if not candidates:
         return []
-    published = set(db.session.scalars(
-        select(Submission.id).where(Submission.id.in_(candidates), Submission.state == "published",
-                                    Submission.kind != "chair_summary")
-    ))
+    published = set(
+        db.session.scalars(
+            select(Submission.id).where(
+                Submission.id.in_(candidates), Submission.state == "published", Submission.kind != "chair_summary"
+            )
+        )
+    )
     return [i for i in candidates if i in published]
 
 
@@ -147,28 +156,40 @@ def _by_words(consultation_id: int, hearing_id: int | None, query: str) -> list[
     if dialect == "sqlite" and len(query) >= 3:
         sync_word_index()
         phrase = '"' + query.replace('"', '""') + '"'
-        rows = db.session.execute(
-            select(Submission.id)
-            .join(_FTS, _FTS.c.rowid == Submission.id)
-            .where(text("submissions_fts MATCH :phrase"), *_scope(consultation_id, hearing_id))
-            .order_by(text("bm25(submissions_fts)"))
-            .limit(CANDIDATES),
-            {"phrase": phrase},
-        ).scalars().all()
+        rows = (
+            db.session.execute(
+                select(Submission.id)
+                .join(_FTS, _FTS.c.rowid == Submission.id)
+                .where(text("submissions_fts MATCH :phrase"), *_scope(consultation_id, hearing_id))
+                .order_by(text("bm25(submissions_fts)"))
+                .limit(CANDIDATES),
+                {"phrase": phrase},
+            )
+            .scalars()
+            .all()
+        )
         return list(rows)
     if dialect == "postgresql" and any(ch.isalnum() for ch in query) and not _has_cjk(query):
         document = func.to_tsvector("simple", Submission.text)
         wanted = func.plainto_tsquery("simple", query)
-        return list(db.session.scalars(
-            select(Submission.id).where(document.op("@@")(wanted), *_scope(consultation_id, hearing_id))
-            .order_by(func.ts_rank(document, wanted).desc(), Submission.id.desc()).limit(CANDIDATES)
-        ))
+        return list(
+            db.session.scalars(
+                select(Submission.id)
+                .where(document.op("@@")(wanted), *_scope(consultation_id, hearing_id))
+                .order_by(func.ts_rank(document, wanted).desc(), Submission.id.desc())
+                .limit(CANDIDATES)
+            )
+        )
     # too short for trigrams, or a script PostgreSQL's parser does not split into words
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return list(db.session.scalars(
-        select(Submission.id).where(Submission.text.ilike(pattern, escape="\\"), *_scope(consultation_id, hearing_id))
-        .order_by(Submission.id.desc()).limit(CANDIDATES)
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission.id)
+            .where(Submission.text.ilike(pattern, escape="\\"), *_scope(consultation_id, hearing_id))
+            .order_by(Submission.id.desc())
+            .limit(CANDIDATES)
+        )
+    )
 
 
 def _has_cjk(value: str) -> bool:
@@ -180,10 +201,15 @@ def sync_word_index() -> int:
     never change their text; a deleted one is dropped by the join). Returns how many."""
     if db.engine.dialect.name != "sqlite":
         return 0
-    added = cast(CursorResult, db.session.execute(text(
-        "INSERT INTO submissions_fts(rowid, text) SELECT id, text FROM submissions "
-        "WHERE id > (SELECT coalesce(max(rowid), 0) FROM submissions_fts)"
-    ))).rowcount  # an INSERT's result is a CursorResult
+    added = cast(
+        CursorResult,
+        db.session.execute(
+            text(
+                "INSERT INTO submissions_fts(rowid, text) SELECT id, text FROM submissions "
+                "WHERE id > (SELECT coalesce(max(rowid), 0) FROM submissions_fts)"
+            )
+        ),
+    ).rowcount  # an INSERT's result is a CursorResult
     db.session.commit()
     return added or 0
 
@@ -204,9 +230,16 @@ def _page(ranked: list[int], page: int, per_page: int) -> Page:
     from sqlalchemy.orm import selectinload
 
     chosen = ranked[(page - 1) * per_page : page * per_page]
-    found = {s.id: s for s in db.session.scalars(
-        select(Submission).options(selectinload(Submission.author)).where(Submission.id.in_(chosen))
-    )} if chosen else {}
+    found = (
+        {
+            s.id: s
+            for s in db.session.scalars(
+                select(Submission).options(selectinload(Submission.author)).where(Submission.id.in_(chosen))
+            )
+        }
+        if chosen
+        else {}
+    )
     return Page(items=[found[i] for i in chosen if i in found], page=page, per_page=per_page, total=len(ranked))
 
 

@@ -9,6 +9,7 @@ The sender's number is never stored: only an HMAC of it with a server-side salt 
 or one derived from the secret key), so repeated messages from one phone can be counted and
 flood-checked without anyone being able to read the number back.
 """
+
 import hashlib
 import hmac
 import re
@@ -49,7 +50,9 @@ def signature(secret: str, body: bytes, timestamp: str | int) -> str:
     return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
-def verify_signature(secret: str | None, body: bytes, header: str | None, timestamp: str | None, *, now: float | None = None) -> None:
+def verify_signature(
+    secret: str | None, body: bytes, header: str | None, timestamp: str | None, *, now: float | None = None
+) -> None:
     """Raise unless the header is the HMAC-SHA256 of the timestamp and the raw body with the
     shared secret, and the timestamp (Unix seconds) is within REPLAY_WINDOW_SECONDS of now."""
     if not secret:
@@ -78,7 +81,9 @@ def salt_from(secret_key: str, configured: str | None) -> str:
 def normalise_keyword(keyword: str) -> str:
     value = (keyword or "").strip().lower()
     if not _KEYWORD.match(value):
-        raise Invalid("An SMS keyword is 1 to 32 letters, digits, - or _, starting with a letter or digit.", field="sms_keyword")
+        raise Invalid(
+            "An SMS keyword is 1 to 32 letters, digits, - or _, starting with a letter or digit.", field="sms_keyword"
+        )
     return value
 
 
@@ -94,10 +99,14 @@ def set_keyword(consultation: Consultation, keyword: str | None) -> Consultation
     return consultation
 
 
-def receive(sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None = None) -> SmsReply:
+def receive(
+    sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None = None
+) -> SmsReply:
     """Turn one inbound message into a submission; the reply says what happened, in the language
     the message is written in when the interface speaks it (else English)."""
-    status, template, params, submission_id = _receive(sender, text, salt=salt, max_chars=max_chars, message_id=message_id)
+    status, template, params, submission_id = _receive(
+        sender, text, salt=salt, max_chars=max_chars, message_id=message_id
+    )
     with force_locale(_reply_language(text)):
         reply = gettext(template, **params)
     return SmsReply(status, reply, submission_id)
@@ -111,7 +120,9 @@ def _reply_language(text: str | None) -> str:
     return code if code and code in current_app.config["LANGUAGES"] else "en"
 
 
-def _receive(sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None) -> tuple[str, str, dict, int | None]:
+def _receive(
+    sender: str | None, text: str | None, *, salt: str, max_chars: int, message_id: str | None
+) -> tuple[str, str, dict, int | None]:
     if not sender or not (sender := sender.strip()):
         raise Invalid("The message has no sender.", field="from")
     if not message_id or not (message_id := message_id.strip()) or len(message_id) > 200:
@@ -124,8 +135,12 @@ def _receive(sender: str | None, text: str | None, *, salt: str, max_chars: int,
         select(Consultation).where(func.lower(Consultation.sms_keyword) == keyword[:MAX_KEYWORD])
     )
     if consultation is None or consultation.status == "draft":
-        return ("unknown_keyword", N_("Unknown keyword %(keyword)s. Send the consultation keyword, a space, then your view."),
-                {"keyword": keyword[:20].upper()}, None)
+        return (
+            "unknown_keyword",
+            N_("Unknown keyword %(keyword)s. Send the consultation keyword, a space, then your view."),
+            {"keyword": keyword[:20].upper()},
+            None,
+        )
     name = {"keyword": consultation.sms_keyword.upper()}
     if not consultation.is_open:
         return "closed", N_("%(keyword)s: this consultation is closed and no longer accepts views."), name, None
@@ -138,8 +153,14 @@ def _receive(sender: str | None, text: str | None, *, salt: str, max_chars: int,
         return "accepted", N_("Thank you: your view #%(n)s is received."), {"n": earlier}, earlier
     try:
         submission, _created = submissions.submit(
-            consultation.id, None, body, channel="sms", max_chars=max_chars, sender_hash=hashed,
-            external_ref=external_ref, profile={},
+            consultation.id,
+            None,
+            body,
+            channel="sms",
+            max_chars=max_chars,
+            sender_hash=hashed,
+            external_ref=external_ref,
+            profile={},
         )
     except IntegrityError:  # the gateway's retry of this message was stored a moment ago
         db.session.rollback()
@@ -155,11 +176,17 @@ def _receive(sender: str | None, text: str | None, *, salt: str, max_chars: int,
         return "invalid", N_("Sorry, your message could not be received. Please try again later."), {}, None
     if submission.state == "published":
         return "accepted", N_("Thank you: your view #%(n)s is published."), {"n": submission.id}, submission.id
-    return ("accepted", N_("Thank you: your view #%(n)s is received and will be published after review."),
-            {"n": submission.id}, submission.id)
+    return (
+        "accepted",
+        N_("Thank you: your view #%(n)s is received and will be published after review."),
+        {"n": submission.id},
+        submission.id,
+    )
 
 
 def _earlier(consultation_id: int, external_ref: str) -> int | None:
     return db.session.scalar(
-        select(Submission.id).where(Submission.consultation_id == consultation_id, Submission.external_ref == external_ref)
+        select(Submission.id).where(
+            Submission.consultation_id == consultation_id, Submission.external_ref == external_ref
+        )
     )

@@ -1,4 +1,5 @@
 """Submitting views, listing them and voting on them."""
+
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,8 +112,12 @@ def submit(
         if earlier is not None:
             return earlier, False
 
-    stated = profile if profile is not None else (
-        {"constituency": author.constituency, "country": author.country, "gender": author.gender} if author else {}
+    stated = (
+        profile
+        if profile is not None
+        else (
+            {"constituency": author.constituency, "country": author.country, "gender": author.gender} if author else {}
+        )
     )
     country = geography.country(stated.get("country"))
     draft = Draft(
@@ -156,13 +161,14 @@ def submit(
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its submission.
         db.session.rollback()
-        earlier = replay(author.id, *idempotency) if idempotency and author is not None else None  # a key always has its author
+        earlier = (
+            replay(author.id, *idempotency) if idempotency and author is not None else None
+        )  # a key always has its author
         if earlier is None:
             raise
         return earlier, False
     announce_committed(stored)
     return stored, True
-
 
 
 def shows_profile(author: User | None) -> bool:
@@ -177,6 +183,7 @@ def shown_profile(submission: Submission) -> tuple[str | None, str | None]:
     if shows_profile(submission.author):
         return submission.constituency, submission.region
     return None, None
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -232,21 +239,23 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
     embeddings.store_screened([(s, v.vector) for s, v in zip(batch, verdicts)])
     for submission, verdict in zip(batch, verdicts):
         screening.link_near_duplicates(submission, verdict, batch)
-    audit.record_many([
-        dict(
-            submission_id=submission.id,
-            automatic=True,
-            action="publish" if verdict.state == "published" else "hold",
-            from_state=None,
-            to_state=verdict.state,
-            reason=",".join((("likely_violation",) if verdict.likely_violation else ()) + verdict.reasons),
-            model_version=verdict.model_version,
-            abuse_score=verdict.abuse,
-            spam_score=verdict.spam,
-        )
-        for submission, verdict in zip(batch, verdicts)
-        if verdict.state != "pending"
-    ])
+    audit.record_many(
+        [
+            dict(
+                submission_id=submission.id,
+                automatic=True,
+                action="publish" if verdict.state == "published" else "hold",
+                from_state=None,
+                to_state=verdict.state,
+                reason=",".join((("likely_violation",) if verdict.likely_violation else ()) + verdict.reasons),
+                model_version=verdict.model_version,
+                abuse_score=verdict.abuse,
+                spam_score=verdict.spam,
+            )
+            for submission, verdict in zip(batch, verdicts)
+            if verdict.state != "pending"
+        ]
+    )
     # the authors of held views are told each waits for a person (one look-up for the batch: a
     # flood held from one author would otherwise cost a query and a flush a view)
     notifications.for_moderation_many([s for s in batch if s.state == "held"], "hold")
@@ -254,9 +263,11 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
         idempotency = drafts[i].idempotency
         if idempotency is not None:
             key, fingerprint = idempotency
-            db.session.add(IdempotencyRecord(
-                user_id=drafts[i].author_id, key=key, request_hash=fingerprint, submission_id=stored[i].id
-            ))
+            db.session.add(
+                IdempotencyRecord(
+                    user_id=drafts[i].author_id, key=key, request_hash=fingerprint, submission_id=stored[i].id
+                )
+            )
     if any(d.idempotency for d in drafts):
         db.session.flush()
     return [refused[i] if i in refused else stored[i] for i in range(len(drafts))]
@@ -270,7 +281,9 @@ def announce_committed(submission: Submission) -> None:
 
 
 def _replay_draft(draft: Draft) -> Submission | None:
-    return replay(draft.author_id, *draft.idempotency) if draft.idempotency and draft.author_id is not None else None  # a key always has its author
+    return (
+        replay(draft.author_id, *draft.idempotency) if draft.idempotency and draft.author_id is not None else None
+    )  # a key always has its author
 
 
 def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
@@ -280,14 +293,14 @@ def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
     if record is None:
         return None
     if record.request_hash != fingerprint:
-        raise Conflict(
-            "This Idempotency-Key was already used for a different request.", code="idempotency_conflict"
-        )
+        raise Conflict("This Idempotency-Key was already used for a different request.", code="idempotency_conflict")
     return db.session.get(Submission, record.submission_id)
 
 
 # How the group commit's writer stores, announces and replays submissions (group_commit.py).
-STORAGE: group_commit.Storage[Draft, Submission] = group_commit.Storage(store=store, committed=announce_committed, replay=_replay_draft)
+STORAGE: group_commit.Storage[Draft, Submission] = group_commit.Storage(
+    store=store, committed=announce_committed, replay=_replay_draft
+)
 
 
 def _announce(submission: Submission) -> None:
@@ -344,7 +357,9 @@ def list_published(
         conditions.append(Submission.language == language)
     if constituency:  # among the authors who chose to show theirs: a filter must not single out the others
         conditions.append(Submission.constituency == constituency)
-        conditions.append(Submission.author_id.in_(select(User.id).where(User.kind == "account", User.show_constituency.is_(True))))
+        conditions.append(
+            Submission.author_id.in_(select(User.id).where(User.kind == "account", User.show_constituency.is_(True)))
+        )
     total = db.session.scalar(select(func.count(Submission.id)).where(*conditions))
     order = (
         (Submission.created_at.desc(), Submission.id.desc())
@@ -390,9 +405,7 @@ def vote(submission_id: int, user: User, choice: object, *, consultation_id: int
         raise NotFound("There is no published view with this number in this consultation.")
     _open_consultation(submission.consultation_id)
     for attempt in range(2):
-        existing = db.session.scalar(
-            select(Vote).where(Vote.submission_id == submission.id, Vote.user_id == user.id)
-        )
+        existing = db.session.scalar(select(Vote).where(Vote.submission_id == submission.id, Vote.user_id == user.id))
         if existing is None:
             db.session.add(Vote(submission_id=submission.id, user_id=user.id, value=value))
         else:

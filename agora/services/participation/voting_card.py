@@ -22,6 +22,7 @@ opinions snapshot, and the ranking is kept per consultation for a few seconds an
 commit in this process that touches the consultation's views (a vote recounts its view), like the
 page counts (``consultations.kept_briefly``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,13 +97,21 @@ def ranking(consultation_id: int) -> list[tuple[int, int | None, float]]:
 
     def compute(ids: list[int]) -> dict[int, list[tuple[int, int | None, float]]]:
         rows = db.session.execute(
-            select(Submission.id, Submission.author_id, Submission.agree_count, Submission.disagree_count, Submission.pass_count)
-            .where(*_listed(ids[0]))
+            select(
+                Submission.id,
+                Submission.author_id,
+                Submission.agree_count,
+                Submission.disagree_count,
+                Submission.pass_count,
+            ).where(*_listed(ids[0]))
         ).all()
         # a view newer than the snapshot has no extremity yet: expect the average one, not none
         prior = sum(extremity.values()) / len(extremity) if extremity else 0.0
         ranked = sorted(
-            ((sid, author, priority(a or 0, d or 0, p or 0, extremity.get(sid, prior))) for sid, author, a, d, p in rows),
+            (
+                (sid, author, priority(a or 0, d or 0, p or 0, extremity.get(sid, prior)))
+                for sid, author, a, d, p in rows
+            ),
             key=lambda row: (-row[2], row[0]),
         )
         return {ids[0]: ranked}
@@ -142,7 +151,9 @@ def next_card(consultation: Consultation | None, user: User | None, skipped: Ite
     ranked = ranking(consultation.id)
     user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
     voted = voted_ids(consultation.id, user)
-    eligible = [(sid, score) for sid, author, score in ranked if sid not in voted and (user_id is None or author != user_id)]
+    eligible = [
+        (sid, score) for sid, author, score in ranked if sid not in voted and (user_id is None or author != user_id)
+    ]
     skipped = tuple(s for s in skipped if any(s == sid for sid, _ in eligible))
     skip_set = set(skipped)
     fresh = [(sid, score) for sid, score in eligible if sid not in skip_set]
@@ -157,4 +168,3 @@ def next_card(consultation: Consultation | None, user: User | None, skipped: Ite
     total = len(ranked) - len(own)
     statement = db.session.get(Submission, chosen) if chosen is not None else None
     return Card(statement=statement, voted=len(voted - own), total=total, skipped=skipped)
-

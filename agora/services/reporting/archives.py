@@ -8,6 +8,7 @@ said. Only ZIP_STORED and ZIP_DEFLATED are read: bzip2 and LZMA decompress far m
 to far more (a 386-byte bzip2 entry held 300 MB). Decompressing is CPU work: callers run it off
 the event loop (agora.jobs.off_loop).
 """
+
 import hashlib
 import io
 import zipfile
@@ -52,7 +53,9 @@ class SafeZip:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as error:
             raise ArchiveRefused(f"This is not a readable zip file ({error}).", code="not_a_zip") from None
         if len(infos) > limits.max_entries:
-            raise ArchiveTooLarge(f"The archive holds {len(infos):,} entries; at most {limits.max_entries} are accepted.")
+            raise ArchiveTooLarge(
+                f"The archive holds {len(infos):,} entries; at most {limits.max_entries} are accepted."
+            )
         names = [info.filename for info in infos]
         if len(set(names)) != len(names):
             raise ArchiveRefused("The archive holds two entries with the same name.", code="duplicate_entry")
@@ -66,12 +69,18 @@ class SafeZip:
             if info.flag_bits & 0x1:
                 raise ArchiveRefused(f"{info.filename}: encrypted entries are not accepted.", code="encrypted")
             if info.file_size > limits.max_entry_bytes:
-                raise ArchiveTooLarge(f"{info.filename}: {info.file_size:,} bytes uncompressed; the limit is {limits.max_entry_bytes:,}.")
+                raise ArchiveTooLarge(
+                    f"{info.filename}: {info.file_size:,} bytes uncompressed; the limit is {limits.max_entry_bytes:,}."
+                )
             if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                raise ArchiveTooLarge(f"{info.filename}: compressed more than {limits.max_ratio} to 1; refused as a possible zip bomb.")
+                raise ArchiveTooLarge(
+                    f"{info.filename}: compressed more than {limits.max_ratio} to 1; refused as a possible zip bomb."
+                )
             declared_total += info.file_size
         if declared_total > limits.max_total_bytes:
-            raise ArchiveTooLarge(f"The archive is {declared_total:,} bytes uncompressed; the limit is {limits.max_total_bytes:,}.")
+            raise ArchiveTooLarge(
+                f"The archive is {declared_total:,} bytes uncompressed; the limit is {limits.max_total_bytes:,}."
+            )
         self._infos = {info.filename: info for info in infos}
         self._budget = limits.max_total_bytes  # what all reads together may still produce
 
@@ -95,7 +104,13 @@ class SafeZip:
                         raise ArchiveTooLarge(f"{name}: larger than allowed; refused as a possible zip bomb.")
                     self._budget -= len(chunk)
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:  # a bad CRC, a truncated stream
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+        ) as error:  # a bad CRC, a truncated stream
             raise ArchiveRefused(f"{name}: damaged ({error}).", code="damaged") from None
 
     def read(self, name: str, max_bytes: int | None = None) -> bytes:

@@ -1,6 +1,7 @@
 """What needs the secretariat now: the list a secretariat member lands on after signing in.
 
 Each item is a count and the page where it is dealt with; nothing here changes anything."""
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,14 +27,26 @@ class Tasks:
 
     @property
     def nothing(self) -> bool:
-        return not (self.held or self.appeals or self.closing_soon or self.past_closing or self.to_report or self.drafts or self.failed)
+        return not (
+            self.held
+            or self.appeals
+            or self.closing_soon
+            or self.past_closing
+            or self.to_report
+            or self.drafts
+            or self.failed
+        )
 
 
 def secretariat_tasks(user: User) -> Tasks:
     now = utcnow()
-    open_ones = list(db.session.scalars(
-        select(Consultation).where(Consultation.status == "open", Consultation.closes_at.is_not(None)).order_by(Consultation.closes_at)
-    ))
+    open_ones = list(
+        db.session.scalars(
+            select(Consultation)
+            .where(Consultation.status == "open", Consultation.closes_at.is_not(None))
+            .order_by(Consultation.closes_at)
+        )
+    )
     reported_ids = select(Report.consultation_id)
     return Tasks(
         held=sum(moderation.backlog(user).values()),
@@ -41,11 +54,19 @@ def secretariat_tasks(user: User) -> Tasks:
         # closes_at is never None here (the query's filter); said again for the type checker
         closing_soon=[c for c in open_ones if c.closes_at is not None and now < c.closes_at <= now + CLOSING_SOON],
         past_closing=[c for c in open_ones if c.closes_at is not None and c.closes_at <= now],
-        to_report=list(db.session.scalars(
-            select(Consultation).where(Consultation.status == "closed", Consultation.id.not_in(reported_ids)).order_by(Consultation.id)
-        )),
+        to_report=list(
+            db.session.scalars(
+                select(Consultation)
+                .where(Consultation.status == "closed", Consultation.id.not_in(reported_ids))
+                .order_by(Consultation.id)
+            )
+        ),
         drafts=list(db.session.scalars(select(Report).where(Report.state == "draft").order_by(Report.id))),
-        failed=list(db.session.scalars(select(Transmission).where(Transmission.state == "failed").order_by(Transmission.id.desc()))),
+        failed=list(
+            db.session.scalars(
+                select(Transmission).where(Transmission.state == "failed").order_by(Transmission.id.desc())
+            )
+        ),
     )
 
 
@@ -59,4 +80,3 @@ def can_hold_hearing(consultations: list[Consultation]) -> list[Consultation]:
     """Those a new hearing may belong to: published and not yet reported (a draft has no public
     page; a reported one's record is frozen)."""
     return [c for c in consultations if c.status in ("open", "closed")]
-

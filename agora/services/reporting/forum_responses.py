@@ -5,6 +5,7 @@ The response is entered in the moderation audit chain (action ``forum_response``
 in the same transaction, so the public record of what the forum decided cannot be rewritten
 without it showing in ``agora moderation verify-audit``.
 """
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -48,7 +49,11 @@ def _valid_url(raw: str | None) -> str | None:
         parts.port  # noqa: B018 (raises ValueError on a malformed port)
     except ValueError:
         raise Invalid("The link is not a valid web address.", field="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    ):
         raise Invalid("The link must be a full web address starting with https:// or http://.", field="url")
     return value
 
@@ -62,7 +67,10 @@ def record(report_id: int, user: User, data: ResponseInput) -> ForumResponse:
         raise NotFound("There is no frozen report with this number.")
     sent_to = list(db.session.scalars(select(Transmission.forum_id).where(Transmission.report_id == report.id)))
     if not sent_to:
-        raise Conflict("Record the report's transmission to its forum first: a response answers a transmitted report.", code="not_transmitted")
+        raise Conflict(
+            "Record the report's transmission to its forum first: a response answers a transmitted report.",
+            code="not_transmitted",
+        )
     forum_id = data.forum_id or (sent_to[0] if len(set(sent_to)) == 1 else None)
     if forum_id not in sent_to:
         raise Invalid("Choose a forum this report was sent to.", field="forum_id")
@@ -83,18 +91,32 @@ def record(report_id: int, user: User, data: ResponseInput) -> ForumResponse:
     if text and language not in current_app.config["LANGUAGES"]:
         raise Invalid("Say which of the six languages the text is written in.", field="text_language")
     response = ForumResponse(
-        report_id=report.id, forum_id=forum_id, decision=data.decision, decided_on=decided_on, document=document,
-        url=url, text=text, text_language=language if text else None, recorded_by_id=user.id,
+        report_id=report.id,
+        forum_id=forum_id,
+        decision=data.decision,
+        decided_on=decided_on,
+        document=document,
+        url=url,
+        text=text,
+        text_language=language if text else None,
+        recorded_by_id=user.id,
     )
     db.session.add(response)
     db.session.flush()
     audit.record(
-        submission_id=None, actor_id=user.id, automatic=False, action="forum_response", from_state=None,
-        to_state=data.decision, reason=f"report {report.id}, response {response.id}",
+        submission_id=None,
+        actor_id=user.id,
+        automatic=False,
+        action="forum_response",
+        from_state=None,
+        to_state=data.decision,
+        reason=f"report {report.id}, response {response.id}",
         note=" · ".join(part for part in (decided_on.isoformat(), document, url, text) if part),
     )
     db.session.commit()
-    notifications.announce_to_participants("forum_response", report.consultation_id, {"report_id": report.id, "response_id": response.id})
+    notifications.announce_to_participants(
+        "forum_response", report.consultation_id, {"report_id": report.id, "response_id": response.id}
+    )
     return response
 
 
@@ -109,7 +131,9 @@ class Shown:
 
 def _shown(query: Select) -> list[Shown]:
     rows = db.session.execute(
-        query.add_columns(Report, Forum.name).join(Report, Report.id == ForumResponse.report_id).outerjoin(Forum, Forum.id == ForumResponse.forum_id)
+        query.add_columns(Report, Forum.name)
+        .join(Report, Report.id == ForumResponse.report_id)
+        .outerjoin(Forum, Forum.id == ForumResponse.forum_id)
         .order_by(ForumResponse.decided_on.desc(), ForumResponse.id.desc())
     ).all()
     return [Shown(response, report, forum_name) for response, report, forum_name in rows]
@@ -127,7 +151,9 @@ def for_participant(user: User) -> dict[int, list[Shown]]:
     """consultation id -> the responses to its reports, for each consultation the person gave input to."""
     mine = union(
         select(Submission.consultation_id).where(Submission.author_id == user.id),
-        select(Submission.consultation_id).join(Vote, Vote.submission_id == Submission.id).where(Vote.user_id == user.id),
+        select(Submission.consultation_id)
+        .join(Vote, Vote.submission_id == Submission.id)
+        .where(Vote.user_id == user.id),
     ).subquery()
     grouped: dict[int, list[Shown]] = {}
     for shown in _shown(select(ForumResponse).where(Report.consultation_id.in_(select(mine.c[0])))):

@@ -6,6 +6,7 @@ anchors of those statements' entries further down the report. ``sentence(claim, 
 claim with gettext/ngettext, so a page reads it in its reader's language; the frozen JSON holds
 the English wording beside the numbers, which never depend on the reader's language.
 """
+
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -32,19 +33,41 @@ def statement_anchor(kind: str, submission_id: int, owner: object = None) -> str
     return f"{kind}-statement-{submission_id}"  # "agreed", "divisive"
 
 
-def _claim(section: str, kind: str, values: dict | None = None, statements: Iterable[int] = (), anchors: Iterable[str] = ()) -> dict:
-    return {"section": section, "kind": kind, "values": values or {}, "statements": list(statements), "anchors": list(anchors)}
+def _claim(
+    section: str, kind: str, values: dict | None = None, statements: Iterable[int] = (), anchors: Iterable[str] = ()
+) -> dict:
+    return {
+        "section": section,
+        "kind": kind,
+        "values": values or {},
+        "statements": list(statements),
+        "anchors": list(anchors),
+    }
 
 
 def _asked(content: dict) -> list[dict]:
     c = content["consultation"]
-    return [_claim("asked", "asked", {"title": c.get("title"), "question": c.get("summary"), "forum": c.get("forum")}, anchors=["asked"])]
+    return [
+        _claim(
+            "asked",
+            "asked",
+            {"title": c.get("title"), "question": c.get("summary"), "forum": c.get("forum")},
+            anchors=["asked"],
+        )
+    ]
 
 
 def _who(content: dict, placed: int | None) -> list[dict]:
     p = content["participation"]
     balance = p.get("balance") or {}
-    claims = [_claim("who", "participation", {k: p[k] for k in ("participants", "submitters", "submissions", "voters", "votes")}, anchors=["who"])]
+    claims = [
+        _claim(
+            "who",
+            "participation",
+            {k: p[k] for k in ("participants", "submitters", "submissions", "voters", "votes")},
+            anchors=["who"],
+        )
+    ]
     verdict = balance.get("verdict")
     declared = balance.get("declared") or {}
     if verdict == "unknown":
@@ -52,13 +75,45 @@ def _who(content: dict, placed: int | None) -> list[dict]:
     elif verdict == "dominated":
         top, region = balance.get("largest_constituency"), balance.get("largest_region")
         if top and top["share_of_stated"] > 0.5:
-            claims.append(_claim("who", "dominant_constituency", {"label": top["label"], "share": top["share_of_stated"], "declared": declared.get("constituency")}, anchors=["who"]))
+            claims.append(
+                _claim(
+                    "who",
+                    "dominant_constituency",
+                    {"label": top["label"], "share": top["share_of_stated"], "declared": declared.get("constituency")},
+                    anchors=["who"],
+                )
+            )
         if region and region["share_of_stated"] > 0.6:
-            claims.append(_claim("who", "dominant_region", {"label": region["label"], "share": region["share_of_stated"], "declared": declared.get("country")}, anchors=["who"]))
+            claims.append(
+                _claim(
+                    "who",
+                    "dominant_region",
+                    {"label": region["label"], "share": region["share_of_stated"], "declared": declared.get("country")},
+                    anchors=["who"],
+                )
+            )
     elif verdict == "no_dominance":
-        claims.append(_claim("who", "balanced", {"constituency": declared.get("constituency", 0), "country": declared.get("country", 0), "participants": p["participants"]}, anchors=["who"]))
+        claims.append(
+            _claim(
+                "who",
+                "balanced",
+                {
+                    "constituency": declared.get("constituency", 0),
+                    "country": declared.get("country", 0),
+                    "participants": p["participants"],
+                },
+                anchors=["who"],
+            )
+        )
     if placed is not None:
-        claims.append(_claim("who", "placed", {"placed": placed, "voters": p["voters"], "participants": p["participants"]}, anchors=["divide"]))
+        claims.append(
+            _claim(
+                "who",
+                "placed",
+                {"placed": placed, "voters": p["voters"], "participants": p["participants"]},
+                anchors=["divide"],
+            )
+        )
     return claims
 
 
@@ -67,11 +122,25 @@ def _themes(content: dict) -> list[dict]:
     if not items:
         return [_claim("themes", "no_themes", anchors=["said"])]
     unassigned = content["themes"].get("unassigned") or 0
-    claims = [_claim("themes", "themes", {"themes": len(items), "submissions": content["participation"]["submissions"], "unassigned": unassigned}, anchors=["said"])]
+    claims = [
+        _claim(
+            "themes",
+            "themes",
+            {"themes": len(items), "submissions": content["participation"]["submissions"], "unassigned": unassigned},
+            anchors=["said"],
+        )
+    ]
     for theme in sorted(items, key=lambda t: (-t["size"], t["id"]))[:THEMES_SHOWN]:
         ids = [q["submission_id"] for q in theme["quotes"]][:QUOTES_SHOWN]
-        claims.append(_claim("themes", "theme", {"theme_id": theme["id"], "label": theme["label"], "size": theme["size"], "share": theme["share"]},
-                             ids, [statement_anchor("theme", sid, theme["id"]) for sid in ids]))
+        claims.append(
+            _claim(
+                "themes",
+                "theme",
+                {"theme_id": theme["id"], "label": theme["label"], "size": theme["size"], "share": theme["share"]},
+                ids,
+                [statement_anchor("theme", sid, theme["id"]) for sid in ids],
+            )
+        )
     return claims
 
 
@@ -86,10 +155,20 @@ def _groups(opinions: dict, cited: set[int]) -> list[dict]:
             continue
         cited.add(first["submission_id"])
         direction = first["direction"]
-        claims.append(_claim("split", f"group_{direction}", {
-            "group": group["letter"], "size": group["size"],
-            "group_share": first["group"][direction], "everyone_share": first["everyone"][direction],
-        }, [first["submission_id"]], [statement_anchor("group", first["submission_id"], group["letter"])]))
+        claims.append(
+            _claim(
+                "split",
+                f"group_{direction}",
+                {
+                    "group": group["letter"],
+                    "size": group["size"],
+                    "group_share": first["group"][direction],
+                    "everyone_share": first["everyone"][direction],
+                },
+                [first["submission_id"]],
+                [statement_anchor("group", first["submission_id"], group["letter"])],
+            )
+        )
     return claims
 
 
@@ -99,8 +178,15 @@ def _agreed(opinions: dict) -> list[dict]:
         shares = [g["agree"] for g in (s.get("groups") or {}).values() if g.get("agree") is not None]
         if not shares or s.get("everyone", {}).get("agree") is None:
             continue
-        claims.append(_claim("agree", "agreed", {"everyone": s["everyone"]["agree"], "lowest": min(shares), "votes": s["everyone"]["votes"]},
-                             [s["submission_id"]], [statement_anchor("agreed", s["submission_id"])]))
+        claims.append(
+            _claim(
+                "agree",
+                "agreed",
+                {"everyone": s["everyone"]["agree"], "lowest": min(shares), "votes": s["everyone"]["votes"]},
+                [s["submission_id"]],
+                [statement_anchor("agreed", s["submission_id"])],
+            )
+        )
     if not claims:
         claims.append(_claim("agree", "agreed_none", {"groups": len(opinions.get("groups") or [])}, anchors=["agreed"]))
     return claims
@@ -114,10 +200,20 @@ def _divided(opinions: dict) -> list[dict]:
             continue
         agreeing = max(sorted(groups), key=lambda k: groups[k]["agree"])
         disagreeing = max(sorted(k for k in groups if k != agreeing), key=lambda k: groups[k]["disagree"])
-        claims.append(_claim("split", "split", {
-            "agree_group": agreeing, "agree": groups[agreeing]["agree"],
-            "disagree_group": disagreeing, "disagree": groups[disagreeing]["disagree"],
-        }, [s["submission_id"]], [statement_anchor("divisive", s["submission_id"])]))
+        claims.append(
+            _claim(
+                "split",
+                "split",
+                {
+                    "agree_group": agreeing,
+                    "agree": groups[agreeing]["agree"],
+                    "disagree_group": disagreeing,
+                    "disagree": groups[disagreeing]["disagree"],
+                },
+                [s["submission_id"]],
+                [statement_anchor("divisive", s["submission_id"])],
+            )
+        )
         if len(claims) == STATEMENTS_SHOWN:
             break
     if not claims:
@@ -190,20 +286,27 @@ def for_reader(summary: dict | None) -> list[dict]:
         text = get_translations().ugettext(message)
         return text % values if values else text
 
-    def ngettext(singular: str, plural: str, n: int, **values: object) -> str:  # %(num)s in the reader's digits and separators
+    def ngettext(
+        singular: str, plural: str, n: int, **values: object
+    ) -> str:  # %(num)s in the reader's digits and separators
         return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n), **values}
 
     def percent(x: float) -> str:
         return format_decimal(round(x * 100)) + "\u00a0%"
 
-    return [{**claim, "text": sentence(claim, gettext, ngettext, format_decimal, percent)} for claim in summary.get("claims") or []]
+    return [
+        {**claim, "text": sentence(claim, gettext, ngettext, format_decimal, percent)}
+        for claim in summary.get("claims") or []
+    ]
 
 
 def _isolated(text: str) -> str:
     return f"\u2068{text}\u2069" if text else text
 
 
-def sentence(claim: dict, _: Gettext, ngettext: Ngettext, number: Callable[[float], str], percent: Callable[[float], str]) -> str:
+def sentence(
+    claim: dict, _: Gettext, ngettext: Ngettext, number: Callable[[float], str], percent: Callable[[float], str]
+) -> str:
     """One claim in words; ``_``/``ngettext`` translate, ``number``/``percent`` format."""
     v, kind = claim["values"], claim["kind"]
     if kind == "asked":
@@ -216,72 +319,113 @@ def sentence(claim: dict, _: Gettext, ngettext: Ngettext, number: Callable[[floa
             text += " " + _("For: %(forum)s.", forum=_isolated(v["forum"]))
         return text
     if kind == "participation":
-        return " ".join((
-            ngettext("%(num)s participant took part.", "%(num)s participants took part.", v["participants"]),
-            ngettext("%(num)s of them wrote the published views;", "%(num)s of them wrote the published views;", v["submitters"]),
-            ngettext("%(num)s view was published.", "%(num)s views were published.", v["submissions"]),
-            ngettext("%(num)s of them voted,", "%(num)s of them voted,", v["voters"]),
-            ngettext("casting %(num)s vote.", "casting %(num)s votes.", v["votes"]),
-        ))
+        return " ".join(
+            (
+                ngettext("%(num)s participant took part.", "%(num)s participants took part.", v["participants"]),
+                ngettext(
+                    "%(num)s of them wrote the published views;",
+                    "%(num)s of them wrote the published views;",
+                    v["submitters"],
+                ),
+                ngettext("%(num)s view was published.", "%(num)s views were published.", v["submissions"]),
+                ngettext("%(num)s of them voted,", "%(num)s of them voted,", v["voters"]),
+                ngettext("casting %(num)s vote.", "casting %(num)s votes.", v["votes"]),
+            )
+        )
     if kind == "balance_unknown":
         return ngettext(
             "Balance unknown: the %(num)s participant declared no constituency, country or gender, so who took part cannot be told apart.",
             "Balance unknown: none of the %(num)s participants declared a constituency, a country or a gender, so who took part cannot be told apart.",
-            v["participants"])
+            v["participants"],
+        )
     if kind == "dominant_constituency":
         return ngettext(
             "Not balanced: %(label)s is %(share)s of the %(num)s participant who declared a constituency.",
             "Not balanced: %(label)s is %(share)s of the %(num)s participants who declared a constituency.",
-            v["declared"] or 0, label=_(v["label"]), share=percent(v["share"]))
+            v["declared"] or 0,
+            label=_(v["label"]),
+            share=percent(v["share"]),
+        )
     if kind == "dominant_region":
         return ngettext(
             "Not balanced: %(label)s is %(share)s of the %(num)s participant who declared a country.",
             "Not balanced: %(label)s is %(share)s of the %(num)s participants who declared a country.",
-            v["declared"] or 0, label=_(v["label"]), share=percent(v["share"]))
+            v["declared"] or 0,
+            label=_(v["label"]),
+            share=percent(v["share"]),
+        )
     if kind == "balanced":
         return ngettext(
             "No constituency or region dominates among those who declared one (%(num)s participant declared a constituency, %(countries)s a country).",
             "No constituency or region dominates among those who declared one (%(num)s participants declared a constituency, %(countries)s a country).",
-            v["constituency"], countries=number(v["country"]))
+            v["constituency"],
+            countries=number(v["country"]),
+        )
     if kind == "placed":
         return ngettext(
             "%(num)s of the %(total)s participants voted on enough statements to be placed in an opinion group; the others are counted here but in no group.",
             "%(num)s of the %(total)s participants voted on enough statements to be placed in an opinion group; the others are counted here but in no group.",
-            v["placed"], total=number(v["participants"]))
+            v["placed"],
+            total=number(v["participants"]),
+        )
     if kind == "no_themes":
         return _("No themes: there were no published submissions.")
     if kind == "themes":
-        text = ngettext("The published views fall into %(num)s theme. The largest:", "The published views fall into %(num)s themes. The largest:",
-                        v["themes"])
+        text = ngettext(
+            "The published views fall into %(num)s theme. The largest:",
+            "The published views fall into %(num)s themes. The largest:",
+            v["themes"],
+        )
         if v.get("unassigned"):  # the claim above holds only for the others
             text = ngettext("%(num)s view fits no theme.", "%(num)s views fit no theme.", v["unassigned"]) + " " + text
         return text
     if kind == "theme":
-        return ngettext("“%(label)s”: %(num)s view (%(share)s), for example:", "“%(label)s”: %(num)s views (%(share)s), for example:",
-                        v["size"], label=v["label"], share=percent(v["share"]))
+        return ngettext(
+            "“%(label)s”: %(num)s view (%(share)s), for example:",
+            "“%(label)s”: %(num)s views (%(share)s), for example:",
+            v["size"],
+            label=v["label"],
+            share=percent(v["share"]),
+        )
     if kind == "groups":
         return ngettext("The votes form %(num)s opinion group.", "The votes form %(num)s opinion groups.", v["groups"])
     if kind == "no_groups":
         return _("Too few votes to find opinion groups.")
     if kind == "agreed":
-        return _("Agreed in every opinion group: %(everyone)s of everyone who voted on it agree, and at least %(lowest)s in each group:",
-                 everyone=percent(v["everyone"]), lowest=percent(v["lowest"]))
+        return _(
+            "Agreed in every opinion group: %(everyone)s of everyone who voted on it agree, and at least %(lowest)s in each group:",
+            everyone=percent(v["everyone"]),
+            lowest=percent(v["lowest"]),
+        )
     if kind == "agreed_none":
         return _("No statement is agreed by a majority in every opinion group.")
     if kind == "split":
-        return _("The groups split: %(agree)s of %(agree_group)s agree, %(disagree)s of %(disagree_group)s disagree:",
-                 agree=percent(v["agree"]), agree_group=_("Group %(letter)s", letter=v["agree_group"]),
-                 disagree=percent(v["disagree"]), disagree_group=_("Group %(letter)s", letter=v["disagree_group"]))
+        return _(
+            "The groups split: %(agree)s of %(agree_group)s agree, %(disagree)s of %(disagree_group)s disagree:",
+            agree=percent(v["agree"]),
+            agree_group=_("Group %(letter)s", letter=v["agree_group"]),
+            disagree=percent(v["disagree"]),
+            disagree_group=_("Group %(letter)s", letter=v["disagree_group"]),
+        )
     if kind == "split_none":
         return _("No statement divides the opinion groups.")
     if kind in ("group_agree", "group_disagree"):
-        values = {"group": _("Group %(letter)s", letter=v["group"]),
-                  "share": percent(v["group_share"]), "everyone": percent(v["everyone_share"])}
+        values = {
+            "group": _("Group %(letter)s", letter=v["group"]),
+            "share": percent(v["group_share"]),
+            "everyone": percent(v["everyone_share"]),
+        }
         if kind == "group_agree":
-            return ngettext("%(group)s (%(num)s participant) stands out by agreeing: %(share)s of the group agree, against %(everyone)s of everyone:",
-                            "%(group)s (%(num)s participants) stands out by agreeing: %(share)s of the group agree, against %(everyone)s of everyone:",
-                            v["size"], **values)
-        return ngettext("%(group)s (%(num)s participant) stands out by disagreeing: %(share)s of the group disagree, against %(everyone)s of everyone:",
-                        "%(group)s (%(num)s participants) stands out by disagreeing: %(share)s of the group disagree, against %(everyone)s of everyone:",
-                        v["size"], **values)
+            return ngettext(
+                "%(group)s (%(num)s participant) stands out by agreeing: %(share)s of the group agree, against %(everyone)s of everyone:",
+                "%(group)s (%(num)s participants) stands out by agreeing: %(share)s of the group agree, against %(everyone)s of everyone:",
+                v["size"],
+                **values,
+            )
+        return ngettext(
+            "%(group)s (%(num)s participant) stands out by disagreeing: %(share)s of the group disagree, against %(everyone)s of everyone:",
+            "%(group)s (%(num)s participants) stands out by disagreeing: %(share)s of the group disagree, against %(everyone)s of everyone:",
+            v["size"],
+            **values,
+        )
     raise ValueError(f"unknown summary claim {kind!r}")

@@ -8,6 +8,7 @@ One module per job, each importing only the ones before it: encoding, content, e
 lifecycle, verification, transmission. Callers keep using ``reports.X``: the public names are
 re-exported here.
 """
+
 from agora.services.reporting.reports.content import (
     DOMINANCE,
     NOT_STATED,

@@ -1,6 +1,7 @@
 """What a report says, built from the data: what was asked, who took part (with the balance
 indicator), themes with quotes, opinion groups and common ground, the hearing's record, the
 method and the moderation record; and its summary. Aggregates and verbatim quotes only."""
+
 import dataclasses
 import json
 from collections import Counter
@@ -40,7 +41,12 @@ def _breakdown(values: Iterable[object], labels: dict | None = None) -> list[dic
     counts = Counter(v if v not in (None, "") else NOT_STATED for v in values)
     total = sum(counts.values())
     rows = [
-        {"key": k, "label": (labels or {}).get(k, "Not stated" if k == NOT_STATED else str(k)), "count": n, "share": _r(n / total) if total else 0.0}
+        {
+            "key": k,
+            "label": (labels or {}).get(k, "Not stated" if k == NOT_STATED else str(k)),
+            "count": n,
+            "share": _r(n / total) if total else 0.0,
+        }
         for k, n in counts.items()
     ]
     rows.sort(key=lambda r: (r["key"] == NOT_STATED, -r["count"], str(r["key"])))
@@ -58,7 +64,12 @@ def _published(consultation_id: int, hearing_id: int | None) -> list[Submission]
     return list(db.session.scalars(query.order_by(Submission.id)))
 
 
-def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share: float | None, gender_rows: list[dict] | None = None) -> dict:
+def _balance(
+    constituency_rows: list[dict],
+    region_rows: list[dict],
+    south_share: float | None,
+    gender_rows: list[dict] | None = None,
+) -> dict:
     """The balance verdict. When nobody declared a profile, the verdict is "unknown" (not an
     absence of warnings, which would read as balanced), and says how many declared each part."""
     stated = [r for r in constituency_rows if r["key"] != NOT_STATED]
@@ -66,14 +77,22 @@ def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share
     stated_genders = [r for r in gender_rows or [] if r["key"] != NOT_STATED]
     participants = sum(r["count"] for r in constituency_rows)
     declared = {
-        "constituency": sum(r["count"] for r in stated), "country": sum(r["count"] for r in stated_regions),
+        "constituency": sum(r["count"] for r in stated),
+        "country": sum(r["count"] for r in stated_regions),
         "gender": sum(r["count"] for r in stated_genders),
     }
     if participants and not any(declared.values()):
         return {
-            "known": False, "verdict": "unknown", "declared": declared, "participants": participants,
-            "largest_constituency": None, "largest_region": None, "global_south_share": None,
-            "warnings": [f"Balance unknown: none of the {participants} participants declared a constituency, a country or a gender, so who took part cannot be told apart."],
+            "known": False,
+            "verdict": "unknown",
+            "declared": declared,
+            "participants": participants,
+            "largest_constituency": None,
+            "largest_region": None,
+            "global_south_share": None,
+            "warnings": [
+                f"Balance unknown: none of the {participants} participants declared a constituency, a country or a gender, so who took part cannot be told apart."
+            ],
         }
     warnings = []
     top = None
@@ -82,7 +101,9 @@ def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share
         top_row = max(stated, key=lambda r: r["count"])
         top = {"key": top_row["key"], "label": top_row["label"], "share_of_stated": _r(top_row["count"] / total)}
         if top["share_of_stated"] > DOMINANCE:
-            warnings.append(f"One constituency dominates: {top_row['label']} is {top['share_of_stated']:.0%} of participants who stated a constituency.")
+            warnings.append(
+                f"One constituency dominates: {top_row['label']} is {top['share_of_stated']:.0%} of participants who stated a constituency."
+            )
         missing = [label for key, label in CONSTITUENCIES.items() if key not in {r["key"] for r in stated}]
         if missing:
             warnings.append("No participant stated these constituencies: " + ", ".join(missing) + ".")
@@ -92,11 +113,19 @@ def _balance(constituency_rows: list[dict], region_rows: list[dict], south_share
         row = max(stated_regions, key=lambda r: r["count"])
         top_region = {"key": row["key"], "label": row["label"], "share_of_stated": _r(row["count"] / total)}
         if top_region["share_of_stated"] > REGION_DOMINANCE:
-            warnings.append(f"One region dominates: {row['label']} is {top_region['share_of_stated']:.0%} of participants who stated a country.")
+            warnings.append(
+                f"One region dominates: {row['label']} is {top_region['share_of_stated']:.0%} of participants who stated a country."
+            )
     verdict = "dominated" if any(w.startswith("One ") for w in warnings) else "no_dominance"
     return {
-        "known": bool(participants), "verdict": verdict if participants else "no_participants", "declared": declared, "participants": participants,
-        "largest_constituency": top, "largest_region": top_region, "global_south_share": south_share, "warnings": warnings,
+        "known": bool(participants),
+        "verdict": verdict if participants else "no_participants",
+        "declared": declared,
+        "participants": participants,
+        "largest_constituency": top,
+        "largest_region": top_region,
+        "global_south_share": south_share,
+        "warnings": warnings,
     }
 
 
@@ -152,19 +181,33 @@ def _participation(published: list[Submission], votes: list[tuple[int, int, int]
         "participants_by": {
             "constituency": constituency_rows,
             "region": region_rows,
-            "global_south": _breakdown(south_values, {"global_south": N_("Global South"), "global_north": N_("Global North")}),
+            "global_south": _breakdown(
+                south_values, {"global_south": N_("Global South"), "global_north": N_("Global North")}
+            ),
             "gender": gender_rows,
         },
         "submissions_by": {
             "constituency": _breakdown([s.constituency for s in published], CONSTITUENCIES),
             "region": _breakdown([s.region for s in published]),
             "global_south": _breakdown(
-                [None if s.global_south is None else ("global_south" if s.global_south else "global_north") for s in published],
+                [
+                    None if s.global_south is None else ("global_south" if s.global_south else "global_north")
+                    for s in published
+                ],
                 {"global_south": N_("Global South"), "global_north": N_("Global North")},
             ),
             "gender": _breakdown([s.gender for s in published], GENDERS),
             "language": _breakdown([s.language for s in published]),
-            "channel": _breakdown([s.channel for s in published], {"web": N_("Web"), "api": N_("API"), "socket": N_("Live hearing"), "import": N_("Imported offline or from another platform"), "sms": N_("SMS")}),
+            "channel": _breakdown(
+                [s.channel for s in published],
+                {
+                    "web": N_("Web"),
+                    "api": N_("API"),
+                    "socket": N_("Live hearing"),
+                    "import": N_("Imported offline or from another platform"),
+                    "sms": N_("SMS"),
+                },
+            ),
         },
         "balance": _balance(constituency_rows, region_rows, south_share, gender_rows),
     }
@@ -185,28 +228,47 @@ def _themes(published: list[Submission], consultation_id: int, hearing_id: int |
     previous = theme_service.themeset_of(snapshot) if snapshot is not None else None
     # by meaning, as the themes page: each view's stored multilingual embedding, and its language
     vectors = embeddings.vectors_for([s.id for s in published])
-    fitted = theme_lib.fit(texts, random_state=0, previous=previous, vectors=vectors, languages=[s.language for s in published])
+    fitted = theme_lib.fit(
+        texts, random_state=0, previous=previous, vectors=vectors, languages=[s.language for s in published]
+    )
     items = []
     for theme in sorted(fitted.themes, key=lambda t: -t.size):
         members = [s for s, a in zip(published, fitted.assignments) if a == theme.id]
-        quotes = [{"submission_id": published[i].id, "text": published[i].text} for i in list(theme.representatives)[:3]]
-        items.append({
-            "id": theme.id, "label": theme.label, "terms": list(theme.terms)[:8], "size": theme.size,
-            "share": _r(theme.size / len(published)), "quotes": quotes,
-            "constituency": _breakdown([m.constituency for m in members], CONSTITUENCIES),
-            "region": _breakdown([m.region for m in members]),
-        })
+        quotes = [
+            {"submission_id": published[i].id, "text": published[i].text} for i in list(theme.representatives)[:3]
+        ]
+        items.append(
+            {
+                "id": theme.id,
+                "label": theme.label,
+                "terms": list(theme.terms)[:8],
+                "size": theme.size,
+                "share": _r(theme.size / len(published)),
+                "quotes": quotes,
+                "constituency": _breakdown([m.constituency for m in members], CONSTITUENCIES),
+                "region": _breakdown([m.region for m in members]),
+            }
+        )
     coords = getattr(fitted, "coords", None) or []
     return {
-        "method": {"library": "moderation.themes", "backend": "embeddings", "model": theme_service.EMBEDDING_MODEL, "k": len(fitted.themes), "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300], "random_state": 0,
-                   "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None},
+        "method": {
+            "library": "moderation.themes",
+            "backend": "embeddings",
+            "model": theme_service.EMBEDDING_MODEL,
+            "k": len(fitted.themes),
+            "k_chosen_by": str(getattr(fitted, "k_chosen_by", ""))[:300],
+            "random_state": 0,
+            "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None,
+        },
         "items": items,
         "unassigned": sum(1 for a in fitted.assignments if a == -1),
         "map": [[_r(x), _r(y), int(a)] for (x, y), a in zip(coords, fitted.assignments)],
     }
 
 
-def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], consultation_id: int | None = None) -> dict:
+def _opinions(
+    published: list[Submission], votes: list[tuple[int, int, int]], consultation_id: int | None = None
+) -> dict:
     """Opinion groups from the votes, each named by its letter as on the opinions page (numbered
     like the page's latest snapshot), and every representative statement with its direction and
     the group's agree / disagree / pass shares beside everyone's, computed as the page computes
@@ -216,7 +278,14 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     from moderation import opinions as opinion_lib
 
     texts = {s.id: s.text for s in published}
-    empty: dict[str, object] = {"groups": [], "consensus": [], "divisive": [], "consensus_across_constituencies": [], "consensus_across_regions": [], "method": None}
+    empty: dict[str, object] = {
+        "groups": [],
+        "consensus": [],
+        "divisive": [],
+        "consensus_across_constituencies": [],
+        "consensus_across_regions": [],
+        "method": None,
+    }
     if not votes:
         return empty
     previous, snapshot = None, None
@@ -230,9 +299,16 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
     for chunk in _chunks(voters, 5000):
         for user in db.session.scalars(select(User).where(User.id.in_(chunk))):
             users[user.id] = user
-    shown = {sid for items in result.representative.values() for sid in items} | set(result.consensus) | set(result.divisive)
+    shown = (
+        {sid for items in result.representative.values() for sid in items}
+        | set(result.consensus)
+        | set(result.divisive)
+    )
     counts = opinion_service.tally(votes, result, shown)
-    letters = {str(group): opinion_service.group_letter(group, i) for i, group in enumerate(sorted(set(result.groups.values())))}
+    letters = {
+        str(group): opinion_service.group_letter(group, i)
+        for i, group in enumerate(sorted(set(result.groups.values())))
+    }
 
     def shares(sid: int) -> dict:
         found = opinion_service.statement_shares(result, counts, sid)
@@ -251,18 +327,33 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
             if sid not in texts:
                 continue
             found = shares(sid)
-            representative.append({
-                "submission_id": sid, "text": texts[sid], "direction": item["direction"], "ratio": item["ratio"],
-                "group": found["groups"].get(letter), **found,
-            })
-        groups.append({
-            "id": int(group), "letter": letter, "name": f"Group {letter}", "size": len(members),
-            "constituency": _breakdown([m.constituency if m else None for m in members], CONSTITUENCIES),
-            "representative": representative,
-        })
+            representative.append(
+                {
+                    "submission_id": sid,
+                    "text": texts[sid],
+                    "direction": item["direction"],
+                    "ratio": item["ratio"],
+                    "group": found["groups"].get(letter),
+                    **found,
+                }
+            )
+        groups.append(
+            {
+                "id": int(group),
+                "letter": letter,
+                "name": f"Group {letter}",
+                "size": len(members),
+                "constituency": _breakdown([m.constituency if m else None for m in members], CONSTITUENCIES),
+                "representative": representative,
+            }
+        )
 
     def statements(ids: Iterable[int], n: int = 10, with_shares: bool = True) -> list[dict]:
-        return [{"submission_id": sid, "text": texts[sid], **(shares(sid) if with_shares else {})} for sid in list(ids)[:n] if sid in texts]
+        return [
+            {"submission_id": sid, "text": texts[sid], **(shares(sid) if with_shares else {})}
+            for sid in list(ids)[:n]
+            if sid in texts
+        ]
 
     declared = {u: users[u].constituency for u in voters if u in users and users[u].constituency}
     from agora.services import geography
@@ -272,11 +363,21 @@ def _opinions(published: list[Submission], votes: list[tuple[int, int, int]], co
         country = geography.country(users[u].country) if u in users else None
         if country:
             regions[u] = country.region
-    across_constituencies = opinion_lib.fit(votes, groups=declared, random_state=0).consensus if len(set(declared.values())) >= 2 else []
-    across_regions = opinion_lib.fit(votes, groups=regions, random_state=0).consensus if len(set(regions.values())) >= 2 else []
+    across_constituencies = (
+        opinion_lib.fit(votes, groups=declared, random_state=0).consensus if len(set(declared.values())) >= 2 else []
+    )
+    across_regions = (
+        opinion_lib.fit(votes, groups=regions, random_state=0).consensus if len(set(regions.values())) >= 2 else []
+    )
     return {
-        "method": {"library": "moderation.opinions", "min_votes": 7, "random_state": 0, "groups_by": N_("votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)"),
-                   "group_names": "letters by group number, as on the opinions page", "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None},
+        "method": {
+            "library": "moderation.opinions",
+            "min_votes": 7,
+            "random_state": 0,
+            "groups_by": N_("votes (Pol.is method: PCA of the vote matrix, k-means, k by silhouette)"),
+            "group_names": "letters by group number, as on the opinions page",
+            "ids_matched_to_snapshot": snapshot.id if snapshot is not None and previous is not None else None,
+        },
         "groups": groups,
         "consensus": statements(result.consensus),
         "divisive": statements(result.divisive),
@@ -293,15 +394,25 @@ def _hearing_record(hearing_id: int | None) -> dict | None:
 
     hearing = hearings.get(hearing_id)
     speakers = [
-        {"order": i, "speaker": f"Speaker {i}", "constituency": record.constituency, "topic": record.topic, "duration_seconds": record.seconds}
+        {
+            "order": i,
+            "speaker": f"Speaker {i}",
+            "constituency": record.constituency,
+            "topic": record.topic,
+            "duration_seconds": record.seconds,
+        }
         for i, record in enumerate(hearings.speakers_record(hearing), start=1)
     ]
     summaries = db.session.scalars(
-        select(Submission).where(Submission.hearing_id == hearing_id, Submission.kind == "chair_summary", Submission.state == "published").order_by(Submission.id)
+        select(Submission)
+        .where(Submission.hearing_id == hearing_id, Submission.kind == "chair_summary", Submission.state == "published")
+        .order_by(Submission.id)
     ).all()
     return {
-        "title": hearing.title, "state": hearing.state,
-        "started_at": _iso(hearing.started_at), "ended_at": _iso(hearing.ended_at),
+        "title": hearing.title,
+        "state": hearing.state,
+        "started_at": _iso(hearing.started_at),
+        "ended_at": _iso(hearing.ended_at),
         "speakers": speakers,
         "chair_summaries": [{"submission_id": s.id, "text": s.text, "at": _iso(s.created_at)} for s in summaries],
     }
@@ -327,7 +438,9 @@ def _method(published: list[Submission], model_version: str | None, thresholds: 
     }
 
 
-def build(consultation_id: int, hearing_id: int | None = None, *, progress: Callable[[str], None] = lambda message: None) -> dict:
+def build(
+    consultation_id: int, hearing_id: int | None = None, *, progress: Callable[[str], None] = lambda message: None
+) -> dict:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound("There is no consultation with this number.")
@@ -336,8 +449,14 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress: Call
     ids = [s.id for s in published]
     votes: list[tuple[int, int, int]] = []
     for chunk in _chunks(ids, 5000):
-        votes.extend(db.session.execute(select(Vote.user_id, Vote.submission_id, Vote.value).where(Vote.submission_id.in_(chunk))).all())
-    votes = [(user_id, submission_id, value) for user_id, submission_id, value in sorted(votes)]  # plain tuples, not Rows
+        votes.extend(
+            db.session.execute(
+                select(Vote.user_id, Vote.submission_id, Vote.value).where(Vote.submission_id.in_(chunk))
+            ).all()
+        )
+    votes = [
+        (user_id, submission_id, value) for user_id, submission_id, value in sorted(votes)
+    ]  # plain tuples, not Rows
     progress(f"{len(published)} published submissions, {len(votes)} votes.")
     model = screening.moderator()
     thresholds = screening.thresholds_for(model, consultation) if model else None
@@ -351,10 +470,19 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress: Call
     content = {
         "schema": SCHEMA,
         "consultation": {
-            "id": consultation.id, "slug": consultation.slug, "title": consultation.title, "summary": consultation.summary,
-            "question_html": consultation.briefing_html, "stage": consultation.stage, "stage_label": STAGES.get(consultation.stage),
-            "status": consultation.status, "forum": consultation.forum, "languages": consultation.languages,
-            "opens_at": _iso(consultation.opens_at), "closes_at": _iso(consultation.closes_at), "attribution": consultation.attribution,
+            "id": consultation.id,
+            "slug": consultation.slug,
+            "title": consultation.title,
+            "summary": consultation.summary,
+            "question_html": consultation.briefing_html,
+            "stage": consultation.stage,
+            "stage_label": STAGES.get(consultation.stage),
+            "status": consultation.status,
+            "forum": consultation.forum,
+            "languages": consultation.languages,
+            "opens_at": _iso(consultation.opens_at),
+            "closes_at": _iso(consultation.closes_at),
+            "attribution": consultation.attribution,
         },
         "hearing": _hearing_record(hearing_id),
         "empty": not published,
@@ -362,14 +490,27 @@ def build(consultation_id: int, hearing_id: int | None = None, *, progress: Call
         "themes": themes,
         "opinions": opinions,
         "moderation": {
-            "received": transparency.received, "screened": transparency.screened, "published_at_once": transparency.published_at_once,
-            "held": transparency.held, "hidden_at_import": transparency.hidden_at_import, "unscreened": transparency.unscreened,
-            "approved": transparency.approved, "hidden": transparency.hidden, "rejected": transparency.rejected,
-            "after_reports": transparency.after_reports, "kept": transparency.kept, "waiting": transparency.waiting,
+            "received": transparency.received,
+            "screened": transparency.screened,
+            "published_at_once": transparency.published_at_once,
+            "held": transparency.held,
+            "hidden_at_import": transparency.hidden_at_import,
+            "unscreened": transparency.unscreened,
+            "approved": transparency.approved,
+            "hidden": transparency.hidden,
+            "rejected": transparency.rejected,
+            "after_reports": transparency.after_reports,
+            "kept": transparency.kept,
+            "waiting": transparency.waiting,
             "restored_on_appeal": transparency.restored_on_appeal,
-            "by_reason": transparency.by_reason, "campaigns": [{"size": n} for _, n in transparency.campaigns],
+            "by_reason": transparency.by_reason,
+            "campaigns": [{"size": n} for _, n in transparency.campaigns],
         },
-        "method": _method(published, getattr(model, "version", None), dataclasses.asdict(thresholds) if thresholds is not None else None),
+        "method": _method(
+            published,
+            getattr(model, "version", None),
+            dataclasses.asdict(thresholds) if thresholds is not None else None,
+        ),
     }
     content["summary"] = report_summary.summarise(content)  # frozen and hashed with the rest
     progress("Done.")

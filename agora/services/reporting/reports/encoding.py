@@ -1,4 +1,5 @@
 """How a report is written down: canonical JSON (sorted keys, UTF-8), its SHA-256, times in UTC."""
+
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -9,7 +10,9 @@ from agora.models import Report
 
 
 def canonical(content: dict) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode(
+        "utf-8"
+    )
 
 
 def digest(content_bytes: bytes) -> str:

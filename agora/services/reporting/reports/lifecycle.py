@@ -1,5 +1,6 @@
 """A report's life: a draft built from the data, rebuilt while a draft, frozen for good (its
 package fixed, the audit chain's head anchored in it), superseded by a new version; who may read it."""
+
 import logging
 from collections.abc import Callable
 
@@ -17,8 +18,14 @@ from agora.services.reporting.reports.exports import build_package
 log = logging.getLogger(__name__)
 
 
-def create_draft(consultation_id: int, user: User | None, hearing_id: int | None = None, *, supersedes_id: int | None = None,
-                 progress: Callable[[str], None] = lambda m: None) -> Report:
+def create_draft(
+    consultation_id: int,
+    user: User | None,
+    hearing_id: int | None = None,
+    *,
+    supersedes_id: int | None = None,
+    progress: Callable[[str], None] = lambda m: None,
+) -> Report:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound("There is no consultation with this number.")
@@ -31,16 +38,38 @@ def create_draft(consultation_id: int, user: User | None, hearing_id: int | None
         if hearing.state != "ended":
             raise Conflict("This hearing has not ended yet: a report is made once it is over.", code="still_live")
     elif consultation.status in ("draft", "open"):
-        raise Conflict("This consultation is still open (or a draft): close it before reporting, so the report covers everything.", code="still_open")
+        raise Conflict(
+            "This consultation is still open (or a draft): close it before reporting, so the report covers everything.",
+            code="still_open",
+        )
     content = build(consultation.id, hearing_id, progress=progress)
-    latest = db.session.scalar(
-        select(func.max(Report.version)).where(Report.consultation_id == consultation.id, (Report.hearing_id == hearing_id) if hearing_id else Report.hearing_id.is_(None))
-    ) or 0
-    title = f"Report on “{consultation.title}”" + (f" — {content['hearing']['title']}" if content.get("hearing") else "")
-    content["report"] = {"title": title, "version": latest + 1, "supersedes": supersedes_id, "generated_at": _iso(utcnow())}
+    latest = (
+        db.session.scalar(
+            select(func.max(Report.version)).where(
+                Report.consultation_id == consultation.id,
+                (Report.hearing_id == hearing_id) if hearing_id else Report.hearing_id.is_(None),
+            )
+        )
+        or 0
+    )
+    title = f"Report on “{consultation.title}”" + (
+        f" — {content['hearing']['title']}" if content.get("hearing") else ""
+    )
+    content["report"] = {
+        "title": title,
+        "version": latest + 1,
+        "supersedes": supersedes_id,
+        "generated_at": _iso(utcnow()),
+    }
     report = Report(
-        consultation_id=consultation.id, hearing_id=hearing_id, version=latest + 1, supersedes_id=supersedes_id,
-        state="draft", title=title, content_json=canonical(content).decode("utf-8"), created_by_id=user.id if user else None,
+        consultation_id=consultation.id,
+        hearing_id=hearing_id,
+        version=latest + 1,
+        supersedes_id=supersedes_id,
+        state="draft",
+        title=title,
+        content_json=canonical(content).decode("utf-8"),
+        created_by_id=user.id if user else None,
     )
     db.session.add(report)
     db.session.commit()

@@ -1,5 +1,6 @@
 """Forums and transmission: a transmission is recorded and shown publicly; a forum with a webhook
 gets a JSON notice signed with HMAC-SHA256 of the body, retried with exponential backoff."""
+
 import hashlib
 import hmac
 import logging
@@ -46,7 +47,9 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     if forum is None:
         raise NotFound("There is no forum with this number.")
     transmission = Transmission(
-        report_id=report.id, forum_id=forum.id, state="pending" if forum.webhook_url else "recorded",
+        report_id=report.id,
+        forum_id=forum.id,
+        state="pending" if forum.webhook_url else "recorded",
         recorded_by_id=user.id if user else None,
         log=f"{_iso(utcnow())} recorded by the secretariat\n",
     )
@@ -54,7 +57,9 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     db.session.commit()
     from agora.services.accounts import notifications
 
-    notifications.announce_to_participants("report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name})
+    notifications.announce_to_participants(
+        "report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name}
+    )
     if forum.webhook_url:
         from agora import jobs
 
@@ -79,11 +84,19 @@ def deliver(transmission_id: int, *, backoff: float | None = None) -> Transmissi
     report, forum = transmission.report, transmission.forum
     base = current_app.config.get("WEBHOOK_BACKOFF_SECONDS", 2.0) if backoff is None else backoff
     timeout = current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 10)
-    body = canonical({
-        "event": "report.transmitted", "report_id": report.id, "title": report.title, "version": report.version,
-        "sha256": report.sha256, "manifest_sha256": report.manifest_sha256, "consultation": report.consultation.slug,
-        "frozen_at": _iso(report.frozen_at), "package_path": f"/api/v1/reports/{report.id}/package",
-    })
+    body = canonical(
+        {
+            "event": "report.transmitted",
+            "report_id": report.id,
+            "title": report.title,
+            "version": report.version,
+            "sha256": report.sha256,
+            "manifest_sha256": report.manifest_sha256,
+            "consultation": report.consultation.slug,
+            "frozen_at": _iso(report.frozen_at),
+            "package_path": f"/api/v1/reports/{report.id}/package",
+        }
+    )
     headers = {"Content-Type": "application/json", "X-Agora-Delivery": str(transmission.id)}
     if forum.webhook_secret:
         headers["X-Agora-Signature"] = signature(forum.webhook_secret, body)
@@ -112,7 +125,11 @@ def deliver(transmission_id: int, *, backoff: float | None = None) -> Transmissi
 
 
 def transmissions_of(consultation_id: int) -> list[Transmission]:
-    return list(db.session.scalars(
-        select(Transmission).join(Report, Report.id == Transmission.report_id)
-        .where(Report.consultation_id == consultation_id).order_by(Transmission.created_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Transmission)
+            .join(Report, Report.id == Transmission.report_id)
+            .where(Report.consultation_id == consultation_id)
+            .order_by(Transmission.created_at.desc())
+        )
+    )

@@ -2,6 +2,7 @@
 uploading a package, which verifies only if it is byte for byte the frozen one; everything else
 wrong with it is named (changed files, entries outside the manifest, look-alike names, data hidden
 around the entries). Archives are opened with the caps of agora.services.reporting.archives, off the event loop."""
+
 import io
 import json
 import re
@@ -39,8 +40,15 @@ def verify_report(report_id: int) -> Verification:
         return Verification(False, report_id, "There is no frozen report with this number.")
     actual = digest(report.content_json.encode("utf-8"))
     if actual != report.sha256:
-        return Verification(False, report.id, "The stored report does not match its frozen hash.", (f"report.json: expected {report.sha256}, found {actual}",))
-    return Verification(True, report.id, f"Report {report.id} matches its frozen SHA-256 {report.sha256}.", (), ("report.json",))
+        return Verification(
+            False,
+            report.id,
+            "The stored report does not match its frozen hash.",
+            (f"report.json: expected {report.sha256}, found {actual}",),
+        )
+    return Verification(
+        True, report.id, f"Report {report.id} matches its frozen SHA-256 {report.sha256}.", (), ("report.json",)
+    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def _layout_problems(data: bytes) -> list[str]:
     comment) is named. The directory was already checked by archives.SafeZip."""
     problems = []
     end = len(data) - 22
-    if end < 0 or data[end:end + 4] != b"PK\x05\x06" or data[-2:] != b"\x00\x00":
+    if end < 0 or data[end : end + 4] != b"PK\x05\x06" or data[-2:] != b"\x00\x00":
         problems.append("the package: data after the end of the archive (or an archive comment)")
         return problems
     _sig, _disk, _cd_disk, _here, _total, cd_size, cd_offset, _comment = struct.unpack("<4s4H2LH", data[end:])
@@ -94,15 +102,19 @@ def _layout_problems(data: bytes) -> list[str]:
         position = 0
         for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
             if info.header_offset != position:
-                problems.append("the package: data before the archive" if position == 0 else f"the package: data hidden before {info.filename!r}")
-            header = data[info.header_offset:info.header_offset + 30]
+                problems.append(
+                    "the package: data before the archive"
+                    if position == 0
+                    else f"the package: data hidden before {info.filename!r}"
+                )
+            header = data[info.header_offset : info.header_offset + 30]
             if len(header) < 30 or header[:4] != b"PK\x03\x04":
                 problems.append(f"{info.filename!r}: no entry where the directory says")
                 return problems
             name_length, extra_length = struct.unpack("<2H", header[26:30])
             position = info.header_offset + 30 + name_length + extra_length + info.compress_size
             if info.flag_bits & 0x8:  # a data descriptor follows the entry's data
-                position += 16 if data[position:position + 4] == b"PK\x07\x08" else 12
+                position += 16 if data[position : position + 4] == b"PK\x07\x08" else 12
         if position != min(cd_offset, end) and not problems:
             problems.append("the package: data hidden after the last entry")
     return list(dict.fromkeys(problems))
@@ -131,7 +143,9 @@ def verify_package(data: bytes) -> Verification:
 
     :raise TooLarge, Invalid: an archive over the caps of agora.services.reporting.archives (a zip bomb),
         or one compressed other than stored/deflate, encrypted or damaged."""
-    not_a_package = Verification(False, None, "This is not an Agora report package (no readable manifest.json in a zip file).")
+    not_a_package = Verification(
+        False, None, "This is not an Agora report package (no readable manifest.json in a zip file)."
+    )
     try:
         contents = off_loop(read_package, data)
     except archives.ArchiveRefused as error:
@@ -145,7 +159,11 @@ def verify_package(data: bytes) -> Verification:
         report_id = int(manifest["report_id"])
     except (KeyError, ValueError, TypeError):
         return not_a_package
-    manifest_bytes, digests, names = contents.manifest_bytes, contents.digests, set(contents.digests) | {"manifest.json"}
+    manifest_bytes, digests, names = (
+        contents.manifest_bytes,
+        contents.digests,
+        set(contents.digests) | {"manifest.json"},
+    )
     report = db.session.get(Report, report_id, populate_existing=True)
     if report is None or report.state != "frozen":
         return Verification(False, report_id, "The package names a report that was never frozen here.")
@@ -154,7 +172,9 @@ def verify_package(data: bytes) -> Verification:
     problems += _name_problems(names, set(listed))
     frozen_sha256 = package_sha256(report)
     if frozen_sha256 and contents.sha256 != frozen_sha256:
-        problems.append(f"the package: its SHA-256 {contents.sha256[:12]}… is not the frozen package's {frozen_sha256[:12]}…")
+        problems.append(
+            f"the package: its SHA-256 {contents.sha256[:12]}… is not the frozen package's {frozen_sha256[:12]}…"
+        )
     if digest(manifest_bytes) != report.manifest_sha256:
         problems.append("manifest.json: changed since the report was frozen")
     if manifest.get("report_sha256") != report.sha256:
@@ -173,9 +193,17 @@ def verify_package(data: bytes) -> Verification:
     extra = sorted(names - set(listed) - {"manifest.json"})
     problems += [f"{name!r}: not part of the frozen package (not in its manifest)" for name in extra]
     if problems:
-        return Verification(False, report.id, f"This package does NOT match report {report.id} as frozen.", tuple(dict.fromkeys(problems)), tuple(checked))
+        return Verification(
+            False,
+            report.id,
+            f"This package does NOT match report {report.id} as frozen.",
+            tuple(dict.fromkeys(problems)),
+            tuple(checked),
+        )
     return Verification(
-        True, report.id,
+        True,
+        report.id,
         f"This package matches report {report.id} as frozen (SHA-256 {report.sha256}; package SHA-256 {contents.sha256}).",
-        (), tuple(checked),
+        (),
+        tuple(checked),
     )
