@@ -4,6 +4,7 @@ per-recipient limit; and the secretariat's record of what a forum did with a rep
 
 import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -91,13 +92,38 @@ def test_moderator_decision_on_a_held_view_emails_its_author_in_french(app, clie
     assert "Un modérateur a publié votre avis" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "Un modérateur a publié votre avis" in text and "https://agora.example.org/account/views#v" in text
+    assert (
+        "Un modérateur a publié votre avis" in text
+        and f"https://agora.example.org/account/views?view={sid}#v{sid}" in text
+    )
     assert "Eau <b>potable</b>" in text  # plain text is plain
     assert "Eau &lt;b&gt;potable&lt;/b&gt; &amp; assainissement" in html and "<b>potable" not in html  # HTML escapes it
     assert '<html lang="fr" dir="ltr">' in html
     unsubscribe = message["List-Unsubscribe"]
     assert unsubscribe.startswith("<https://agora.example.org/notifications/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_the_emails_link_to_a_view_survives_signing_in(app, client, make, world, inbox):
+    """Browsers never send a fragment: the link names the view in its query too, so that the sign-in's
+    ``next`` keeps it, and My views sends the browser on to the fragment."""
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email")
+    sid = make.submission(cid, ids["fr"], ABUSIVE)
+    [message] = inbox.to("amelie@example.org")
+    link = re.search(r"https://agora\.example\.org(/account/views\S*)", message.get_body(("plain",)).get_content())
+    assert link.group(1).endswith(f"#v{sid}")
+    path = urlsplit(link.group(1))
+    signed_out = app.test_client()
+    to_sign_in = signed_out.get(f"{path.path}?{path.query}")  # what a browser sends: no fragment
+    assert to_sign_in.status_code == 302
+    next_ = parse_qs(urlsplit(to_sign_in.location).query)["next"][0]
+    form = {"email": "amelie@example.org", "password": "correct horse battery", "next": next_}
+    signed_in = signed_out.post("/account/login", data={**form, "csrf_token": csrf_from(signed_out)})
+    assert signed_in.status_code == 302
+    landing = signed_out.get(signed_in.location)
+    assert landing.status_code == 302 and landing.location.endswith(f"/account/views#v{sid}")
+    assert f'id="v{sid}"' in signed_out.get(landing.location).get_data(as_text=True)
 
 
 def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_non_opted_in_one(
@@ -320,7 +346,7 @@ def test_a_view_that_waited_for_screening_tells_its_author_when_it_is_published(
         assert described.text.startswith(
             "Votre avis dans « Eau <b>potable</b> & assainissement » a été vérifié et publié"
         )
-        assert described.url.endswith(f"/account/views#v{waiting.id}")
+        assert described.url.endswith(f"/account/views?view={waiting.id}#v{waiting.id}")
 
 
 def test_an_appeal_decided_by_another_moderator_emails_the_author_in_arabic(app, client, make, world, inbox):

@@ -175,6 +175,10 @@ def flag(submission_id):
 @bp.get("/account/views")
 @login_required
 def my_views():
+    view = request.args.get("view", type=int)
+    if view is not None:  # a link from a notification, perhaps through the sign-in: on to the view itself
+        rest = {key: values for key, values in request.args.lists() if key != "view"}  # ?lang= and the like
+        return redirect(url_for("moderation.my_views", **rest) + f"#v{view}")
     return render_template(
         "moderation/my_views.html",
         outcomes=moderation.outcomes_for(current_user),

@@ -384,7 +384,9 @@ def describe(notifications: list[Notification], locale: str) -> list[Described]:
                 else ""
             )
             text = gettext(ACTION_TEXT.get(action, "Your view in “%(title)s” was decided."), title=title, reason=reason)
-            url = url_for("moderation.my_views") + f"#v{params.get('submission_id')}"
+            submission_id = params.get("submission_id")
+            # the query survives a sign-in (the fragment never reaches the server); My views turns it back
+            url = url_for("moderation.my_views", view=submission_id) + f"#v{submission_id}"
         elif kind == "report_transmitted":
             text = gettext(
                 "The report on “%(title)s”, a consultation you took part in, was sent to %(forum)s.",
