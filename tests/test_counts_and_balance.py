@@ -41,7 +41,7 @@ def test_one_number_of_participants_everywhere(app, client, make):
         db.session.commit()
         content = reports.build(cid)
     expected = 3  # a and b wrote published views, the voter voted on one
-    assert counts.participants == expected and counts.submissions == 2 and counts.votes == 1
+    assert counts.participants == expected and counts.views == 2 and counts.votes == 1
     assert balance["totals"]["everyone"] == expected
     assert content["participation"]["participants"] == expected
     slug = make.slug(cid)
@@ -153,3 +153,37 @@ def test_the_moderation_record_adds_up_for_a_reader(app, client, make):
         "Decided by moderators: 1 approved after review, 1 hidden and 1 rejected (1 of these had been published and were "
         "reported by participants), 0 reported but kept published; 1 waiting for a decision; 0 restored on appeal."
     ) in page
+
+
+def test_the_consultation_header_counts_the_views_it_lists_not_hearing_messages(app, client, make):
+    """The header's "views" are the views the page lists; a hearing's messages are read in its
+    transcript. They stay in the public record: their authors are participants, and the report
+    counts them among its published submissions."""
+    from agora.models import Hearing
+    from agora.services import hearings
+
+    cid = make.consultation("Oceans and plastics")
+    make.submission(cid, make.user(), "Fishing quotas must follow the science.")
+    chair, speakers = make.user(), [make.user(), make.user()]
+    with app.app_context():
+        hearing = hearings.create(cid, "Review of SDG 14")
+        hearings.appoint_chair(hearing, db.session.get(User, chair), None)
+        hearings.open_hearing(hearing, db.session.get(User, chair))
+        hearing = db.session.get(Hearing, hearing.id)
+        for speaker, text in zip(
+            speakers, ["Stop plastic waste from reaching the rivers.", "Los ríos necesitan ayuda."]
+        ):
+            assert hearings.post_message(hearing, db.session.get(User, speaker), text).state == "published"
+        hearings.post_chair_summary(hearing, db.session.get(User, chair), "Two concerns: rivers and plastic.")
+        counts = consultations.counts([cid])[cid]
+        db.session.get(Consultation, cid).status = "closed"
+        db.session.commit()
+        participation = reports.build(cid)["participation"]
+    assert (counts.views, counts.participants) == (1, 3)
+    assert (participation["submissions"], participation["participants"]) == (3, 3)  # the report's, as they were
+    slug = make.slug(cid)
+    for lang, views, participants in (("en", "1 view", "3 participants"), ("es", "1 opinión", "3 participantes")):
+        html = client.get(f"/consultations/{slug}?lang={lang}").get_data(as_text=True)
+        header = re.search(r'<p class="counts" id="consultation-counts">(.*?)</p>', html).group(1)
+        assert views in header and participants in header, (lang, header)
+        assert len(re.findall(r'<li id="s\d+" class="view">', html)) == 1

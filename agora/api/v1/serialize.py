@@ -22,7 +22,7 @@ def consultation_json(consultation, counts, full: bool = False) -> dict:
         "opens_at": _iso(consultation.opens_at),
         "closes_at": _iso(consultation.closes_at),
         "counts": {
-            "submissions": counts.submissions,
+            "submissions": counts.views,  # the views GET /consultations/{id}/submissions lists
             "participants": counts.participants,
             "votes": counts.votes,
         },

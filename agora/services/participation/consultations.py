@@ -41,7 +41,7 @@ class ConsultationInput:
 
 @dataclass(frozen=True)
 class ConsultationCounts:
-    submissions: int
+    views: int  # published outside hearings, as the consultation's page lists them
     participants: int
     votes: int
 
@@ -180,7 +180,7 @@ def kept_briefly(
 
 
 def counts(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
-    """Published submissions, distinct participants (authors or voters) and votes (kept briefly)."""
+    """Published views, distinct participants (authors or voters) and votes (kept briefly)."""
     return kept_briefly("counts", consultation_ids, _count)
 
 
@@ -207,12 +207,14 @@ def _forget_touched(session: Session) -> None:
 
 
 def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
-    """Published submissions, distinct participants and votes, in four queries.
+    """Published views, distinct participants and votes, in four queries.
 
     One definition everywhere (pages, opinion groups, reports): what counts is what the public
-    record holds — published views (not a chair's summaries), the votes on them, and a participant
-    is an account that wrote or voted on one, an SMS sender with a published message (one person
-    however many) or a person whose published view was gathered offline (one per imported view)."""
+    record holds — published views and hearing messages (not a chair's summaries), the votes on
+    them, and a participant is an account that wrote or voted on one, an SMS sender with a
+    published message (one person however many) or a person whose published view was gathered
+    offline (one per imported view). The views counted are those the consultation's page lists,
+    outside hearings: the page calls them views, and a hearing's messages are read in its transcript."""
     if not consultation_ids:
         return {}
     in_record = (
@@ -220,10 +222,10 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
         Submission.state == "published",
         Submission.kind != "chair_summary",
     )
-    subs = dict(
+    views = dict(
         db.session.execute(
             select(Submission.consultation_id, func.count(Submission.id))
-            .where(*in_record)
+            .where(*in_record, Submission.hearing_id.is_(None))
             .group_by(Submission.consultation_id)
         ).all()
     )
@@ -262,7 +264,7 @@ def _count(consultation_ids: list[int]) -> dict[int, ConsultationCounts]:
     }
     return {
         cid: ConsultationCounts(
-            subs.get(cid, 0), participants.get(cid, 0) + without_account.get(cid, 0), votes.get(cid, 0)
+            views.get(cid, 0), participants.get(cid, 0) + without_account.get(cid, 0), votes.get(cid, 0)
         )
         for cid in consultation_ids
     }
