@@ -124,6 +124,9 @@ def test_the_emails_link_to_a_view_survives_signing_in(app, client, make, world,
     landing = signed_out.get(signed_in.location)
     assert landing.status_code == 302 and landing.location.endswith(f"/account/views#v{sid}")
     assert f'id="v{sid}"' in signed_out.get(landing.location).get_data(as_text=True)
+    # the rest of the query is kept as it came, never read as Flask's own url_for options
+    odd = signed_out.get(f"/account/views?view={sid}&lang=fr&_anchor=x&_external=1")
+    assert odd.status_code == 302 and odd.location == f"/account/views?lang=fr&_anchor=x&_external=1#v{sid}"
 
 
 def test_report_transmitted_reaches_an_arabic_participant_in_arabic_and_never_a_non_opted_in_one(

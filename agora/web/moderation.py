@@ -1,6 +1,8 @@
 """The moderators' pages (queue, item, campaign, appeals), the audit log, and participants'
 flags, outcomes and appeals. Every action checks the role in the service."""
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -177,8 +179,9 @@ def flag(submission_id):
 def my_views():
     view = request.args.get("view", type=int)
     if view is not None:  # a link from a notification, perhaps through the sign-in: on to the view itself
-        rest = {key: values for key, values in request.args.lists() if key != "view"}  # ?lang= and the like
-        return redirect(url_for("moderation.my_views", **rest) + f"#v{view}")
+        # ?lang= and the like are kept as they came (never url_for's own options, such as _external)
+        rest = urlencode([(key, value) for key, value in request.args.items(multi=True) if key != "view"])
+        return redirect(request.path + (f"?{rest}" if rest else "") + f"#v{view}")
     return render_template(
         "moderation/my_views.html",
         outcomes=moderation.outcomes_for(current_user),

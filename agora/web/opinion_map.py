@@ -1,7 +1,7 @@
 """The opinion map drawn on the server as SVG (no JavaScript needed), with its text alternative.
 
 Participants are dots on the opinion groups' projection, each group's convex hull is outlined and
-named as everywhere else ("Group A", ``themes.group_name``), and the reader is a ringed "You"
+named as everywhere else ("Group A", ``charts.group_name``), and the reader is a ringed "You"
 marker. The same facts are in the summary sentence (the SVG's description too) and in a table.
 Each group's dots are one path (a zero-length segment per dot with round caps): 2,000
 participants weigh ~20 KB, not ~100 KB of circles.
