@@ -89,18 +89,19 @@ class EmbeddingProcess:
         vectors, _scored = self._call(clean, clean)
         return vectors
 
-    def screen(self, texts: Sequence[str | None], model: str | None) -> tuple[np.ndarray, list[Score], str]:
+    def screen(self, texts: Sequence[str], model: str | None) -> tuple[np.ndarray, list[Score] | None, str | None]:
         """The texts' embeddings and the abuse model's scores, exactly as ``Moderator.score(texts,
         vectors=embeddings)`` here, with the model loaded from ``model`` (None: the shipped one);
-        and the version that scored."""
-        clean = ["" if t is None else str(t) for t in texts]
-        if not clean:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32), [], ""
-        vectors, scored = self._call(clean, {"texts": clean, "model": model})
+        and the version that scored. A model the child cannot load is not a dead child: the
+        embeddings come back with no scores and no version (the caller scores), and the reason is
+        in the child's log."""
+        vectors, scored = self._call(list(texts), {"texts": list(texts), "model": model})
         assert scored is not None  # a scoring request's answer has its scores (_ask checks it)
         return vectors, scored[0], scored[1]
 
-    def _call(self, texts: list[str], payload: object) -> tuple[np.ndarray, tuple[list[Score], str] | None]:
+    def _call(
+        self, texts: list[str], payload: object
+    ) -> tuple[np.ndarray, tuple[list[Score] | None, str | None] | None]:
         request = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
         with self._lock:
             for attempt in (1, 2):
@@ -113,7 +114,9 @@ class EmbeddingProcess:
                     self._stop_child()
         raise EmbeddingUnavailable("the embedding process could not answer twice in a row")
 
-    def _ask(self, request: bytes, count: int, *, scoring: bool) -> tuple[np.ndarray, tuple[list[Score], str] | None]:
+    def _ask(
+        self, request: bytes, count: int, *, scoring: bool
+    ) -> tuple[np.ndarray, tuple[list[Score] | None, str | None] | None]:
         child = self._running_child()
         # Started with stdin and stdout as pipes, so neither is None (the types cannot say so).
         stdin, stdout = cast(IO[bytes], child.stdin), cast(IO[bytes], child.stdout)
@@ -132,6 +135,8 @@ class EmbeddingProcess:
             return vectors, None
         (size,) = _HEADER.unpack(_read_exactly(stdout, _HEADER.size))
         answer = json.loads(_read_exactly(stdout, size).decode("utf-8"))
+        if answer["version"] is None:  # the model could not be loaded there
+            return vectors, (None, None)
         scores = [
             Score(float(a), float(s), lang, tuple(reasons), decision)
             for a, s, lang, reasons, decision in answer["scores"]
@@ -181,7 +186,7 @@ class _Models:
 
     def get(self, name: str | None) -> Moderator:
         if self._model is None or name != self._name:
-            self._model, self._name = (Moderator.load(name) if name else Moderator.load()), name
+            self._model, self._name = Moderator.load(name or None), name
         return self._model
 
 
@@ -198,7 +203,12 @@ def _answer(request: object, models: _Models) -> bytes:
     vectors = np.ascontiguousarray(encode(texts), dtype="<f4")
     frame = _HEADER.pack(len(texts)) + vectors.tobytes()
     if isinstance(request, dict):
-        model = models.get(name)
+        try:
+            model = models.get(name)
+        except Exception:  # a missing or damaged model directory: the caller scores with its own
+            log.exception("could not load the abuse model %s; answering the embeddings only", name or "(shipped)")
+            body = json.dumps({"version": None, "scores": []}).encode("utf-8")
+            return frame + _HEADER.pack(len(body)) + body
         scores = [
             [s.abuse, s.spam, s.language, list(s.reasons), s.decision] for s in model.score(texts, vectors=vectors)
         ]

@@ -49,20 +49,30 @@ _process: EmbeddingProcess | None = None
 _process_lock = threading.Lock()
 
 
+def _process_in_use() -> EmbeddingProcess | None:
+    """The embedding process, under the gevent server when ``EMBEDDINGS_PROCESS`` is on (the
+    default); None elsewhere (tests, the CLI, the job process): they embed in a native thread."""
+    from flask import current_app
+
+    from agora.jobs import gevent_patched
+
+    if gevent_patched() and current_app.config.get("EMBEDDINGS_PROCESS", True):
+        return embedding_process()
+    return None
+
+
 def encode(texts: Sequence[str | None]) -> np.ndarray:
     """The texts' embeddings, never computed on the event loop: under the gevent server, by the
     embedding process (``EMBEDDINGS_PROCESS``, on by default), so this process's core only waits;
     elsewhere, or if that process cannot answer, in a native thread of this process."""
-    from flask import current_app
-
-    from agora.jobs import gevent_patched, off_loop
+    from agora.jobs import off_loop
     from moderation import embeddings as model
+    from moderation.embedding_process import EmbeddingUnavailable
 
-    if gevent_patched() and current_app.config.get("EMBEDDINGS_PROCESS", True):
-        from moderation.embedding_process import EmbeddingUnavailable
-
+    process = _process_in_use()
+    if process is not None:
         try:
-            return embedding_process().encode(texts)
+            return process.encode(texts)
         except EmbeddingUnavailable:
             log.error("the embedding process is unavailable; embedding in this process", exc_info=True)
     return off_loop(model.encode, list(texts))
@@ -74,25 +84,25 @@ def encode_and_score(
     """The texts' embeddings and, where the embedding process can give them, the abuse model's
     scores: under the gevent server the process scores too (``model_source``: the model's
     directory, None for the shipped one), so neither costs this process's core; its scores are
-    used only if that process's model is ``model``'s version. Otherwise (no process, another
-    version, or it cannot answer) the scores are None: the caller scores here."""
-    from flask import current_app
+    used only if that process's model is ``model``'s version. Otherwise (no process, a model it
+    could not load, another version, or it cannot answer) the scores are None: the caller scores
+    here."""
+    from agora.jobs import off_loop
+    from moderation import embeddings as embedding_model
+    from moderation.embedding_process import EmbeddingUnavailable
 
-    from agora.jobs import gevent_patched
-
-    if gevent_patched() and current_app.config.get("EMBEDDINGS_PROCESS", True):
-        from moderation.embedding_process import EmbeddingUnavailable
-
-        try:
-            vectors, scores, version = embedding_process().screen(texts, model_source)
-        except EmbeddingUnavailable:
-            log.error("the embedding process is unavailable; embedding and scoring in this process", exc_info=True)
-        else:
-            if version == model.version:
-                return vectors, scores
-            log.warning("the embedding process scored with model %s, not %s; scoring here", version, model.version)
-            return vectors, None
-    return encode(texts), None
+    process = _process_in_use()
+    if process is None or not texts:
+        return encode(texts), None
+    try:
+        vectors, scores, version = process.screen(texts, model_source)
+    except EmbeddingUnavailable:  # already asked twice: embed here, without asking a third time
+        log.error("the embedding process is unavailable; embedding and scoring in this process", exc_info=True)
+        return off_loop(embedding_model.encode, list(texts)), None
+    if scores is None or version != model.version:
+        log.warning("the embedding process scored with model %s, not %s; scoring here", version, model.version)
+        return vectors, None
+    return vectors, scores
 
 
 def embedding_process() -> EmbeddingProcess:

@@ -61,6 +61,20 @@ def test_the_process_scores_as_the_model_here_scores_in_six_languages(process, t
     assert copied == Moderator.load(copy).version and again == scores
 
 
+def test_a_model_the_process_cannot_load_gives_embeddings_without_scores_not_a_restart(process, tmp_path):
+    """A retrained model's directory removed under a running server: the process answers the
+    embeddings and no scores (the server scores with the model it holds), at once, without being
+    killed and started again for every batch."""
+    process.encode(["first"])
+    pid = process.pid
+    vectors, scores, version = process.screen(TEXTS, str(tmp_path / "removed-model"))
+    assert (scores, version) == (None, None)
+    assert np.abs(vectors - embeddings.encode(TEXTS)).max() < 1e-6
+    assert process.pid == pid  # the same child: nothing was restarted
+    _vectors, scores, version = process.screen(TEXTS, None)  # and it still scores with a model it can load
+    assert scores is not None and version
+
+
 def test_a_killed_process_is_replaced_on_the_next_call(process):
     process.encode(["first"])
     first = process.pid

@@ -80,7 +80,7 @@ def moderator() -> "Moderator | None":
         try:
             from moderation.classify import Moderator
 
-            loaded = Moderator.load(source) if source else Moderator.load()
+            loaded = Moderator.load(source or None)
         except Exception:
             _load_failed_at = now
             log.exception("moderation model %s could not be loaded", source or "(shipped)")
