@@ -14,7 +14,7 @@ from agora.extensions import db
 from agora.models import Notification, OutgoingEmail, User
 from agora.models._base import utcnow
 from agora.services import audit, moderation
-from agora.services.accounts import mail, notifications
+from agora.services.accounts import accounts, mail, notifications
 from agora.services.reporting import reports
 from tests.conftest import csrf_from, login
 from tests.live_server import free_port
@@ -215,6 +215,34 @@ def test_the_daily_digest_gathers_several_events_into_one_email(app, client, mak
     assert "3" in message["Subject"]
     assert text.count("* ") == 3
     assert "Un modérateur a rejeté votre avis" in text
+
+
+def test_turning_email_off_stops_what_was_waiting_for_the_digest(app, client, make, world, inbox):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email", view_decided="email", digest="1")
+    make.submission(cid, ids["fr"], ABUSIVE)  # held: waits for tomorrow's digest
+    _opt_in(client, "amelie@example.org", view_held="in_app", view_decided="in_app", digest="1")
+    with app.app_context():
+        mail.process(now=utcnow() + timedelta(hours=25))
+        assert db.session.query(Notification).filter_by(user_id=ids["fr"]).count() == 1  # still in the app
+    assert inbox.to("amelie@example.org") == []
+
+
+def test_a_deleted_account_is_emailed_nothing_more_and_the_outbox_forgets_its_address(
+    app, client, make, world, inbox, monkeypatch
+):
+    cid, ids = world
+    _opt_in(client, "amelie@example.org", view_held="email")
+    monkeypatch.setattr(notifications, "schedule_mail", lambda: None)  # this test runs the job itself
+    make.submission(cid, ids["fr"], ABUSIVE)
+    inbox.refuse = 1
+    with app.app_context():
+        assert mail.process(wait=False)["retry"] == 1  # the mail server refused it: it waits for a retry
+        accounts.delete_account(_user(app, ids["fr"]), "correct horse battery")
+        assert mail.process(now=utcnow() + timedelta(hours=2), wait=False)["sent"] == 0
+        [row] = db.session.query(OutgoingEmail).filter_by(user_id=ids["fr"]).all()
+        assert (row.state, row.to_address, row.text_body) == ("cancelled", "", "")
+    assert inbox.to("amelie@example.org") == []
 
 
 def test_a_refused_email_is_retried_with_the_reason_logged_and_the_recipient_limit_holds(

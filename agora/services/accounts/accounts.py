@@ -311,10 +311,18 @@ def delete_account(user: User, password: str) -> None:
     The user row is kept only as an empty, anonymous shell so that votes still count once and
     the moderation record stays consistent; email, password, name and profile are erased.
     """
-    from agora.models import ApiToken, Submission
+    from agora.models import ApiToken, OutgoingEmail, Submission
+    from agora.services.accounts import notifications
 
     if not check_password_hash(user.password_hash or _DUMMY_HASH, password or ""):
         raise Invalid("The password is not right.", field="password")
+    # nothing more is emailed, and the outbox keeps no address nor what was written to them
+    notifications.drop_waiting_emails(user.id, reason="the account was deleted")
+    db.session.execute(
+        update(OutgoingEmail)
+        .where(OutgoingEmail.user_id == user.id)
+        .values(to_address="", subject="", text_body="", html_body="", unsubscribe_url=None)
+    )
     db.session.execute(Submission.__table__.update().where(Submission.author_id == user.id).values(author_id=None))
     db.session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
     for assignment in list(user.roles):

@@ -218,7 +218,8 @@ def _sent_last_hour(user_ids: set[int], now: datetime) -> defaultdict[int, list[
 
 def send_due(now: datetime | None = None) -> dict:
     """Send the outbox's due emails over one SMTP connection; returns counts by outcome."""
-    now = now or utcnow()
+    began = utcnow()
+    now = now or began
     config = current_app.config
     outcome = {"sent": 0, "failed": 0, "retry": 0, "deferred": 0}
     if not config.get("SMTP_HOST"):
@@ -261,7 +262,11 @@ def send_due(now: datetime | None = None) -> dict:
                 db.session.execute(  # an UPDATE's result
                     update(OutgoingEmail)
                     .where(OutgoingEmail.id == email.id, OutgoingEmail.state == "queued")
-                    .values(state="sending", attempts=OutgoingEmail.attempts + 1, next_attempt_at=now)
+                    # stamped when claimed, not when the batch began: a slow server's long batch
+                    # must not look stale (and be sent again by another run) while it is sent
+                    .values(
+                        state="sending", attempts=OutgoingEmail.attempts + 1, next_attempt_at=now + (utcnow() - began)
+                    )
                 ),
             ).rowcount
             db.session.commit()

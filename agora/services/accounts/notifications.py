@@ -86,8 +86,36 @@ def set_preferences(user: User, channels: dict, digest: bool) -> Preferences:
     if any(channel == "email" for channel in channels.values()):
         settings.unsubscribed_at = None
     db.session.add(settings)
+    db.session.flush()
+    # what was waiting to be emailed under a channel now turned off is not emailed after all
+    off = [kind for kind, channel in channels.items() if channel != "email"]
+    if off:
+        still_email = db.session.scalar(
+            select(func.count()).where(
+                NotificationPreference.user_id == user.id, NotificationPreference.channel == "email"
+            )
+        )
+        drop_waiting_emails(user.id, kinds=None if not still_email else off, reason="the recipient turned email off")
     db.session.commit()
     return preferences(user)
+
+
+def drop_waiting_emails(user_id: int, *, kinds: Iterable[str] | None = None, reason: str) -> None:
+    """No email for these kinds of the person's notifications (None: any kind) that is not sent
+    yet: the notifications stay in the app. With kinds None, emails already written and waiting in
+    the outbox are cancelled too (an email is not tied to one kind: a digest holds several). The
+    caller commits."""
+    from agora.models import OutgoingEmail
+
+    waiting = (Notification.user_id == user_id, Notification.email_state.in_(("queued", "digest")))
+    scoped = (*waiting, Notification.kind.in_(list(kinds))) if kinds is not None else waiting
+    db.session.execute(update(Notification).where(*scoped).values(email_state="none"))
+    if kinds is None:
+        db.session.execute(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.user_id == user_id, OutgoingEmail.state.in_(("queued", "failed")))
+            .values(state="cancelled", last_error=reason)
+        )
 
 
 def unsubscribe_token(user_id: int) -> str:
@@ -109,8 +137,6 @@ def user_for_token(token: str) -> User:
 def unsubscribe(token: str) -> User:
     """Turn every email off for the token's person (in-app notifications stay) and drop the
     emails still waiting for them. Idempotent."""
-    from agora.models import OutgoingEmail
-
     user = user_for_token(token)
     for preference in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id)
@@ -120,16 +146,7 @@ def unsubscribe(token: str) -> User:
     settings = db.session.get(NotificationSettings, user.id) or NotificationSettings(user_id=user.id)
     settings.unsubscribed_at = utcnow()
     db.session.add(settings)
-    db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.email_state.in_(("queued", "digest")))
-        .values(email_state="none")
-    )
-    db.session.execute(
-        update(OutgoingEmail)
-        .where(OutgoingEmail.user_id == user.id, OutgoingEmail.state == "queued")
-        .values(state="cancelled", last_error="the recipient unsubscribed")
-    )
+    drop_waiting_emails(user.id, reason="the recipient unsubscribed")
     db.session.commit()
     log.info("user %s unsubscribed from all email", user.id)
     return user
