@@ -46,6 +46,10 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     forum = db.session.get(Forum, forum_id)
     if forum is None:
         raise NotFound("There is no forum with this number.")
+    # transmitted again (a failed webhook, a second try): participants were told the first time
+    told_before = db.session.scalar(
+        select(Transmission.id).where(Transmission.report_id == report.id, Transmission.forum_id == forum.id).limit(1)
+    )
     transmission = Transmission(
         report_id=report.id,
         forum_id=forum.id,
@@ -55,11 +59,12 @@ def transmit(report_id: int, forum_id: int, user: User | None) -> Transmission:
     )
     db.session.add(transmission)
     db.session.commit()
-    from agora.services.accounts import notifications
+    if told_before is None:
+        from agora.services.accounts import notifications
 
-    notifications.announce_to_participants(
-        "report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name}
-    )
+        notifications.announce_to_participants(
+            "report_transmitted", report.consultation_id, {"report_id": report.id, "forum": forum.name}
+        )
     if forum.webhook_url:
         from agora import jobs
 
