@@ -218,6 +218,37 @@ def test_the_daily_digest_gathers_several_events_into_one_email(app, client, mak
     assert "Un modérateur a rejeté votre avis" in text
 
 
+def test_a_retried_fan_out_job_tells_each_participant_once(app, make, world, monkeypatch):
+    """The job that tells a large consultation's participants commits batch by batch; run again
+    after its process died part-way, it tells only those it had not reached."""
+    cid, ids = world
+    for key in ("fr", "ar", "quiet"):
+        make.submission(cid, ids[key], f"A view on safe water from {key}.")
+    monkeypatch.setattr(notifications, "FAN_OUT_BATCH", 2)  # three people: two batches
+    calls = {"n": 0}
+    real_add = notifications.add
+
+    def dies_after_the_first_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the job process was killed")
+        return real_add(*args, **kwargs)
+
+    params = '{"report_id": 7, "forum": "HLPF"}'
+    with app.app_context():
+        monkeypatch.setattr(notifications, "add", dies_after_the_first_batch)
+        with pytest.raises(RuntimeError):
+            notifications.fan_out("report_transmitted", cid, params)
+        db.session.rollback()
+        monkeypatch.setattr(notifications, "add", real_add)
+        assert notifications.fan_out("report_transmitted", cid, params) == 1  # the one not reached
+        counts = [
+            db.session.query(Notification).filter_by(user_id=ids[key], kind="report_transmitted").count()
+            for key in ("fr", "ar", "quiet")
+        ]
+    assert counts == [1, 1, 1]
+
+
 def test_turning_email_off_stops_what_was_waiting_for_the_digest(app, client, make, world, inbox):
     cid, ids = world
     _opt_in(client, "amelie@example.org", view_held="email", view_decided="email", digest="1")

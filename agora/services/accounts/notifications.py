@@ -293,9 +293,18 @@ def announce_to_participants(kind: str, consultation_id: int, params: dict) -> N
 
 
 def fan_out(kind: str, consultation_id: int, params_json: str) -> int:
-    """The job: one notification per participant, added in batches; then the mail job."""
+    """The job: one notification per participant, added in batches; then the mail job. A retried
+    job (its process died part-way) tells only those its first run had not reached."""
     params = {**json.loads(params_json), "consultation_id": consultation_id}
-    people = participants_of(consultation_id)
+    told = set(
+        db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == kind,
+                Notification.params == json.dumps(params, sort_keys=True, separators=(",", ":")),
+            )
+        )
+    )
+    people = [person for person in participants_of(consultation_id) if person not in told]
     total = 0
     for chunk in _chunks(people, FAN_OUT_BATCH):
         total += len(chunk)
