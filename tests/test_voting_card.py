@@ -75,6 +75,22 @@ def test_a_view_with_few_votes_comes_first(app, make):
         assert "зелёные" in db.session.get(Submission, first).text
 
 
+def test_a_view_hidden_since_the_ranking_was_kept_is_not_shown(app, make):
+    """The ranking is kept for a few seconds; a view a moderator hid meanwhile (in another server
+    process, or by a bulk update that no flush hook sees) gives its place to the next one."""
+    from sqlalchemy import update
+
+    cid = make.consultation()
+    ids = _publish(app, cid, VIEWS[:3])
+    me = make.user()
+    first, *_ = _next(app, cid, me)
+    with app.app_context():
+        db.session.execute(update(Submission).where(Submission.id == first).values(state="hidden"))
+        db.session.commit()
+    shown, *_ = _next(app, cid, me)
+    assert shown in ids and shown != first
+
+
 def test_never_one_already_voted_or_ones_own_and_pass_counts_as_voted(app, make):
     cid = make.consultation()
     me = make.user()

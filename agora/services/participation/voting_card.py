@@ -157,14 +157,21 @@ def next_card(consultation: Consultation | None, user: User | None, skipped: Ite
     skipped = tuple(s for s in skipped if any(s == sid for sid, _ in eligible))
     skip_set = set(skipped)
     fresh = [(sid, score) for sid, score in eligible if sid not in skip_set]
-    chosen = None
+    candidates: list[int] = []
     if fresh:
         top = fresh[0][1]
-        tied = [sid for sid, score in fresh if score >= top * (1 - 1e-9)]
-        chosen = min(tied, key=lambda sid: _tie_break(user_id, sid))
+        tied = sorted(
+            (sid for sid, score in fresh if score >= top * (1 - 1e-9)), key=lambda sid: _tie_break(user_id, sid)
+        )
+        candidates = tied + [sid for sid, _score in fresh if sid not in set(tied)]
     elif skipped:  # everything left was skipped: start the round again from the oldest skip
-        chosen, skipped = skipped[0], ()
+        candidates, skipped = list(skipped), ()
     own = {sid for sid, author, _ in ranked if user_id is not None and author == user_id}
     total = len(ranked) - len(own)
-    statement = db.session.get(Submission, chosen) if chosen is not None else None
+    statement = None
+    for sid in candidates:  # the ranking is kept briefly: a view hidden since then is not shown
+        found = db.session.get(Submission, sid)
+        if found is not None and found.state == "published" and found.hearing_id is None:
+            statement = found
+            break
     return Card(statement=statement, voted=len(voted - own), total=total, skipped=skipped)
