@@ -85,8 +85,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_converters(app: Flask) -> None:
-    """Ids in URLs must fit a database INTEGER (32-bit on PostgreSQL); larger ones are simply not found."""
+    """Ids in URLs are ASCII digits (werkzeug's int converter matches any Unicode digit, so
+    /submissions/𝟺 was view 4) and fit a database INTEGER (32-bit on PostgreSQL); other ones are
+    simply not found."""
     from werkzeug.exceptions import NotFound
+    from werkzeug.routing import IntegerConverter
+
+    class AsciiIntegerConverter(IntegerConverter):
+        regex = r"[0-9]+"
+
+    app.url_map.converters["int"] = AsciiIntegerConverter
 
     @app.url_value_preprocessor
     def bounded_ids(endpoint, values):

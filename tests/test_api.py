@@ -251,3 +251,14 @@ def test_responses_match_the_openapi_schemas(client, make, token):
         "post",
         client.post(f"/api/v1/submissions/{sid}/vote", json={"vote": "agree"}, headers=auth(token)),
     )
+
+
+def test_an_id_written_in_other_unicode_digits_is_not_found(app, client, make):
+    """Werkzeug's int converter matched any Unicode digit: /submissions/𝟺 answered view 4 (found by
+    the schema fuzzer, which expects a refusal for a non-integer id)."""
+    cid = make.consultation()
+    sid = make.submission(cid, make.user())
+    lookalike = "".join(chr(0x1D7EC + int(d)) for d in str(sid))  # mathematical sans-serif bold digits
+    assert client.get(f"/api/v1/submissions/{sid}").status_code in (200, 401)
+    assert client.get(f"/api/v1/submissions/{lookalike}").status_code == 404
+    assert client.get(f"/consultations/{cid}/{lookalike}").status_code == 404

