@@ -163,7 +163,8 @@ def next_card(consultation: Consultation | None, user: User | None, skipped: Ite
         tied = sorted(
             (sid for sid, score in fresh if score >= top * (1 - 1e-9)), key=lambda sid: _tie_break(user_id, sid)
         )
-        candidates = tied + [sid for sid, _score in fresh if sid not in set(tied)]
+        first = set(tied)
+        candidates = tied + [sid for sid, _score in fresh if sid not in first]
     elif skipped:  # everything left was skipped: start the round again from the oldest skip
         candidates, skipped = list(skipped), ()
     own = {sid for sid, author, _ in ranked if user_id is not None and author == user_id}
