@@ -11,9 +11,11 @@ latencies are measured with it off, as in production, and the posting load is ru
 on, for the blocks (the "blocks" rows; their rates are the monitor's, not the product's). Rows:
 
 - post a view (API, personal token): validation, sanitising, embedding, moderation scoring,
-  commit; three times: the server's embedding process on the other CPU (beside wrk), on the
-  server's own CPU, and the embedding in a native thread of the server (AGORA_EMBEDDINGS_PROCESS=0),
-  with the CPU time each process spent per post;
+  commit; three times: the server's helper processes (the embedding process, and the job process
+  that refits themes) on the other CPU (beside wrk), on the server's own CPU, and the embedding in
+  a native thread of the server (AGORA_EMBEDDINGS_PROCESS=0), with the CPU time each process spent
+  per post. Each is measured in the steady state: after the warm-up, the job process its posts
+  started has finished starting (imports, models) and its first refit;
 - with the monitor on: posting, posting while another process holds the SQLite write lock for 3 s,
   and reading the page;
 - read a consultation page, kept alive, with and without TCP_NODELAY (the 40 ms Nagle floor),
@@ -40,6 +42,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -159,7 +162,7 @@ class Server:
         bare_db: str | None = None,
         cpu: str = "0",
         monitor: bool = False,
-        embedder_cpu: str | None = None,
+        helpers_cpu: str | None = None,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -176,24 +179,44 @@ class Server:
             ["taskset", "-c", cpu, *command], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
         self.wait(path="/insert" if bare_db else "/healthz")
-        self.embedder = self._embedder()
-        if self.embedder and embedder_cpu is not None:  # it inherits the server's CPU: place it
-            subprocess.run(["taskset", "-p", "-c", embedder_cpu, str(self.embedder)], check=True, capture_output=True)
+        self.helpers_cpu = helpers_cpu
+        self.embedder = self._child(b"moderation.embedding_process")
+        self.jobs: int | None = None  # the job process: started by the first job (see settle)
+        self._place(self.embedder)
 
-    def _embedder(self) -> int | None:
-        """The pid of the server's embedding process (moderation/embedding_process.py), if any."""
+    def _child(self, module: bytes) -> int | None:
+        """The pid of the server's child process running ``module``, if there is one."""
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             for pid in (task / "children").read_text().split():
                 try:
-                    if b"moderation.embedding_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    if module in Path(f"/proc/{pid}/cmdline").read_bytes():
                         return int(pid)
                 except FileNotFoundError:
                     continue
         return None
 
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds used so far by the server and by its embedding process."""
-        return cpu_seconds(self.process.pid), cpu_seconds(self.embedder)
+    def _place(self, pid: int | None) -> None:
+        """A child inherits the server's CPU: move it to the helpers' CPU, if the row says one."""
+        if pid is not None and self.helpers_cpu is not None:
+            subprocess.run(["taskset", "-p", "-c", self.helpers_cpu, str(pid)], check=True, capture_output=True)
+
+    def settle(self, seconds: float = 120) -> None:
+        """After the warm-up's posts: place the job process they started (theme refits; older
+        trees also embed there) and wait until it is idle, so the measured window is the steady
+        state, not that process importing its libraries and loading its models."""
+        self.jobs = self.jobs or self._child(b"agora.jobs")
+        self._place(self.jobs)
+        deadline, used = time.monotonic() + seconds, -1.0
+        while self.jobs is not None and time.monotonic() < deadline:
+            now = cpu_seconds(self.jobs)
+            if now - used < 0.02:
+                return
+            used = now
+            time.sleep(1)
+
+    def cpu(self) -> tuple[float, float, float]:
+        """CPU seconds used so far by the server, its embedding process and its job process."""
+        return cpu_seconds(self.process.pid), cpu_seconds(self.embedder), cpu_seconds(self.jobs)
 
     def wait(self, path: str) -> None:
         deadline = time.monotonic() + 120
@@ -219,11 +242,20 @@ class Server:
         return Path(self.log.name).read_text(errors="replace").count("appears to be blocked")
 
     def stop(self) -> None:
+        self.jobs = self.jobs or self._child(b"agora.jobs")
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        # Its helpers would finish their work (a refit; in older trees, embedding a backlog of
+        # views) on the next row's CPU time: stop them with it.
+        for pid in (self.embedder, self.jobs):
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 def wrk(
@@ -352,7 +384,7 @@ def main(argv=None) -> int:
     lua.write(POST_LUA)
     lua.close()
     rows: list[tuple[str, dict, int | None]] = []
-    cpu_notes: list[tuple[str, float, float]] = []  # (row, server CPU ms a post, embedding process CPU ms a post)
+    cpu_notes: list[tuple[str, float, float, float]] = []  # (row, CPU ms a post: server, embedding process, jobs)
     run = dict(seconds=args.seconds, connections=args.connections, cpu=client_cpu)
     one = dict(seconds=max(3, args.seconds // 2), connections=1, cpu=client_cpu)  # latency of one kept-alive client
 
@@ -415,29 +447,30 @@ def main(argv=None) -> int:
         finally:
             server.stop()
     if want("post"):
-        # Where the embedding (~1.5 ms of CPU a view) runs: its own process on the other core (the
-        # default placement an OS would choose on an idle machine; here it shares that core with
-        # wrk), its own process on the server's core (one core for everything), or a native thread
-        # of the server (AGORA_EMBEDDINGS_PROCESS=0, as before the embedding process).
+        # Where the embedding (~1.5 ms of CPU a view) and the job process (theme refits, niced)
+        # run: on the other core (the placement an OS would choose on an idle machine; there they
+        # share it with wrk), on the server's core (one core for everything), or the embedding in
+        # a native thread of the server (AGORA_EMBEDDINGS_PROCESS=0, as before the embedding process).
         placements = [
             ("embedded: post a view (API)", {}, client_cpu),
-            ("embedded: post, embedding process on the server's CPU", {}, server_cpu),
+            ("embedded: post, helper processes on the server's CPU", {}, server_cpu),
             ("embedded: post, embedding in a thread of the server", {"AGORA_EMBEDDINGS_PROCESS": "0"}, None),
         ]
-        for position, (label, extra, embedder_cpu) in enumerate(placements):
-            server = Server({**env, **extra}, cpu=server_cpu, embedder_cpu=embedder_cpu)
+        for position, (label, extra, helpers_cpu) in enumerate(placements):
+            server = Server({**env, **extra}, cpu=server_cpu, helpers_cpu=helpers_cpu)
             try:
                 warm(server.url, post_env, page, lua.name)
+                server.settle()
                 before = server.cpu()
                 result = wrk([server.url], "", lua=lua.name, env=post_env, **run)
                 after = server.cpu()
                 posts = result["rps"] * args.seconds
-                cpu_notes.append((label, 1000 * (after[0] - before[0]) / posts, 1000 * (after[1] - before[1]) / posts))
+                cpu_notes.append((label, *(1000 * (b - a) / posts for a, b in zip(before, after))))
                 rows.insert(position, (label, result, None))
             finally:
                 server.stop()
     if want("post"):
-        watched = Server(env, cpu=server_cpu, monitor=True, embedder_cpu=client_cpu)
+        watched = Server(env, cpu=server_cpu, monitor=True, helpers_cpu=client_cpu)
         try:
             # A new process indexes a consultation's stored views for near-duplicates on its first
             # post there (seconds for thousands): the loop must keep answering meanwhile.
@@ -455,6 +488,7 @@ def main(argv=None) -> int:
                 )
             )
             warm(watched.url, post_env, page, lua.name)
+            watched.settle()
             before = watched.blocks()
             rows.append(
                 (
@@ -542,9 +576,9 @@ def main(argv=None) -> int:
             f"{name:<62} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['errors']:>7} {blocks if blocks is not None else '-':>13}"
         )
     if cpu_notes:
-        print(f"\n{'CPU time a post (ms)':<62} {'server':>8} {'embedder':>9}")
-        for name, server_ms, embedder_ms in cpu_notes:
-            print(f"{name:<62} {server_ms:>8.2f} {embedder_ms:>9.2f}")
+        print(f"\n{'CPU time a post (ms)':<62} {'server':>8} {'embedder':>9} {'jobs':>6}")
+        for name, server_ms, embedder_ms, jobs_ms in cpu_notes:
+            print(f"{name:<62} {server_ms:>8.2f} {embedder_ms:>9.2f} {jobs_ms:>6.2f}")
     bare_rps = next((r["rps"] for n, r, _ in rows if n.startswith("bare")), None)
     post_rps = next((r["rps"] for n, r, _ in rows if n == "embedded: post a view (API)"), None)
     if bare_rps and post_rps:
