@@ -380,6 +380,21 @@ def test_a_consultation_closes_by_itself_on_its_closing_date_and_opens_on_its_op
     assert "Closes " in client.get(f"/consultations/{make.slug(current)}").get_data(as_text=True)
 
 
+def test_a_consultation_not_yet_open_says_so_and_does_not_say_it_is_closed(client, make):
+    """A participant who comes early is told when to come back, not that they missed it: on the
+    page, on the voting card, in their language."""
+    from datetime import datetime, timedelta
+
+    now = datetime.utcnow()
+    slug = make.slug(make.consultation(title="Not open yet", opens_at=now + timedelta(days=2)))
+    for path in (f"/consultations/{slug}", f"/consultations/{slug}/vote"):
+        html = client.get(path).get_data(as_text=True)
+        assert "This consultation is not open yet" in html, path
+        assert "This consultation is closed" not in html, path
+        french = client.get(path + "?lang=fr").get_data(as_text=True)
+        assert "pas encore ouverte" in french and "est close" not in french, path
+
+
 def test_pages_may_open_websockets_to_this_site_only(client, app, monkeypatch):
     """connect-src allowed 'ws: wss:', i.e. a WebSocket to any host (a way out for injected script)."""
 
