@@ -15,7 +15,7 @@ unknown piece in the library (as when the model was trained) and one each in the
 ties are cut the other way. Vectors differ there by cosine < 0.003, so stored ones stay valid.
 
 Vectors are 512 float32 values of unit length; stored, they are float16 (1 KB a view: the cosines
-they give differ from float32 by < 0.001, see ``tests/moderation/test_embeddings.py``).
+they give differ from float32 by < 0.001, see ``tests/moderation/test_themes.py``).
 Cost on this machine, one core: ~1.5-2 ms a short text in batches, ~2.5 ms alone
 (``bench/themes.py``); the model takes ~1 s and ~170 MB to load, once per process.
 """
