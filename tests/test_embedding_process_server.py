@@ -4,6 +4,7 @@ and a killed embedding process is replaced without a view lost or left unscreene
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -75,5 +76,74 @@ def test_views_are_screened_with_the_embedding_process_and_survive_its_death():
         assert stored(database_url, after) == ("published", 1)
         replaced = embedding_children(server.process.pid)
         assert len(replaced) == 1 and replaced != children
+    finally:
+        server.stop()
+
+
+CAMPAIGN = "Остановите строительство нового порта на северном побережье: мангровые леса и рыболовство погибнут."
+BURST = [
+    ("ar", "ينبغي أن تنشر كل بلدية ميزانية المياه والصرف الصحي كل عام بلغة يفهمها السكان."),
+    ("zh", "城市应当为骑自行车的人修建安全的道路，并公布每年的交通事故数据。"),
+    ("en", "Small farmers need weather forecasts by text message in their own language."),
+    ("fr", "Les jeunes doivent siéger au conseil municipal avec un droit de vote sur le budget."),
+    ("ru", "Каждая больница должна публиковать время ожидания приёма у врача."),
+    ("es", "Las comunidades indígenas deben aprobar cualquier proyecto minero en su territorio."),
+    ("ar", "نقترح تدريب المعلمين في المناطق الريفية على التعليم عن بعد وتزويدهم بالإنترنت."),
+    ("zh", "我们希望政府为农村妇女提供小额贷款和职业培训。"),
+    ("en", "Publish the air quality readings of every school on a public map, updated daily."),
+    ("fr", "Chaque village devrait avoir un point d'eau potable à moins de cinq cents mètres."),
+    ("ru", "Нужны бесплатные курсы цифровой грамотности для пожилых людей в библиотеках."),
+    ("es", "Los mercados locales necesitan cámaras frigoríficas compartidas para los pescadores."),
+    ("ar", "أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر"),
+    ("zh", "你这个白痴，滚出去，你们这些垃圾都该去死"),
+    ("ru", CAMPAIGN.replace("погибнут", "исчезнут")),
+    ("ru", CAMPAIGN.replace("Остановите", "Прекратите")),
+]
+
+
+def test_a_burst_of_views_in_six_languages_is_screened_batch_after_batch():
+    """Sixteen views at once from eight people: the writer screens the next batch while it stores
+    the one before, and each view keeps its own verdict, vector and campaign."""
+    database_url = separate_database("embedding-burst")
+    world = seed(database_url, n_users=8)  # new accounts may post 3 views a minute
+    server = LiveServer(database_url).wait()
+    try:
+        cid, tokens = world["consultation_id"], world["tokens"]
+
+        def post(n: int, view: str) -> dict:
+            r = requests.post(
+                f"{server.url}/api/v1/consultations/{cid}/submissions",
+                json={"text": view},
+                headers=bearer(tokens[n % len(tokens)]),
+                timeout=60,
+            )
+            assert r.status_code == 201, r.text
+            return r.json()
+
+        first = post(0, CAMPAIGN)
+        with ThreadPoolExecutor(len(BURST)) as pool:
+            answers = list(pool.map(post, range(len(BURST)), [text for _lang, text in BURST]))
+        engine = create_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                rows = {
+                    r.id: r
+                    for r in conn.execute(
+                        text(
+                            "SELECT s.id, s.text, s.state, s.language, s.campaign_id, count(v.submission_id) AS vectors"
+                            " FROM submissions s LEFT JOIN submission_vectors v ON v.submission_id = s.id"
+                            " GROUP BY s.id, s.text, s.state, s.language, s.campaign_id"
+                        )
+                    )
+                }
+        finally:
+            engine.dispose()
+        assert len(rows) == len(BURST) + 1 and all(r.vectors == 1 for r in rows.values())
+        assert [rows[a["id"]].text for a in answers] == [view for _lang, view in BURST]
+        states = [rows[a["id"]].state for a in answers]
+        assert states[:12] == ["published"] * 12 and states[12:14] == ["held", "held"]
+        assert [rows[a["id"]].language for a in answers[:12]] == [lang for lang, _text in BURST[:12]]
+        assert [rows[a["id"]].campaign_id for a in answers[14:]] == [first["id"], first["id"]]
+        assert {r.campaign_id for r in rows.values()} == {None, first["id"]}
     finally:
         server.stop()

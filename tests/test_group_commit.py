@@ -153,3 +153,61 @@ def test_each_author_of_a_held_view_in_a_batch_is_told_once_and_the_others_not(a
             True,
             True,
         ]
+
+
+def test_the_next_batch_is_screened_while_the_batch_before_is_stored(app, make):
+    """The writer's pipeline: the drafts that arrived while a batch was being embedded and scored
+    are embedded and scored (``prepare``) while that batch is stored, not after it; each batch is
+    still stored with its own scores and vectors."""
+    from agora.models import SubmissionVector
+
+    cid = make.consultation()
+    uids = [make.user() for _ in range(2)]
+    texts = ["Чистая вода нужна каждой сельской школе.", "Les écoles rurales ont besoin d'eau potable."]
+    first_taken, first_queued, storing_first = threading.Event(), threading.Event(), threading.Event()
+    overlapped: list[bool] = []
+
+    def prepare(drafts):
+        if drafts[0].text == texts[0]:
+            first_taken.set()
+            first_queued.wait(10)  # the second draft arrives while the first batch is screened
+        else:
+            overlapped.append(storing_first.wait(10))  # the first batch is being stored meanwhile
+        return submissions.score(drafts)
+
+    def store(drafts, scored):
+        if drafts[0].text == texts[0]:
+            storing_first.set()
+        return submissions.store(drafts, scored)
+
+    storage = group_commit.Storage(
+        store=store, committed=submissions.announce_committed, replay=lambda draft: None, prepare=prepare
+    )
+    writer = group_commit.Writer(app, storage)
+    with app.app_context():
+        users = [db.session.get(User, uid) for uid in uids]
+        drafts = [_draft(cid, user, text) for user, text in zip(users, texts)]
+    outcomes = {}
+
+    def submit(n):
+        outcomes[n] = writer.submit(drafts[n])
+
+    first = threading.Thread(target=submit, args=(0,))
+    first.start()
+    assert first_taken.wait(10)
+    second = threading.Thread(target=submit, args=(1,))
+    second.start()
+    for _ in range(1000):  # until the second draft waits for the writer
+        if writer.waiting.qsize():
+            break
+        threading.Event().wait(0.01)
+    first_queued.set()
+    first.join(30), second.join(30)
+    assert overlapped == [True]
+    with app.app_context():
+        stored = [db.session.get(Submission, outcomes[n].submission.id) for n in (0, 1)]
+        assert [s.text for s in stored] == texts and [s.state for s in stored] == ["published", "published"]
+        assert [s.language for s in stored] == ["ru", "fr"]
+        vectors = db.session.query(SubmissionVector.submission_id).order_by(SubmissionVector.submission_id).all()
+        assert [v for (v,) in vectors] == [s.id for s in stored]
+        assert audit.verify().ok

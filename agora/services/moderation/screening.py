@@ -22,7 +22,7 @@ from agora.models import Consultation, ModelVersion, Submission
 from agora.services import embeddings
 
 if TYPE_CHECKING:  # imported on first use: loading the model library is slow
-    from moderation.classify import Moderator, Thresholds
+    from moderation.classify import Moderator, Score, Thresholds
     from moderation.neardup import NearDuplicateIndex
     from moderation.rules import FloodTracker
 
@@ -159,23 +159,53 @@ def screen(text: str, consultation: Consultation | None, author_key: object = No
     return screen_many([(text, consultation, author_key)])[0]
 
 
-def screen_many(items: list[tuple]) -> list[Screening]:
-    """Screen (text, consultation, author_key) items in one batch: the model scores them together
-    (much cheaper per text than one by one), and an item that nearly repeats an earlier item of
-    the same batch counts as a near-duplicate just as if that item were already stored."""
+@dataclass(frozen=True)
+class Scored:
+    """A batch's embeddings and abuse scores, before thresholds, near-duplicates and floods: the
+    part of screening that reads nothing of the database's state, so the group commit's writer
+    has it computed (``score_batch``) while it stores the batch before."""
+
+    model: "Moderator | None"
+    vectors: np.ndarray | None = None
+    scores: "list[Score] | None" = None
+    problem: str | None = None  # scoring_unavailable | scoring_failed: every item stays pending
+
+    def take(self, positions: Sequence[int]) -> "Scored":
+        """The same for some of the texts (the others were refused before screening)."""
+        if self.problem is not None or self.vectors is None or self.scores is None:
+            return self
+        scores = self.scores
+        return Scored(self.model, self.vectors[list(positions)], [scores[i] for i in positions])
+
+
+def score_batch(texts: list[str]) -> Scored:
+    """Embed and score texts with the active model, off the event loop: the embedding is most of
+    a score's cost (~1.5 ms a text), the model's features ~0.4 ms, both in the embedding process
+    (or the embedding in a native thread), so the event loop keeps serving while a batch is read."""
     model = moderator()
     if model is None:
-        return [Screening("pending", None, None, None, ("scoring_unavailable",), None, False) for _ in items]
+        return Scored(None, problem="scoring_unavailable")
     try:
-        texts = [text for text, _c, _a in items]
-        # the embedding is most of a score's cost (~1.5 ms a text), the model's features ~0.4 ms:
-        # both in the embedding process (or the embedding in a native thread), so the event loop
-        # keeps serving while a batch is read
         vectors, scored = embeddings.encode_and_score(texts, model, _moderator_source)
         scores = scored if scored is not None else model.score(texts, vectors=vectors)
     except Exception:
-        log.exception("scoring failed; %d submission(s) kept pending", len(items))
-        return [Screening("pending", None, None, None, ("scoring_failed",), model.version, False) for _ in items]
+        log.exception("scoring failed; %d submission(s) kept pending", len(texts))
+        return Scored(model, problem="scoring_failed")
+    return Scored(model, vectors, list(scores))
+
+
+def screen_many(items: list[tuple], scored: Scored | None = None) -> list[Screening]:
+    """Screen (text, consultation, author_key) items in one batch: the model scores them together
+    (much cheaper per text than one by one), and an item that nearly repeats an earlier item of
+    the same batch counts as a near-duplicate just as if that item were already stored.
+    ``scored``: the items' ``score_batch``, if it was computed ahead."""
+    if scored is None:
+        scored = score_batch([text for text, _c, _a in items])
+    model, vectors, scores = scored.model, scored.vectors, scored.scores
+    if scored.problem is not None or model is None or vectors is None or scores is None:
+        version = model.version if model is not None else None
+        reason = scored.problem or "scoring_failed"
+        return [Screening("pending", None, None, None, (reason,), version, False) for _ in items]
     out = []
     earlier: list[tuple[int | None, np.ndarray | None]] = []  # (consultation id, signature) of this batch's items
     for position, ((text, consultation, author_key), score) in enumerate(zip(items, scores)):

@@ -23,9 +23,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
@@ -49,10 +49,13 @@ class Storage(Generic[DraftT, StoredT]):
     """What the writer does with drafts, given by the service that owns them."""
 
     store: Callable[
-        [list[DraftT]], Sequence[StoredT | Exception]
-    ]  # a stored object or an exception each, in one (uncommitted) transaction
+        [list[DraftT], Any], Sequence[StoredT | Exception]
+    ]  # (drafts, their prepare or None): a stored object or an exception each, in one (uncommitted) transaction
     committed: Callable[[StoredT], None]  # after the commit, for each stored object (never raises)
     replay: Callable[[DraftT], StoredT | None]  # a draft refused as a duplicate: the earlier stored object, or None
+    # what store would compute first without reading stored state (screening's scores): computed
+    # while the batch before is stored; store computes it itself when given None
+    prepare: Callable[[list[DraftT]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Writer(Generic[DraftT, StoredT]):
         self.waiting: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.running = False
+        self.preparer: ThreadPoolExecutor | None = None  # without gevent: prepares in a thread of its own
 
     def submit(self, draft: DraftT) -> Outcome[StoredT]:
         result: _Result[Outcome[StoredT]] = _Result()
@@ -109,36 +113,79 @@ class Writer(Generic[DraftT, StoredT]):
         return result.wait()
 
     def _run(self) -> None:
+        ahead: tuple[list, Callable[[], Any]] | None = None  # the next batch, its prepare under way
         while True:
-            try:
-                first = self.waiting.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
-                with self.lock:
-                    if self.waiting.empty():
-                        self.running = False
-                        return
-                continue
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+            if ahead is None:
                 try:
-                    batch.append(self.waiting.get_nowait())
+                    first = self.waiting.get(timeout=IDLE_SECONDS)
                 except queue.Empty:
-                    break
-            drafts = [draft for draft, _waiter in batch]
+                    with self.lock:
+                        if self.waiting.empty():
+                            self.running = False
+                            return
+                    continue
+                ahead = self._begin([first, *self._waiting_now()])
+            batch, prepared = ahead
+            ready = prepared()
+            # what arrived meanwhile is prepared (its embedding, in the embedding process) while
+            # this batch is stored on this process's core: the two overlap instead of alternating
+            following = self._waiting_now()
+            ahead = self._begin(following) if following else None
+            self._store(batch, ready)
+
+    def _waiting_now(self) -> list:
+        batch: list = []
+        while len(batch) < MAX_BATCH:
             try:
-                with self.app.app_context():
-                    try:
-                        results = _store_and_commit(drafts, self.storage)
-                    finally:
-                        db.session.remove()
-            except Exception as error:  # never let the writer die: every waiter gets the error
-                log.exception("group commit of %d submission(s) failed", len(drafts))
-                results = [error] * len(drafts)
-            for (_draft, waiter), result in zip(batch, results):
-                if isinstance(result, BaseException):
-                    waiter.fail(result)
-                else:
-                    waiter.succeed(result)
+                batch.append(self.waiting.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _begin(self, batch: list) -> tuple[list, Callable[[], Any]]:
+        """Start preparing a batch (a greenlet, or a thread); returns it with a call that waits for
+        its prepare (None if it failed: the store step then computes it itself)."""
+        drafts = [draft for draft, _waiter in batch]
+        if self.storage.prepare is None:
+            return batch, lambda: None
+        if not gevent_patched():
+            if self.preparer is None:
+                self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-group-commit-prepare")
+            return batch, self.preparer.submit(self._prepare, drafts).result
+        import gevent
+
+        job = gevent.spawn(self._prepare, drafts)
+        gevent.sleep(0)  # let it send its batch to the embedding process before this greenlet goes on
+        return batch, job.get
+
+    def _prepare(self, drafts: list) -> Any:
+        assert self.storage.prepare is not None
+        try:
+            with self.app.app_context():
+                try:
+                    return self.storage.prepare(drafts)
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("preparing %d submission(s) failed; they are prepared when stored", len(drafts))
+            return None
+
+    def _store(self, batch: list, prepared: Any) -> None:
+        drafts = [draft for draft, _waiter in batch]
+        try:
+            with self.app.app_context():
+                try:
+                    results = _store_and_commit(drafts, self.storage, prepared)
+                finally:
+                    db.session.remove()
+        except Exception as error:  # never let the writer die: every waiter gets the error
+            log.exception("group commit of %d submission(s) failed", len(drafts))
+            results = [error] * len(drafts)
+        for (_draft, waiter), result in zip(batch, results):
+            if isinstance(result, BaseException):
+                waiter.fail(result)
+            else:
+                waiter.succeed(result)
 
 
 def shared_failure(error: BaseException) -> bool:
@@ -147,10 +194,13 @@ def shared_failure(error: BaseException) -> bool:
     return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
 
 
-def _store_and_commit(drafts: list[DraftT], storage: Storage[DraftT, StoredT]) -> list[Outcome[StoredT] | Exception]:
-    """Store drafts in one transaction; one Outcome or exception per draft, in order."""
+def _store_and_commit(
+    drafts: list[DraftT], storage: Storage[DraftT, StoredT], prepared: Any = None
+) -> list[Outcome[StoredT] | Exception]:
+    """Store drafts in one transaction; one Outcome or exception per draft, in order. ``prepared``:
+    the drafts' ``storage.prepare``, if computed ahead (the one-by-one retry computes its own)."""
     try:
-        results = storage.store(drafts)
+        results = storage.store(drafts, prepared)
         db.session.commit()
     except Exception as error:
         db.session.rollback()

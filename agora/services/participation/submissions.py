@@ -199,10 +199,16 @@ class Draft:
     values: dict  # the submission's other columns
 
 
-def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
+def score(drafts: list[Draft]) -> screening.Scored:
+    """The drafts' embeddings and abuse scores (``screening.score_batch``): what ``store`` would
+    compute first, which reads no stored state, so the writer has it computed ahead."""
+    return screening.score_batch([draft.text for draft in drafts])
+
+
+def store(drafts: list[Draft], scored: screening.Scored | None = None) -> list[Submission | AgoraError]:
     """Screen drafts in one batch and add them, with their audit entries, to the session (flushed,
     not committed). One result per draft, in order: the submission, or the error that refused it
-    (its consultation closed meanwhile)."""
+    (its consultation closed meanwhile). ``scored``: the drafts' ``score``, if computed ahead."""
     refused: dict[int, AgoraError] = {}
     open_ones: dict[int, Consultation] = {}
     for i, draft in enumerate(drafts):
@@ -213,7 +219,8 @@ def store(drafts: list[Draft]) -> list[Submission | AgoraError]:
             refused[i] = error
     accepted = [i for i in range(len(drafts)) if i not in refused]
     verdicts = screening.screen_many(
-        [(drafts[i].text, open_ones[drafts[i].consultation_id], drafts[i].flood_key) for i in accepted]
+        [(drafts[i].text, open_ones[drafts[i].consultation_id], drafts[i].flood_key) for i in accepted],
+        scored.take(accepted) if scored is not None and refused else scored,
     )
     batch = []
     stored: dict[int, Submission] = {}
@@ -299,7 +306,7 @@ def replay(user_id: int, key: str, fingerprint: str) -> Submission | None:
 
 # How the group commit's writer stores, announces and replays submissions (group_commit.py).
 STORAGE: group_commit.Storage[Draft, Submission] = group_commit.Storage(
-    store=store, committed=announce_committed, replay=_replay_draft
+    store=store, committed=announce_committed, replay=_replay_draft, prepare=score
 )
 
 
