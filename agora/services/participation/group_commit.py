@@ -6,6 +6,12 @@ chain's look-up of the previous entry, the model's set-up for scoring one text. 
 is waiting (up to MAX_BATCH), screens it in one batch, stores it and commits once; each request
 waits for its own result and answers only after the commit, so an acknowledged view is stored.
 
+The writer is a pipeline of two: a batch's ``prepare`` (screening's embeddings and scores, which
+read no stored state and are computed by the embedding process on another core) runs while the
+batch before it is stored, so neither core waits for the other. Everything that depends on what is
+stored (thresholds, near-duplicates, floods, the audit chain) stays in the store step, batch after
+batch, in order.
+
 One bad draft never sinks the others: if storing the batch fails for any reason that can belong
 to one draft (a constraint, such as a concurrent retry with the same Idempotency-Key; a text the
 database cannot encode; a bug the draft's text triggers), the batch is stored again one draft at
