@@ -211,3 +211,25 @@ def test_the_next_batch_is_screened_while_the_batch_before_is_stored(app, make):
         vectors = db.session.query(SubmissionVector.submission_id).order_by(SubmissionVector.submission_id).all()
         assert [v for (v,) in vectors] == [s.id for s in stored]
         assert audit.verify().ok
+
+
+def test_a_failed_prepare_is_done_again_when_the_batch_is_stored(app, make, caplog):
+    """If the writer's look-ahead fails (the embedding process, a bug), the view is screened when
+    stored: published or held on its own score, never lost, never left unscreened."""
+    cid = make.consultation()
+    uid = make.user()
+
+    def prepare(drafts):
+        raise RuntimeError("the look-ahead failed")
+
+    storage = group_commit.Storage(
+        store=submissions.store, committed=submissions.announce_committed, replay=lambda draft: None, prepare=prepare
+    )
+    writer = group_commit.Writer(app, storage)
+    with app.app_context():
+        draft = _draft(cid, db.session.get(User, uid), "你这个白痴，滚出去，你们这些垃圾都该去死")
+    outcome = writer.submit(draft)
+    assert "the look-ahead failed" in caplog.text
+    with app.app_context():
+        stored = db.session.get(Submission, outcome.submission.id)
+        assert (stored.state, stored.language) == ("held", "zh") and stored.abuse_score is not None

@@ -175,7 +175,7 @@ def test_unsubscribe_link_works_without_signing_in_and_stops_further_mail(app, c
     page = anonymous.get(link)
     assert page.status_code == 200 and "Unsubscribe from all email" in page.get_data(as_text=True)
     with app.app_context():
-        assert db.session.query(User).get(ids["fr"]) is not None
+        assert db.session.get(User, ids["fr"]) is not None
         assert (
             notifications.preferences(_user(app, ids["fr"])).channels["view_held"] == "email"
         )  # a GET changes nothing

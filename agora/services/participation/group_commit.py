@@ -132,7 +132,11 @@ class Writer(Generic[DraftT, StoredT]):
                     continue
                 ahead = self._begin([first, *self._waiting_now()])
             batch, prepared = ahead
-            ready = prepared()
+            try:
+                ready = prepared()
+            except Exception:  # never let the writer die (its drafts would wait forever): store prepares
+                log.exception("waiting for the prepare of %d submission(s) failed", len(batch))
+                ready = None
             # what arrived meanwhile is prepared (its embedding, in the embedding process) while
             # this batch is stored on this process's core: the two overlap instead of alternating
             following = self._waiting_now()
@@ -157,7 +161,10 @@ class Writer(Generic[DraftT, StoredT]):
         if not gevent_patched():
             if self.preparer is None:
                 self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-group-commit-prepare")
-            return batch, self.preparer.submit(self._prepare, drafts).result
+            try:
+                return batch, self.preparer.submit(self._prepare, drafts).result
+            except RuntimeError:  # the interpreter is shutting down: the store step prepares
+                return batch, lambda: None
         import gevent
 
         job = gevent.spawn(self._prepare, drafts)
