@@ -9,6 +9,7 @@ from agora.services.errors import Closed
 from agora.services.participation import consultations, group_commit, submissions
 from tests.conftest import civic_statements
 
+ARABIC_ABUSE = "أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر"
 CAMPAIGN = "Protect the mangroves of the northern coast: stop the new port dredging now, before the breeding season."
 
 
@@ -131,7 +132,7 @@ def test_each_author_of_a_held_view_in_a_batch_is_told_once_and_the_others_not(a
     cid = make.consultation()
     uids = [make.user() for _ in range(3)]
     texts = [
-        "أنت حمار وحقير، اخرس يا كلب، لا أحد يريد سماع كلامك القذر",  # held
+        ARABIC_ABUSE,  # held
         "每个村庄的学校都需要干净的饮用水，请议会公布预算。",  # published
         "你这个白痴，滚出去，你们这些垃圾都该去死",  # held
     ]
@@ -233,3 +234,26 @@ def test_a_failed_prepare_is_done_again_when_the_batch_is_stored(app, make, capl
     with app.app_context():
         stored = db.session.get(Submission, outcome.submission.id)
         assert (stored.state, stored.language) == ("held", "zh") and stored.abuse_score is not None
+
+
+def test_scores_computed_ahead_stay_with_their_own_drafts_when_one_is_refused(app, make):
+    """A batch scored ahead, then one of its drafts refused (its consultation closed meanwhile):
+    each remaining draft is stored with its own score, language and vector."""
+    from agora.models import SubmissionVector
+    from moderation.embeddings import from_bytes
+
+    closing_id, open_id = make.consultation(title="Closing"), make.consultation(title="Still open")
+    uid = make.user()
+    texts = ["Las escuelas rurales necesitan agua potable y maestros bien pagados.", ARABIC_ABUSE]
+    with app.app_context():
+        user = db.session.get(User, uid)
+        drafts = [_draft(closing_id, user, texts[0]), _draft(open_id, user, texts[1])]
+        scored = submissions.score(drafts)
+        consultations.get(closing_id).status = "closed"
+        db.session.commit()
+        refused, stored = submissions.store(drafts, scored)
+        db.session.commit()
+        assert isinstance(refused, Closed)
+        assert (stored.state, stored.language) == ("held", "ar")
+        [vector] = from_bytes([db.session.scalar(db.select(SubmissionVector.vector))])
+        assert float(vector @ scored.vectors[1]) > 0.999

@@ -199,6 +199,9 @@ def screen_many(items: list[tuple], scored: Scored | None = None) -> list[Screen
     (much cheaper per text than one by one), and an item that nearly repeats an earlier item of
     the same batch counts as a near-duplicate just as if that item were already stored.
     ``scored``: the items' ``score_batch``, if it was computed ahead."""
+    if scored is not None and scored.scores is not None and len(scored.scores) != len(items):
+        log.error("%d scores computed ahead for %d items; scoring them again", len(scored.scores), len(items))
+        scored = None
     if scored is None:
         scored = score_batch([text for text, _c, _a in items])
     model, vectors, scores = scored.model, scored.vectors, scored.scores
