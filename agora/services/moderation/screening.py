@@ -199,9 +199,6 @@ def screen_many(items: list[tuple], scored: Scored | None = None) -> list[Screen
     (much cheaper per text than one by one), and an item that nearly repeats an earlier item of
     the same batch counts as a near-duplicate just as if that item were already stored.
     ``scored``: the items' ``score_batch``, if it was computed ahead."""
-    if scored is not None and scored.scores is not None and len(scored.scores) != len(items):
-        log.error("%d scores computed ahead for %d items; scoring them again", len(scored.scores), len(items))
-        scored = None
     if scored is None:
         scored = score_batch([text for text, _c, _a in items])
     model, vectors, scores = scored.model, scored.vectors, scored.scores
@@ -209,6 +206,9 @@ def screen_many(items: list[tuple], scored: Scored | None = None) -> list[Screen
         version = model.version if model is not None else None
         reason = scored.problem or "scoring_failed"
         return [Screening("pending", None, None, None, (reason,), version, False) for _ in items]
+    if len(scores) != len(items):  # computed ahead for other items: the group commit then stores
+        # the batch draft by draft, each scored afresh (before any flood is counted)
+        raise ValueError(f"{len(scores)} scores for {len(items)} items")
     out = []
     earlier: list[tuple[int | None, np.ndarray | None]] = []  # (consultation id, signature) of this batch's items
     for position, ((text, consultation, author_key), score) in enumerate(zip(items, scores)):

@@ -128,6 +128,9 @@ class Writer(Generic[DraftT, StoredT]):
                     with self.lock:
                         if self.waiting.empty():
                             self.running = False
+                            if self.preparer is not None:  # its thread ends with the writer's
+                                self.preparer.shutdown(wait=False)
+                                self.preparer = None
                             return
                     continue
                 ahead = self._begin([first, *self._waiting_now()])
